@@ -1,0 +1,44 @@
+"""The ``doorstep`` command line: one Typer app, one module per command."""
+
+from __future__ import annotations
+
+import typer
+
+from doorstep import __version__
+from doorstep.cli.validate import validate_command
+
+app = typer.Typer(
+    name="doorstep",
+    help=(
+        "Doorstep: check the day's delivery manifest, plan routes on real roads, "
+        "run the day, learn from it.\n\nStart with: doorstep validate ORDERS.csv --fleet FLEET.csv"
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode="rich",
+)
+app.command("validate")(validate_command)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"doorstep {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
+) -> None:
+    """Doorstep: last-mile delivery planning."""
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+__all__ = ["app", "main"]

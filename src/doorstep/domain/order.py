@@ -1,0 +1,94 @@
+"""What a customer asked for: a delivery, or a return picked up at their door."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from doorstep.domain.load import Load
+from doorstep.domain.location import Location
+from doorstep.domain.time_window import TimeWindow
+from doorstep.errors import DomainError
+
+
+class OrderKind(StrEnum):
+    """A delivery drops a load off; a pickup (a customer return) takes one on board."""
+
+    DELIVERY = "delivery"
+    PICKUP = "pickup"
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """The postal address as the customer wrote it."""
+
+    street: str = ""
+    unit: str = ""
+    zip: str = ""
+    city: str = ""
+
+    def __str__(self) -> str:
+        street = f"{self.street} {self.unit}".strip()
+        place = f"{self.zip} {self.city}".strip()
+        return ", ".join(part for part in (street, place) if part)
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """How to reach the recipient."""
+
+    name: str = ""
+    phone: str = ""
+    email: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    """One stop to serve.
+
+    Parameters
+    ----------
+    id
+        The shipper's order id, unique within a manifest.
+    kind
+        Delivery or pickup (return).
+    location
+        Where the vehicle stops.
+    windows
+        One or more disjoint time windows, sorted; the stop must start within one.
+    service_s
+        Time spent at the stop, in seconds.
+    demand
+        What the stop adds to (pickup) or removes from (delivery) the vehicle.
+    skills
+        Skills a vehicle (and its driver) must have, e.g. ``{"cold"}``.
+    priority
+        Higher is more important; 0 is normal.
+    paired_pickup
+        For a delivery that must first be collected elsewhere by the same vehicle
+        (pickup-and-delivery), the id of that pickup order.
+    """
+
+    id: str
+    location: Location
+    kind: OrderKind = OrderKind.DELIVERY
+    address: Address = field(default_factory=Address)
+    windows: tuple[TimeWindow, ...] = ()
+    service_s: int = 0
+    demand: Load = field(default_factory=Load)
+    skills: frozenset[str] = frozenset()
+    priority: int = 0
+    contact: Contact = field(default_factory=Contact)
+    notes: str = ""
+    paired_pickup: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            raise DomainError("an order needs an id")
+        if self.service_s < 0:
+            raise DomainError(f"order {self.id}: service time cannot be negative")
+        if list(self.windows) != sorted(self.windows):
+            raise DomainError(f"order {self.id}: time windows must be sorted")
+        for first, second in zip(self.windows, self.windows[1:], strict=False):
+            if first.overlaps(second):
+                raise DomainError(f"order {self.id}: time windows {first} and {second} overlap")

@@ -1,0 +1,93 @@
+"""The exception tree, each class with a stable machine-readable ``code``.
+
+::
+
+    DoorstepError                 code="internal"    anything we did not foresee
+    ├── InputError                code="input"       the user's input cannot be used
+    │   ├── UnsupportedFormatError    "unsupported_format"   unknown file type
+    │   ├── EmptyInputError           "empty_input"          no data rows at all
+    │   ├── NoRecognisedColumnsError  "no_recognised_columns" header matches nothing
+    │   ├── CorruptFileError          "corrupt_file"         truncated or unreadable file
+    │   └── InstanceFormatError       "instance_format"      a benchmark file that does not parse
+    └── DomainError               code="domain"      a domain object built with impossible values
+        └── InvalidTransitionError    "invalid_transition"   a scan event a parcel cannot take
+
+The command-line interface turns an :class:`InputError` into one clear message and
+exit code 2; the service (later) into an ``application/problem+json`` 4xx body.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CorruptFileError",
+    "DomainError",
+    "DoorstepError",
+    "EmptyInputError",
+    "InputError",
+    "InstanceFormatError",
+    "InvalidTransitionError",
+    "NoRecognisedColumnsError",
+    "UnsupportedFormatError",
+]
+
+
+class DoorstepError(Exception):
+    """Base class of every error Doorstep raises on purpose."""
+
+    code = "internal"
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if self.hint is None else f"{self.message} {self.hint}"
+
+
+class InputError(DoorstepError):
+    """The user's input cannot be used as it is; the message says what to change."""
+
+    code = "input"
+
+
+class UnsupportedFormatError(InputError):
+    """The file type is not one Doorstep reads."""
+
+    code = "unsupported_format"
+
+
+class EmptyInputError(InputError):
+    """The file holds no data rows."""
+
+    code = "empty_input"
+
+
+class NoRecognisedColumnsError(InputError):
+    """None of the header's columns is one Doorstep knows."""
+
+    code = "no_recognised_columns"
+
+
+class CorruptFileError(InputError):
+    """The file is truncated, damaged or not what its extension says."""
+
+    code = "corrupt_file"
+
+
+class InstanceFormatError(InputError):
+    """A benchmark instance file (Solomon, Li & Lim, VRPLIB, VROOM) does not parse."""
+
+    code = "instance_format"
+
+
+class DomainError(DoorstepError):
+    """A domain object was given values it cannot hold (a window ending before it starts)."""
+
+    code = "domain"
+
+
+class InvalidTransitionError(DomainError):
+    """A scan event that the parcel's current state does not allow."""
+
+    code = "invalid_transition"

@@ -1,0 +1,145 @@
+"""Run the gate: read, parse, check every rule, and build the orders that pass."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from doorstep.domain.finding import Finding, Severity
+from doorstep.domain.fleet import Fleet
+from doorstep.domain.load import Load
+from doorstep.domain.location import Location
+from doorstep.domain.order import Address, Contact, Order
+from doorstep.domain.time_window import TimeWindow
+from doorstep.errors import DomainError
+from doorstep.gate.context import RuleContext
+from doorstep.gate.report import Report
+from doorstep.gate.rules import ORDER_RULES
+from doorstep.gate.rules.fleet import build_fleet, check_fleet
+from doorstep.gate.settings import GateSettings
+from doorstep.io.fleet import parse_fleet
+from doorstep.io.orders import OrderRecord, parse_orders
+from doorstep.io.tables import RawTable, read_table
+
+_SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1}
+
+
+def validate_files(
+    orders: str | Path,
+    fleet: str | Path | None = None,
+    settings: GateSettings | None = None,
+) -> Report:
+    """Validate an orders file, and a fleet file if given.
+
+    Parameters
+    ----------
+    orders
+        Orders file: CSV, Excel, JSON or GeoJSON.
+    fleet
+        Fleet file: CSV, Excel, JSON or YAML. Without it, rules that need the
+        fleet (windows vs shifts, capacity, skills) do not run.
+    settings
+        Thresholds of the statistical rules.
+
+    Returns
+    -------
+    Report
+        Every row accepted or named in a finding.
+
+    Raises
+    ------
+    InputError
+        When a file cannot be read at all (missing, wrong type, empty, damaged,
+        no recognisable column).
+    """
+    fleet_table = read_table(fleet, kind="fleet") if fleet is not None else None
+    return validate(read_table(orders, kind="orders"), fleet_table, settings)
+
+
+def validate(
+    orders: RawTable,
+    fleet: RawTable | None = None,
+    settings: GateSettings | None = None,
+) -> Report:
+    """Validate tables already read (see :func:`validate_files`)."""
+    settings = settings or GateSettings()
+    findings: list[Finding] = []
+    built_fleet: Fleet | None = None
+    fleet_rows = 0
+    if fleet is not None:
+        vehicle_records, fleet_findings = parse_fleet(fleet)
+        fleet_findings.extend(check_fleet(vehicle_records))
+        rejected = {f.row for f in fleet_findings if f.row is not None}
+        built_fleet = build_fleet(vehicle_records, rejected)
+        findings.extend(fleet_findings)
+        fleet_rows = len(vehicle_records)
+    records, parse_findings = parse_orders(orders)
+    findings.extend(parse_findings)
+    usable_fleet = built_fleet if built_fleet is not None and built_fleet.vehicles else None
+    context = RuleContext(records, usable_fleet, settings)
+    for rule in ORDER_RULES.values():
+        findings.extend(rule(context))
+    orders_out = _accepted_orders(records, findings)
+    findings.sort(
+        key=lambda f: (f.source != "orders", f.row or 0, _SEVERITY_ORDER[f.severity], f.code)
+    )
+    return Report(
+        source=orders.source,
+        rows=len(records),
+        orders=tuple(orders_out),
+        findings=tuple(findings),
+        fleet=built_fleet,
+        fleet_rows=fleet_rows,
+        ignored_columns=orders.ignored_columns,
+    )
+
+
+def _accepted_orders(records: list[OrderRecord], findings: list[Finding]) -> list[Order]:
+    rejected = {f.row for f in findings if f.severity is Severity.ERROR and f.source == "orders"}
+    accepted: list[Order] = []
+    for record in records:
+        if record.row in rejected:
+            continue
+        try:
+            accepted.append(to_order(record))
+        except DomainError as exc:  # a combination no rule foresaw: reject it, never crash
+            findings.append(
+                Finding("row_invalid", Severity.ERROR, f"{exc}; fix the row.", record.row)
+            )
+    return accepted
+
+
+def _merge(windows: list[tuple[int, int]]) -> tuple[TimeWindow, ...]:
+    merged: list[list[int]] = []
+    for start, end in sorted(windows):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return tuple(TimeWindow(start, end) for start, end in merged)
+
+
+def to_order(record: OrderRecord) -> Order:
+    """Build the domain :class:`Order` from a record that passed the gate.
+
+    Overlapping windows are merged.
+
+    Raises
+    ------
+    DomainError
+        If the record still holds impossible values.
+    """
+    if record.lat is None or record.lon is None:
+        raise DomainError("no coordinates")
+    return Order(
+        id=record.order_id,
+        kind=record.kind,
+        location=Location(record.lat, record.lon),
+        address=Address(record.address, record.unit, record.zip, record.city),
+        windows=_merge(record.windows),
+        service_s=record.service_s,
+        demand=Load(record.parcels, record.weight_g, record.volume_ml),
+        skills=record.skills,
+        priority=record.priority,
+        contact=Contact(record.name, record.phone, record.email),
+        notes=record.notes,
+    )

@@ -1,0 +1,249 @@
+"""Turn the rows of an orders file into :class:`OrderRecord` values, noting what does not parse.
+
+An :class:`OrderRecord` holds what a row says, parsed as far as it can be: a field
+that does not parse is left at ``None`` (or its default) and a finding names it.
+The gate (:mod:`doorstep.gate`) then checks the records and builds
+:class:`~doorstep.domain.order.Order` values from the clean ones.
+
+Defaults for empty cells: kind ``delivery``, one parcel, no weight or volume,
+no service time, priority 0, and no time window (any time of day).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from doorstep.domain.finding import Finding, Severity
+from doorstep.domain.order import OrderKind
+from doorstep.io import values as v
+from doorstep.io.tables import RawRow, RawTable
+from doorstep.units import GRAMS_PER_KG, MILLILITRES_PER_LITRE, SECONDS_PER_MINUTE
+
+KIND_SYNONYMS: dict[str, OrderKind] = {
+    "delivery": OrderKind.DELIVERY,
+    "deliver": OrderKind.DELIVERY,
+    "drop": OrderKind.DELIVERY,
+    "dropoff": OrderKind.DELIVERY,
+    "drop_off": OrderKind.DELIVERY,
+    "d": OrderKind.DELIVERY,
+    "pickup": OrderKind.PICKUP,
+    "pick_up": OrderKind.PICKUP,
+    "pick-up": OrderKind.PICKUP,
+    "return": OrderKind.PICKUP,
+    "collect": OrderKind.PICKUP,
+    "collection": OrderKind.PICKUP,
+    "p": OrderKind.PICKUP,
+}
+
+
+@dataclass(slots=True)
+class OrderRecord:
+    """What one row of an orders file says, in internal units.
+
+    ``unparsed`` names the canonical fields whose value could not be read, so
+    rules about those fields leave the row alone (it already has an error).
+    """
+
+    row: int
+    order_id: str = ""
+    kind: OrderKind = OrderKind.DELIVERY
+    address: str = ""
+    unit: str = ""
+    zip: str = ""
+    city: str = ""
+    lat: float | None = None
+    lon: float | None = None
+    windows: list[tuple[int, int]] = field(default_factory=list)
+    service_s: int = 0
+    parcels: int = 1
+    weight_g: int = 0
+    volume_ml: int = 0
+    skills: frozenset[str] = frozenset()
+    priority: int = 0
+    name: str = ""
+    phone: str = ""
+    email: str = ""
+    notes: str = ""
+    unparsed: set[str] = field(default_factory=set)
+
+
+def parse_orders(table: RawTable) -> tuple[list[OrderRecord], list[Finding]]:
+    """Parse every row of ``table``; return the records and the parse findings.
+
+    Every row gives exactly one record, whatever it holds, so no row is lost.
+    """
+    records: list[OrderRecord] = []
+    findings: list[Finding] = []
+    for raw in table.rows:
+        record, problems = parse_row(raw)
+        records.append(record)
+        findings.extend(problems)
+    return records, findings
+
+
+def _error(row: int, field_name: str | None, code: str, message: str) -> Finding:
+    return Finding(code, Severity.ERROR, message, row, field_name)
+
+
+def parse_row(raw: RawRow) -> tuple[OrderRecord, list[Finding]]:
+    """Parse one row; return its record and the findings about values that do not parse."""
+    get = raw.values.get
+    row = raw.row
+    findings: list[Finding] = []
+    record = OrderRecord(
+        row=row,
+        order_id=v.text(get("order_id")),
+        address=v.text(get("address")),
+        unit=v.text(get("unit")),
+        zip=v.text(get("zip")),
+        city=v.text(get("city")),
+        name=v.text(get("name")),
+        phone=v.text(get("phone")),
+        email=v.text(get("email")),
+        notes=v.text(get("notes")),
+    )
+    if raw.problem is not None:
+        findings.append(_error(row, None, "row_unreadable", f"{raw.problem}; fix or remove it."))
+        record.unparsed.add("row")
+    if raw.extra_values:
+        findings.append(
+            _error(
+                row,
+                None,
+                "row_extra_values",
+                f"the row has {raw.extra_values} more value(s) than the header has columns, "
+                "so its values may have shifted; quote fields that contain the delimiter.",
+            )
+        )
+        record.unparsed.add("row")
+    _parse_kind(record, get("kind"), findings)
+    _parse_coordinate(record, "lat", get("lat"), findings)
+    _parse_coordinate(record, "lon", get("lon"), findings)
+    _parse_windows(record, raw.values, findings)
+    _parse_quantities(record, raw.values, findings)
+    record.skills = v.skills(get("skills"))
+    return record, findings
+
+
+def _parse_kind(record: OrderRecord, value: Any, findings: list[Finding]) -> None:
+    if v.is_blank(value):
+        return
+    kind = KIND_SYNONYMS.get(v.text(value).lower())
+    if kind is None:
+        record.unparsed.add("kind")
+        findings.append(
+            _error(
+                record.row,
+                "kind",
+                "kind_invalid",
+                f"kind {v.text(value)!r} is neither 'delivery' nor 'pickup' (a return).",
+            )
+        )
+    else:
+        record.kind = kind
+
+
+def _parse_coordinate(record: OrderRecord, name: str, value: Any, out: list[Finding]) -> None:
+    if v.is_blank(value):
+        return
+    try:
+        setattr(record, name, v.number(value))
+    except ValueError:
+        record.unparsed.add("coordinates")
+        what = "latitude" if name == "lat" else "longitude"
+        out.append(
+            _error(
+                record.row,
+                name,
+                "coord_unparseable",
+                f"{what} {v.text(value)!r} is not a number; write decimal degrees like 60.1699.",
+            )
+        )
+
+
+def _parse_windows(record: OrderRecord, values: dict[str, Any], out: list[Finding]) -> None:
+    try:
+        if not v.is_blank(values.get("time_windows")):
+            field_name = "time_windows"
+            record.windows = v.window_list(values["time_windows"])
+        elif not (v.is_blank(values.get("window_start")) and v.is_blank(values.get("window_end"))):
+            field_name = "window_start"
+            v.window(values.get("window_start"), None)
+            field_name = "window_end"
+            record.windows = [v.window(values.get("window_start"), values.get("window_end"))]
+    except ValueError:
+        record.unparsed.add("windows")
+        shown = v.text(values.get(field_name))
+        out.append(
+            _error(
+                record.row,
+                field_name,
+                "window_unparseable",
+                f"{field_name} {shown!r} is not a time; write HH:MM (e.g. 09:30), "
+                "an ISO 8601 time, or minutes after midnight.",
+            )
+        )
+
+
+_Converter = Callable[[Any], int]
+
+
+def _scaled(factor: int) -> _Converter:
+    return lambda value: round(v.number(value) * factor)
+
+
+_QUANTITIES: tuple[tuple[str, str, _Converter, str], ...] = (
+    ("parcels", "parcels", v.whole, "a whole number of parcels"),
+    ("weight_kg", "weight_g", _scaled(GRAMS_PER_KG), "a weight in kg"),
+    ("volume_l", "volume_ml", _scaled(MILLILITRES_PER_LITRE), "a volume in litres"),
+    ("service_min", "service_s", _scaled(SECONDS_PER_MINUTE), "a service time in minutes"),
+)
+
+
+def _parse_quantities(record: OrderRecord, values: dict[str, Any], out: list[Finding]) -> None:
+    for column, attribute, convert, meaning in _QUANTITIES:
+        value = values.get(column)
+        if v.is_blank(value):
+            continue
+        try:
+            amount = convert(value)
+        except ValueError:
+            record.unparsed.add(column)
+            out.append(
+                _error(
+                    record.row,
+                    column,
+                    "quantity_not_numeric",
+                    f"{column} {v.text(value)!r} is not {meaning}.",
+                )
+            )
+            continue
+        if amount < 0:
+            record.unparsed.add(column)
+            out.append(
+                _error(
+                    record.row,
+                    column,
+                    "quantity_negative",
+                    f"{column} is {v.text(value)}; quantities cannot be negative "
+                    "(a return is kind 'pickup' with a positive quantity).",
+                )
+            )
+            continue
+        setattr(record, attribute, amount)
+    value = values.get("priority")
+    if not v.is_blank(value):
+        try:
+            record.priority = v.whole(value)
+        except ValueError:
+            record.unparsed.add("priority")
+            out.append(
+                _error(
+                    record.row,
+                    "priority",
+                    "priority_invalid",
+                    f"priority {v.text(value)!r} is not a whole number (0 = normal, higher first).",
+                )
+            )
