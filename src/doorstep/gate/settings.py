@@ -25,11 +25,11 @@ class GateSettings:
     zip_min_group
         A zip code is checked only when at least this many stops share it.
     zip_factor
-        A stop is inconsistent with its zip code when it lies farther from the
-        median location of the stops sharing that zip than ``zip_factor`` times
-        the zip's robust radius (median distance + 3 robust standard deviations).
+        A stop is isolated from its zip code when the nearest other stop with
+        that zip is farther than ``zip_factor`` times the zip's usual spacing
+        (see :mod:`doorstep.gate.rules.zips`)...
     zip_min_m
-        ...and farther than this many metres, whatever the radius.
+        ...and farther than this many metres, whatever the spacing.
     phone_region
         ISO 3166 region (``"FI"``, ``"US"``) used to check phone numbers written
         without a country code. ``None``: such numbers are only checked for a
@@ -42,5 +42,5 @@ class GateSettings:
     min_points_for_area: int = 5
     zip_min_group: int = 4
     zip_factor: float = 2.0
-    zip_min_m: float = 500.0
+    zip_min_m: float = 300.0
     phone_region: str | None = None

@@ -64,9 +64,9 @@ def check_windows_within_shifts(ctx: RuleContext) -> Iterator[Finding]:
     for record in ctx.records:
         if "windows" in record.unparsed or not record.windows:
             continue
-        if any(end < start for start, end in record.windows):
-            continue
         service = record.service_s
+        if not any(service <= end - start for start, end in record.windows):
+            continue  # inverted or too short: check_windows has reported it
         if any(
             max(ws, ss) + service <= min(we, se) for ws, we in record.windows for ss, se in shifts
         ):
