@@ -1,0 +1,26 @@
+"""Tests for Order's invariants."""
+
+import pytest
+
+from doorstep.domain import Location, Order, TimeWindow
+from doorstep.errors import DomainError
+
+HERE = Location(60.17, 24.94)
+
+
+def test_order_needs_an_id_and_sorted_disjoint_windows() -> None:
+    """Empty id, unsorted or overlapping windows are refused."""
+    with pytest.raises(DomainError):
+        Order(id="", location=HERE)
+    with pytest.raises(DomainError, match="sorted"):
+        Order(id="A", location=HERE, windows=(TimeWindow(50, 60), TimeWindow(10, 20)))
+    with pytest.raises(DomainError, match="overlap"):
+        Order(id="A", location=HERE, windows=(TimeWindow(10, 30), TimeWindow(20, 40)))
+
+
+def test_location_distance_and_range() -> None:
+    """Locations measure great-circle distance and know whether they are geographic."""
+    assert Location(60.0, 25.0).distance_m(Location(60.0, 25.0)) == 0.0
+    assert not Location(95.0, 10.0).is_geographic
+    with pytest.raises(DomainError):
+        Location(float("nan"), 0.0)
