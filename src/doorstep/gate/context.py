@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Protocol
 
 import numpy as np
 
 from doorstep.domain.fleet import Fleet
+from doorstep.gate.normalise import building_key
 from doorstep.gate.robust import FloatArray, haversine_to, median_centre, robust_radius
 from doorstep.gate.settings import GateSettings
 from doorstep.io.orders import OrderRecord
@@ -38,6 +40,14 @@ class ServiceArea:
         return self.distance_m(lat, lon) <= self.radius_m
 
 
+class PendingRows(Protocol):
+    """A set of rows being computed elsewhere (a worker process)."""
+
+    def result(self) -> set[int]:
+        """Wait for the rows and return them."""
+        ...
+
+
 class RuleContext:
     """Inputs shared by the rules, with the service area computed once on demand."""
 
@@ -46,10 +56,26 @@ class RuleContext:
         records: Sequence[OrderRecord],
         fleet: Fleet | None,
         settings: GateSettings,
+        invalid_phones: PendingRows | None = None,
     ) -> None:
         self.records = records
         self.fleet = fleet
         self.settings = settings
+        self._invalid_phones = invalid_phones
+
+    def invalid_phone_rows(self) -> set[int]:
+        """Rows with an invalid phone: from the worker if one was started, else computed here."""
+        if self._invalid_phones is not None:
+            return self._invalid_phones.result()
+        from doorstep.gate.rules.contact import invalid_phone_rows
+
+        phones = [(r.row, r.phone) for r in self.records if r.phone]
+        return invalid_phone_rows(phones, self.settings.phone_region)
+
+    @cached_property
+    def buildings(self) -> dict[int, str]:
+        """Row -> building key (normalised street and zip), for rows with an address."""
+        return {r.row: building_key(r.address, r.zip) for r in self.records if r.address}
 
     @cached_property
     def _located_rows(self) -> tuple[list[int], FloatArray, FloatArray]:

@@ -35,6 +35,10 @@ class GateSettings:
         without a country code. ``None``: such numbers are only checked for a
         plausible length and characters; numbers with ``+`` are always checked
         against their country's numbering plan.
+    worker_min_phones
+        From this many phone numbers on, they are checked in a second process
+        while the rest of the gate runs (the check costs ~25 µs a number; a
+        worker costs ~0.5 s to start). ``0`` never starts a worker.
     """
 
     outlier_mad_k: float = 6.0
@@ -44,3 +48,4 @@ class GateSettings:
     zip_factor: float = 2.0
     zip_min_m: float = 300.0
     phone_region: str | None = None
+    worker_min_phones: int = 20_000

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from doorstep.domain.finding import Finding, Severity
@@ -12,6 +15,7 @@ from doorstep.domain.order import Address, Contact, Order
 from doorstep.domain.time_window import TimeWindow
 from doorstep.errors import DomainError
 from doorstep.gate.context import RuleContext
+from doorstep.gate.phone_worker import PhoneWorker
 from doorstep.gate.report import Report
 from doorstep.gate.rules import ORDER_RULES
 from doorstep.gate.rules.fleet import build_fleet, check_fleet
@@ -19,6 +23,7 @@ from doorstep.gate.settings import GateSettings
 from doorstep.io.fleet import parse_fleet
 from doorstep.io.orders import OrderRecord, parse_orders
 from doorstep.io.tables import RawTable, read_table
+from doorstep.io.values import text
 
 _SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1}
 
@@ -51,8 +56,25 @@ def validate_files(
         When a file cannot be read at all (missing, wrong type, empty, damaged,
         no recognisable column).
     """
-    fleet_table = read_table(fleet, kind="fleet") if fleet is not None else None
-    return validate(read_table(orders, kind="orders"), fleet_table, settings)
+    with _collector_paused():
+        fleet_table = read_table(fleet, kind="fleet") if fleet is not None else None
+        return validate(read_table(orders, kind="orders"), fleet_table, settings)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building many acyclic objects.
+
+    Reference counting still frees everything; the collector would only rescan
+    the growing heap again and again (about a fifth of the run on 100,000 rows).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def validate(
@@ -61,7 +83,11 @@ def validate(
     settings: GateSettings | None = None,
 ) -> Report:
     """Validate tables already read (see :func:`validate_files`)."""
-    settings = settings or GateSettings()
+    with _collector_paused():
+        return _validate(orders, fleet, settings or GateSettings())
+
+
+def _validate(orders: RawTable, fleet: RawTable | None, settings: GateSettings) -> Report:
     findings: list[Finding] = []
     built_fleet: Fleet | None = None
     fleet_rows = 0
@@ -72,12 +98,13 @@ def validate(
         built_fleet = build_fleet(vehicle_records, rejected)
         findings.extend(fleet_findings)
         fleet_rows = len(vehicle_records)
-    records, parse_findings = parse_orders(orders)
-    findings.extend(parse_findings)
-    usable_fleet = built_fleet if built_fleet is not None and built_fleet.vehicles else None
-    context = RuleContext(records, usable_fleet, settings)
-    for rule in ORDER_RULES.values():
-        findings.extend(rule(context))
+    with _phone_worker(orders, settings) as invalid_phones:
+        records, parse_findings = parse_orders(orders)
+        findings.extend(parse_findings)
+        usable_fleet = built_fleet if built_fleet is not None and built_fleet.vehicles else None
+        context = RuleContext(records, usable_fleet, settings, invalid_phones)
+        for rule in ORDER_RULES.values():
+            findings.extend(rule(context))
     orders_out = _accepted_orders(records, findings)
     findings.sort(
         key=lambda f: (f.source != "orders", f.row or 0, _SEVERITY_ORDER[f.severity], f.code)
@@ -91,6 +118,21 @@ def validate(
         fleet_rows=fleet_rows,
         ignored_columns=orders.ignored_columns,
     )
+
+
+@contextmanager
+def _phone_worker(table: RawTable, settings: GateSettings) -> Iterator[PhoneWorker | None]:
+    """Check the table's phone numbers in a second process when there are many of them."""
+    phones = [(raw.row, text(raw.values.get("phone"))) for raw in table.rows]
+    phones = [(row, number) for row, number in phones if number]
+    if not settings.worker_min_phones or len(phones) < settings.worker_min_phones:
+        yield None
+        return
+    worker = PhoneWorker(phones, settings.phone_region)
+    try:
+        yield worker
+    finally:
+        worker.close()
 
 
 def _accepted_orders(records: list[OrderRecord], findings: list[Finding]) -> list[Order]:

@@ -164,27 +164,34 @@ def _parse_coordinate(record: OrderRecord, name: str, value: Any, out: list[Find
 
 
 def _parse_windows(record: OrderRecord, values: dict[str, Any], out: list[Finding]) -> None:
+    many = values.get("time_windows")
+    start, end = values.get("window_start"), values.get("window_end")
     try:
-        if not v.is_blank(values.get("time_windows")):
-            field_name = "time_windows"
-            record.windows = v.window_list(values["time_windows"])
-        elif not (v.is_blank(values.get("window_start")) and v.is_blank(values.get("window_end"))):
-            field_name = "window_start"
-            v.window(values.get("window_start"), None)
-            field_name = "window_end"
-            record.windows = [v.window(values.get("window_start"), values.get("window_end"))]
+        if not v.is_blank(many):
+            record.windows = v.window_list(many)
+        elif not (v.is_blank(start) and v.is_blank(end)):
+            record.windows = [v.window(start, end)]
+        return
     except ValueError:
-        record.unparsed.add("windows")
-        shown = v.text(values.get(field_name))
-        out.append(
-            _error(
-                record.row,
-                field_name,
-                "window_unparseable",
-                f"{field_name} {shown!r} is not a time; write HH:MM (e.g. 09:30), "
-                "an ISO 8601 time, or minutes after midnight.",
-            )
+        pass
+    record.unparsed.add("windows")
+    if not v.is_blank(many):
+        field_name = "time_windows"
+    else:
+        field_name = "window_end"
+        try:
+            v.window(start, None)
+        except ValueError:
+            field_name = "window_start"
+    out.append(
+        _error(
+            record.row,
+            field_name,
+            "window_unparseable",
+            f"{field_name} {v.text(values.get(field_name))!r} is not a time; write HH:MM "
+            "(e.g. 09:30), an ISO 8601 time, or minutes after midnight.",
         )
+    )
 
 
 _Converter = Callable[[Any], int]

@@ -16,6 +16,8 @@ _RANGE_SPLIT = re.compile(r"\s*(?:–|—|\bto\b|/)\s*")
 
 def text(value: Any) -> str:
     """The value as stripped text; ``None`` and empty cells give ``""``."""
+    if type(value) is str:
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -25,6 +27,8 @@ def text(value: Any) -> str:
 
 def is_blank(value: Any) -> bool:
     """Whether a cell holds nothing."""
+    if type(value) is str:
+        return not value or value.isspace()
     return value is None or (isinstance(value, str) and not value.strip())
 
 
@@ -36,15 +40,17 @@ def number(value: Any) -> float:
     ValueError
         If the value is not a finite number.
     """
-    if isinstance(value, bool):
-        raise ValueError(f"not a number: {value!r}")
-    if isinstance(value, int | float):
+    if type(value) is str:
+        if "_" in value:  # float() would accept "1_000"; a manifest should not
+            raise ValueError(f"not a number: {value!r}")
+        try:
+            result = float(value)
+        except ValueError:
+            if not _DECIMAL_COMMA.match(value):
+                raise
+            result = float(value.replace(",", "."))
+    elif isinstance(value, int | float) and not isinstance(value, bool):
         result = float(value)
-    elif isinstance(value, str):
-        cleaned = value.strip()
-        if _DECIMAL_COMMA.match(cleaned):
-            cleaned = cleaned.replace(",", ".")
-        result = float(cleaned)
     else:
         raise ValueError(f"not a number: {value!r}")
     if not math.isfinite(result):
@@ -60,6 +66,11 @@ def whole(value: Any) -> int:
     ValueError
         If the value is not a number or has a fractional part.
     """
+    if type(value) is str and "_" not in value:
+        try:
+            return int(value)
+        except ValueError:
+            pass
     result = number(value)
     if not result.is_integer():
         raise ValueError(f"not a whole number: {value!r}")
@@ -74,8 +85,19 @@ def skills(value: Any) -> frozenset[str]:
     return frozenset(text(item).lower() for item in items if text(item))
 
 
+_CLOCKS: dict[str, int] = {}
+"""Parsed plain times (``"08:00"``): a manifest repeats a handful of them many times."""
+
+
 def clock(value: Any, day: date | None = None) -> int:
     """Parse a time of day to seconds after midnight (see :func:`doorstep.units.parse_clock`)."""
+    if isinstance(value, str) and len(value) <= 8:  # HH:MM[:SS] or minutes: no date in it
+        cached = _CLOCKS.get(value)
+        if cached is None:
+            cached = parse_clock(value.strip(), day)
+            if len(_CLOCKS) < 10_000:
+                _CLOCKS[value] = cached
+        return cached
     return parse_clock(value.strip() if isinstance(value, str) else value, day)
 
 

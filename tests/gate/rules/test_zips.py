@@ -3,7 +3,7 @@
 import csv
 
 from doorstep.gate import validate
-from doorstep.gate.rules.zips import normalise_zip
+from doorstep.gate.normalise import normalise_zip
 from doorstep.io.tables import read_table_bytes
 from manifests import REPO, check, codes_at, order_row
 

@@ -8,8 +8,6 @@ from collections.abc import Iterator
 
 from doorstep.domain.finding import Finding, Severity
 from doorstep.gate.context import RuleContext
-from doorstep.gate.rules.zips import normalise_zip
-from doorstep.io.orders import OrderRecord
 
 MULTI_UNIT_WORDS = re.compile(
     r"\b(apartments?|apts|flats|residences?|condominiums?|condos?|lofts|tower|"
@@ -26,12 +24,6 @@ UNIT_IN_ADDRESS = re.compile(
 """A unit written inside the address line itself: "Apt 4", "#12", "Fredrikinkatu 5 A 12"."""
 
 
-def building_key(record: OrderRecord) -> str:
-    """A key for the building: normalised street address and zip code."""
-    street = " ".join(re.sub(r"[^\w\s]", " ", record.address.lower()).split())
-    return f"{street}|{normalise_zip(record.zip)}"
-
-
 def check_missing_unit(ctx: RuleContext) -> Iterator[Finding]:
     """Flag a missing unit where the building evidently has several (``unit_missing``, warning).
 
@@ -39,14 +31,15 @@ def check_missing_unit(ctx: RuleContext) -> Iterator[Finding]:
     that gives a unit, or a word in the address line such as "Apartments" or
     "As Oy". A unit written in the address line ("Apt 4") counts as given.
     """
+    buildings = ctx.buildings
     with_units: dict[str, list[int]] = defaultdict(list)
     for record in ctx.records:
         if record.address and record.unit:
-            with_units[building_key(record)].append(record.row)
+            with_units[buildings[record.row]].append(record.row)
     for record in ctx.records:
         if record.unit or not record.address or UNIT_IN_ADDRESS.search(record.address):
             continue
-        rows = with_units.get(building_key(record))
+        rows = with_units.get(buildings[record.row])
         if rows:
             shown = ", ".join(str(row) for row in rows[:3]) + (", ..." if len(rows) > 3 else "")
             reason = f"other orders at {record.address} give a unit (rows {shown})"

@@ -17,6 +17,24 @@ EMAIL = re.compile(
 """The WHATWG HTML definition of a valid e-mail address, requiring a dot in the domain."""
 
 _PHONE_CHARS = re.compile(r"^\+?[\d\s().\-/]+$")
+_NOT_DIGIT = re.compile(r"\D")
+
+
+def _international(digits: str) -> phonenumbers.PhoneNumber | None:
+    """Split ``+<digits>`` into country code and national number without a full parse.
+
+    Country calling codes are prefix-free, so the first known 1-3 digit prefix
+    is the code. Numbers whose national part starts with 0 (Italy's leading
+    zero, a written trunk prefix) are left to the full parser.
+    """
+    for length in (1, 2, 3):
+        code = int(digits[:length] or 0)
+        if code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            national = digits[length:]
+            if not national or national[0] == "0" or len(national) > 17:
+                return None
+            return phonenumbers.PhoneNumber(country_code=code, national_number=int(national))
+    return None
 
 
 def phone_is_valid(number: str, region: str | None) -> bool:
@@ -33,6 +51,10 @@ def phone_is_valid(number: str, region: str | None) -> bool:
         return False
     if not text.startswith("+") and region is None:
         return 6 <= sum(ch.isdigit() for ch in text) <= 15
+    if text.startswith("+"):
+        quick = _international(_NOT_DIGIT.sub("", text))
+        if quick is not None:
+            return bool(phonenumbers.is_valid_number(quick))
     try:
         parsed = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
@@ -40,11 +62,20 @@ def phone_is_valid(number: str, region: str | None) -> bool:
     return bool(phonenumbers.is_valid_number(parsed))
 
 
+def invalid_phone_rows(phones: list[tuple[int, str]], region: str | None) -> set[int]:
+    """Rows whose phone number is not valid (see :func:`phone_is_valid`)."""
+    return {row for row, number in phones if not phone_is_valid(number, region)}
+
+
 def check_phone(ctx: RuleContext) -> Iterator[Finding]:
-    """Flag malformed phone numbers (``phone_invalid``, warning): notifications would not arrive."""
-    region = ctx.settings.phone_region
+    """Flag malformed phone numbers (``phone_invalid``, warning): notifications would not arrive.
+
+    Large manifests have their numbers checked in a worker process started
+    right after reading (see :class:`doorstep.gate.context.RuleContext`).
+    """
+    invalid = ctx.invalid_phone_rows()
     for record in ctx.records:
-        if record.phone and not phone_is_valid(record.phone, region):
+        if record.phone and record.row in invalid:
             yield Finding(
                 "phone_invalid",
                 Severity.WARNING,

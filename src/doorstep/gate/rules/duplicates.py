@@ -6,7 +6,6 @@ from collections.abc import Iterator
 
 from doorstep.domain.finding import Finding, Severity
 from doorstep.gate.context import RuleContext
-from doorstep.gate.rules.apartments import building_key
 from doorstep.io.orders import OrderRecord
 
 
@@ -38,9 +37,9 @@ def check_duplicate_ids(ctx: RuleContext) -> Iterator[Finding]:
             )
 
 
-def _stop_key(record: OrderRecord) -> tuple[object, ...] | None:
+def _stop_key(record: OrderRecord, buildings: dict[int, str]) -> tuple[object, ...] | None:
     if record.address:
-        place: object = building_key(record)
+        place: object = buildings[record.row]
     elif record.lat is not None and record.lon is not None:
         place = (round(record.lat, 5), round(record.lon, 5))
     else:
@@ -62,7 +61,7 @@ def check_duplicate_stops(ctx: RuleContext) -> Iterator[Finding]:
         if record.order_id in ids:
             continue
         ids.add(record.order_id)
-        key = _stop_key(record)
+        key = _stop_key(record, ctx.buildings)
         if key is None:
             continue
         seen = first_row.setdefault(key, record.row)

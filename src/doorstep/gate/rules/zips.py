@@ -20,18 +20,13 @@ from collections import defaultdict
 from collections.abc import Iterator
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from doorstep.domain.finding import Finding, Severity
 from doorstep.gate.context import RuleContext
+from doorstep.gate.normalise import normalise_zip
 from doorstep.gate.robust import FloatArray, robust_radius
 from doorstep.io.orders import OrderRecord
 from doorstep.units import EARTH_RADIUS_M
-
-
-def normalise_zip(code: str) -> str:
-    """Zip code without spaces or dashes, upper-cased: ``"sw1a 1aa"`` -> ``"SW1A1AA"``."""
-    return "".join(ch for ch in code.upper() if ch.isalnum())
 
 
 def to_xyz(lat: FloatArray, lon: FloatArray) -> FloatArray:
@@ -53,6 +48,8 @@ def check_zip_matches_location(ctx: RuleContext) -> Iterator[Finding]:
     A warning: the stop can be planned, but either the zip code or the
     coordinates are wrong, and the driver may go to the wrong place.
     """
+    from scipy.spatial import cKDTree  # imported here: 0.4 s that small runs should not pay
+
     settings = ctx.settings
     stops = [r for r in ctx.records if r.zip and ctx.located(r)]
     if len(stops) < settings.zip_min_group:

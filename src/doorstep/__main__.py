@@ -1,0 +1,5 @@
+"""``python -m doorstep`` runs the command line."""
+
+from doorstep.cli import main
+
+main()
