@@ -69,26 +69,22 @@ class VehicleRecord:
     unparsed: set[str] = field(default_factory=set)
 
 
-def _scaled(factor: int) -> Any:
-    return lambda value: round(v.number(value) * factor)
-
-
 # column -> (attribute, converter, what the value should be)
 _FIELDS: tuple[tuple[str, str, Any, str], ...] = (
     ("depot_lat", "depot_lat", v.number, "a latitude in decimal degrees"),
     ("depot_lon", "depot_lon", v.number, "a longitude in decimal degrees"),
     ("shift_start", "shift_start", v.clock, "a time (HH:MM)"),
     ("shift_end", "shift_end", v.clock, "a time (HH:MM)"),
-    ("max_duration_min", "max_duration_s", _scaled(SECONDS_PER_MINUTE), "minutes"),
+    ("max_duration_min", "max_duration_s", v.scaled(SECONDS_PER_MINUTE), "minutes"),
     ("break_start", "break_start", v.clock, "a time (HH:MM)"),
     ("break_end", "break_end", v.clock, "a time (HH:MM)"),
-    ("break_min", "break_s", _scaled(SECONDS_PER_MINUTE), "minutes"),
+    ("break_min", "break_s", v.scaled(SECONDS_PER_MINUTE), "minutes"),
     ("capacity_parcels", "capacity_parcels", v.whole, "a whole number of parcels"),
-    ("capacity_kg", "capacity_g", _scaled(GRAMS_PER_KG), "kilograms"),
-    ("capacity_l", "capacity_ml", _scaled(MILLILITRES_PER_LITRE), "litres"),
-    ("cost_fixed", "cost_fixed", _scaled(CENTS_PER_UNIT), "an amount of money"),
-    ("cost_per_km", "cost_per_km", _scaled(CENTS_PER_UNIT), "an amount of money"),
-    ("cost_per_hour", "cost_per_hour", _scaled(CENTS_PER_UNIT), "an amount of money"),
+    ("capacity_kg", "capacity_g", v.scaled(GRAMS_PER_KG), "kilograms"),
+    ("capacity_l", "capacity_ml", v.scaled(MILLILITRES_PER_LITRE), "litres"),
+    ("cost_fixed", "cost_fixed", v.scaled(CENTS_PER_UNIT), "an amount of money"),
+    ("cost_per_km", "cost_per_km", v.scaled(CENTS_PER_UNIT), "an amount of money"),
+    ("cost_per_hour", "cost_per_hour", v.scaled(CENTS_PER_UNIT), "an amount of money"),
 )
 _MAY_BE_NEGATIVE = frozenset({"depot_lat", "depot_lon"})
 

@@ -196,16 +196,11 @@ def _parse_windows(record: OrderRecord, values: dict[str, Any], out: list[Findin
 
 _Converter = Callable[[Any], int]
 
-
-def _scaled(factor: int) -> _Converter:
-    return lambda value: round(v.number(value) * factor)
-
-
 _QUANTITIES: tuple[tuple[str, str, _Converter, str], ...] = (
     ("parcels", "parcels", v.whole, "a whole number of parcels"),
-    ("weight_kg", "weight_g", _scaled(GRAMS_PER_KG), "a weight in kg"),
-    ("volume_l", "volume_ml", _scaled(MILLILITRES_PER_LITRE), "a volume in litres"),
-    ("service_min", "service_s", _scaled(SECONDS_PER_MINUTE), "a service time in minutes"),
+    ("weight_kg", "weight_g", v.scaled(GRAMS_PER_KG), "a weight in kg"),
+    ("volume_l", "volume_ml", v.scaled(MILLILITRES_PER_LITRE), "a volume in litres"),
+    ("service_min", "service_s", v.scaled(SECONDS_PER_MINUTE), "a service time in minutes"),
 )
 
 

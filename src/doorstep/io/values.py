@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -75,6 +76,11 @@ def whole(value: Any) -> int:
     if not result.is_integer():
         raise ValueError(f"not a whole number: {value!r}")
     return int(result)
+
+
+def scaled(factor: int) -> Callable[[Any], int]:
+    """A parser of a number in a display unit into whole internal units (kg -> g: 1000)."""
+    return lambda value: round(number(value) * factor)
 
 
 def skills(value: Any) -> frozenset[str]:
