@@ -53,6 +53,8 @@ __all__ = [
 
 
 def _round_half_up(value: float) -> int:
+    if not math.isfinite(value):
+        raise ValueError(f"not a finite quantity: {value!r}")
     return math.floor(value + 0.5)
 
 

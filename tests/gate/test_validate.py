@@ -4,6 +4,7 @@ import csv
 
 from doorstep.domain import Severity
 from doorstep.gate import EXIT_CLEAN, EXIT_ERRORS, EXIT_WARNINGS, validate, validate_files
+from doorstep.io.tables import read_table_bytes
 from manifests import REPO, check, csv_table, order_row
 
 SAMPLE = REPO / "examples" / "helsinki"
@@ -59,3 +60,21 @@ def test_json_shape_is_the_documented_one() -> None:
     findings = document["findings"]
     assert isinstance(findings, list)
     assert set(findings[0]) == {"row", "field", "code", "severity", "message", "source"}
+
+
+def test_shifted_row_is_rejected_not_misread() -> None:
+    """A row with more values than the header (unquoted comma) is rejected as a whole."""
+    table = csv_table(
+        "order_id,address,lat,lon", ["A1,Bulevardi 1,60.16,24.93", "A2,Bulevardi, 3,60.16,24.93"]
+    )
+    report = validate(table)
+    assert [(f.row, f.code) for f in report.findings] == [(3, "row_extra_values")]
+    assert [o.id for o in report.orders] == ["A1"]
+
+
+def test_unreadable_json_item_is_named() -> None:
+    """A JSON item that is not an object is rejected with its position, the rest is kept."""
+    table = read_table_bytes(b'[{"order_id": "A1", "lat": 60.1, "lon": 24.9}, "oops"]', "json")
+    report = validate(table)
+    assert [(f.row, f.code) for f in report.findings] == [(2, "row_unreadable")]
+    assert report.accepted == 1

@@ -8,8 +8,9 @@ from hypothesis import strategies as st
 
 from doorstep.errors import InputError
 from doorstep.gate import validate
-from doorstep.io.columns import ORDER_COLUMNS
+from doorstep.io.columns import FLEET_COLUMNS, ORDER_COLUMNS
 from doorstep.io.tables import read_table_bytes
+from manifests import CLEAN_ROWS, ORDER_HEADER, csv_table
 
 
 @given(st.binary(max_size=2_000), st.sampled_from(["csv", "excel", "json", "yaml"]))
@@ -59,3 +60,28 @@ def test_random_csv_accounts_for_every_row(generated: tuple[str, int]) -> None:
     assert report.rows == data_rows
     assert report.accepted + len(report.rejected_rows) == report.rows
     assert report.rejected_rows <= {row.row for row in table.rows}
+
+
+@st.composite
+def random_fleet_csv(draw: st.DrawFn) -> str:
+    """A fleet CSV whose header is canonical fleet columns and whose rows are random cells."""
+    columns = draw(st.lists(st.sampled_from(FLEET_COLUMNS), min_size=1, max_size=8, unique=True))
+    rows = draw(st.lists(st.lists(cells, min_size=0, max_size=10), min_size=1, max_size=8))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(columns)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+@given(random_fleet_csv())
+def test_random_fleet_never_crashes_the_gate(fleet_text: str) -> None:
+    """Any fleet file is read or refused with InputError; every vehicle row is kept or named."""
+    try:
+        fleet = read_table_bytes(fleet_text.encode(), "csv", kind="fleet")
+    except InputError:
+        return
+    report = validate(csv_table(ORDER_HEADER, CLEAN_ROWS), fleet)
+    assert report.fleet is not None
+    named = {f.row for f in report.findings if f.source == "fleet"}
+    assert len(report.fleet.vehicles) + len(named) >= len(fleet.rows)

@@ -46,3 +46,10 @@ def test_skills_split_and_lower() -> None:
     """Skills split on commas, semicolons or spaces and are lower-cased."""
     assert values.skills("Cold; ID_check") == frozenset({"cold", "id_check"})
     assert values.skills(["A", " b "]) == frozenset({"a", "b"})
+
+
+def test_scaled_refuses_values_that_overflow() -> None:
+    """1.8e305 kg is finite but infinite in grams: a ValueError, not an OverflowError."""
+    assert values.scaled(1000)("2,5") == 2_500
+    with pytest.raises(ValueError):
+        values.scaled(1000)("1.797693134862316e+305")

@@ -102,7 +102,10 @@ def _validate(orders: RawTable, fleet: RawTable | None, settings: GateSettings) 
         records, parse_findings = parse_orders(orders)
         findings.extend(parse_findings)
         usable_fleet = built_fleet if built_fleet is not None and built_fleet.vehicles else None
-        context = RuleContext(records, usable_fleet, settings, invalid_phones)
+        # A row that could not be read as a row (shifted values, not an object) already
+        # has its error; checking its fields would only add noise.
+        readable = [r for r in records if "row" not in r.unparsed]
+        context = RuleContext(readable, usable_fleet, settings, invalid_phones)
         for rule in ORDER_RULES.values():
             findings.extend(rule(context))
     orders_out = _accepted_orders(records, findings)

@@ -79,8 +79,18 @@ def whole(value: Any) -> int:
 
 
 def scaled(factor: int) -> Callable[[Any], int]:
-    """A parser of a number in a display unit into whole internal units (kg -> g: 1000)."""
-    return lambda value: round(number(value) * factor)
+    """A parser of a number in a display unit into whole internal units (kg -> g: 1000).
+
+    The parser raises ValueError for a value too large to represent once scaled.
+    """
+
+    def parse(value: Any) -> int:
+        result = number(value) * factor
+        if not math.isfinite(result):
+            raise ValueError(f"too large: {value!r}")
+        return round(result)
+
+    return parse
 
 
 def skills(value: Any) -> frozenset[str]:

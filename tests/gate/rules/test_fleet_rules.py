@@ -26,6 +26,7 @@ def _fleet_codes(*rows: str) -> dict[int, set[str]]:
         (GOOD.replace("60.1600,24.9300", "60.1700,24.9300"), "fleet_depot_conflict"),
         (GOOD.replace("V9", "V1"), "fleet_duplicate_vehicle_id"),
         (GOOD.replace("V9", ""), "fleet_vehicle_id_missing"),
+        (GOOD.replace("16:00,,", "16:00,0,"), "fleet_zero_duration"),
         (GOOD.replace(",,,,120", ",10:00,10:20,30,120"), "fleet_break_invalid"),
         (GOOD.replace(",,,,120", ",06:00,08:00,30,120"), "fleet_break_invalid"),
     ],
