@@ -145,6 +145,15 @@ def run_once(manifest: Path) -> tuple[float, float, dict[str, object]]:
     return elapsed, max(peak_kb, before) / 1024, summary
 
 
+def reference_seconds() -> float:
+    """Time a fixed pure-Python workload: the machine's speed in this run, for ratios."""
+    started = time.perf_counter()
+    total = 0
+    for i in range(20_000_000):
+        total += i % 7
+    return time.perf_counter() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=100_000)
@@ -154,12 +163,14 @@ def main() -> None:
         manifest = Path(folder) / "orders.csv"
         write_manifest(manifest, args.orders)
         size_mb = manifest.stat().st_size / 1e6
+        references = [reference_seconds()]
         times, peaks = [], []
         summary: dict[str, object] = {}
         for _ in range(args.runs):
             elapsed, peak, summary = run_once(manifest)
             times.append(elapsed)
             peaks.append(peak)
+        references.append(reference_seconds())
     print(
         f"machine: {platform.machine()}, {platform.processor() or 'cpu'}, "
         f"Python {platform.python_version()}, {os.cpu_count()} cores"
@@ -170,6 +181,12 @@ def main() -> None:
         f"(min {min(times):.2f}, max {max(times):.2f})"
     )
     print(f"peak memory: {max(peaks):.0f} MB")
+    reference = statistics.median(references)
+    print(
+        f"reference loop (20M iterations) before/after: "
+        f"{', '.join(f'{r:.2f}' for r in references)} s; "
+        f"validate / reference = {statistics.median(times) / reference:.1f}"
+    )
 
 
 if __name__ == "__main__":
