@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 
 from doorstep.domain.finding import Finding, Severity
@@ -153,7 +154,9 @@ def _accepted_orders(records: list[OrderRecord], findings: list[Finding]) -> lis
     return accepted
 
 
-def _merge(windows: list[tuple[int, int]]) -> tuple[TimeWindow, ...]:
+@lru_cache(maxsize=4_096)
+def _merge(windows: tuple[tuple[int, int], ...]) -> tuple[TimeWindow, ...]:
+    """Sorted, merged windows; cached, as a manifest repeats a few windows many times."""
     merged: list[list[int]] = []
     for start, end in sorted(windows):
         if merged and start <= merged[-1][1]:
@@ -180,7 +183,7 @@ def to_order(record: OrderRecord) -> Order:
         kind=record.kind,
         location=Location(record.lat, record.lon),
         address=Address(record.address, record.unit, record.zip, record.city),
-        windows=_merge(record.windows),
+        windows=_merge(tuple(record.windows)),
         service_s=record.service_s,
         demand=Load(record.parcels, record.weight_g, record.volume_ml),
         skills=record.skills,

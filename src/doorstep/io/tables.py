@@ -211,8 +211,9 @@ def _rows_from_records(
     column_items: list[tuple[int, str]] = []
     width = 0
     rows: list[RawRow] = []
+    filled = _text_row_filled if fmt == "csv" else _row_filled
     for index, record in records:
-        if not _row_filled(record):
+        if not filled(record):
             continue
         if header is None:
             header = record
@@ -244,9 +245,12 @@ def _rows_from_records(
 
 
 def _row_filled(record: Sequence[Any]) -> bool:
-    if all(type(cell) is str for cell in record):  # CSV: one C-level join instead of a loop
-        return not "".join(record).isspace() and any(record)
     return any(_filled(cell) for cell in record)
+
+
+def _text_row_filled(record: Sequence[str]) -> bool:
+    """The same test for CSV rows, where every cell is text: one C-level join, no loop."""
+    return any(record) and not "".join(record).isspace()
 
 
 def _filled(cell: object) -> bool:
