@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections import defaultdict
+from contextlib import nullcontext
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -69,11 +70,9 @@ def validate_command(
     Example: doorstep validate examples/helsinki/orders.csv --fleet examples/helsinki/fleet.csv
     """
     settings = GateSettings(phone_region=phone_region.upper() if phone_region else None)
+    show_status = output_format is OutputFormat.TABLE and stderr.is_terminal
     try:
-        if output_format is OutputFormat.TABLE and stderr.is_terminal:
-            with stderr.status(f"Checking {orders} ..."):
-                report = validate_files(orders, fleet, settings)
-        else:
+        with stderr.status(f"Checking {orders} ...") if show_status else nullcontext():
             report = validate_files(orders, fleet, settings)
     except DoorstepError as error:
         fail(error)

@@ -14,6 +14,7 @@ from doorstep.gate.normalise import building_key
 from doorstep.gate.robust import FloatArray, haversine_to, median_centre, robust_radius
 from doorstep.gate.settings import GateSettings
 from doorstep.io.orders import OrderRecord
+from doorstep.units import haversine_m
 
 
 def in_range(lat: float, lon: float) -> bool:
@@ -33,7 +34,7 @@ class ServiceArea:
 
     def distance_m(self, lat: float, lon: float) -> float:
         """Great-circle distance from the centre, in metres."""
-        return float(haversine_to(np.array([lat]), np.array([lon]), self.lat, self.lon)[0])
+        return haversine_m(self.lat, self.lon, lat, lon)
 
     def contains(self, lat: float, lon: float) -> bool:
         """Whether the point lies within the area's radius."""

@@ -16,6 +16,7 @@ JSON shape (``doorstep validate --format json``), documented in ``docs/gate.md``
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from doorstep.domain.finding import Finding, Severity
@@ -25,6 +26,15 @@ from doorstep.domain.order import Order
 EXIT_CLEAN = 0
 EXIT_WARNINGS = 1
 EXIT_ERRORS = 2
+
+
+def rejected_rows(findings: Iterable[Finding]) -> frozenset[int]:
+    """Rows of the orders file with at least one error: the rows left out of planning."""
+    return frozenset(
+        f.row
+        for f in findings
+        if f.severity is Severity.ERROR and f.source == "orders" and f.row is not None
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,11 +57,7 @@ class Report:
     @property
     def rejected_rows(self) -> frozenset[int]:
         """Rows of the orders file with at least one error."""
-        return frozenset(
-            f.row
-            for f in self.findings
-            if f.severity is Severity.ERROR and f.source == "orders" and f.row is not None
-        )
+        return rejected_rows(self.findings)
 
     def count(self, severity: Severity) -> int:
         """Number of findings of a severity."""

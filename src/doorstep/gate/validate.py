@@ -17,7 +17,7 @@ from doorstep.domain.time_window import TimeWindow
 from doorstep.errors import DomainError
 from doorstep.gate.context import RuleContext
 from doorstep.gate.phone_worker import PhoneWorker
-from doorstep.gate.report import Report
+from doorstep.gate.report import Report, rejected_rows
 from doorstep.gate.rules import ORDER_RULES
 from doorstep.gate.rules.fleet import build_fleet, check_fleet
 from doorstep.gate.settings import GateSettings
@@ -140,7 +140,7 @@ def _phone_worker(table: RawTable, settings: GateSettings) -> Iterator[PhoneWork
 
 
 def _accepted_orders(records: list[OrderRecord], findings: list[Finding]) -> list[Order]:
-    rejected = {f.row for f in findings if f.severity is Severity.ERROR and f.source == "orders"}
+    rejected = rejected_rows(findings)
     accepted: list[Order] = []
     for record in records:
         if record.row in rejected:

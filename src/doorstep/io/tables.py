@@ -175,18 +175,19 @@ def _decode(data: bytes, source: str) -> str:
         return data.decode("latin-1")
 
 
-def _first_record(text: str, delimiter: str) -> tuple[int, list[str]]:
-    for index, record in enumerate(csv.reader(io.StringIO(text), delimiter=delimiter)):
+def _first_record(text: str, delimiter: str) -> list[str]:
+    """The first non-blank record of ``text`` split on ``delimiter`` (the header)."""
+    for record in csv.reader(io.StringIO(text), delimiter=delimiter):
         if any(cell.strip() for cell in record):
-            return index, record
-    return -1, []
+            return record
+    return []
 
 
 def _read_text_table(text: str, kind: str, source: str) -> RawTable:
     best: tuple[int, int, str] | None = None
     try:
         for delimiter in DELIMITERS:
-            _, header = _first_record(text, delimiter)
+            header = _first_record(text, delimiter)
             score = (len(match_columns(header, kind)), len(header), delimiter)
             if best is None or score[:2] > best[:2]:
                 best = score

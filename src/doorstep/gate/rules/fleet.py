@@ -9,6 +9,7 @@ from doorstep.domain.fleet import UNLIMITED, Break, Costs, Depot, Fleet, Vehicle
 from doorstep.domain.load import Load
 from doorstep.domain.location import Location
 from doorstep.domain.time_window import TimeWindow
+from doorstep.gate.context import in_range
 from doorstep.io.fleet import VehicleRecord
 from doorstep.units import format_clock, haversine_m
 
@@ -59,7 +60,7 @@ def _check_depot(record: VehicleRecord, depots: dict[str, VehicleRecord]) -> Ite
             "depot_lon.",
         )
         return
-    if not (-90 <= lat <= 90 and -180 <= lon <= 180) or (lat, lon) == (0.0, 0.0):
+    if not in_range(lat, lon):
         yield _error(
             record,
             "depot_lat",
