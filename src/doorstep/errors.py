@@ -8,9 +8,12 @@
     │   ├── EmptyInputError           "empty_input"          no data rows at all
     │   ├── NoRecognisedColumnsError  "no_recognised_columns" header matches nothing
     │   ├── CorruptFileError          "corrupt_file"         truncated or unreadable file
-    │   └── InstanceFormatError       "instance_format"      a benchmark file that does not parse
-    └── DomainError               code="domain"      a domain object built with impossible values
-        └── InvalidTransitionError    "invalid_transition"   a scan event a parcel cannot take
+    │   ├── InstanceFormatError       "instance_format"      a benchmark file that does not parse
+    │   └── RoadNetworkError          "road_network"         a .pbf with no roads for a profile
+    ├── DomainError               code="domain"      a domain object built with impossible values
+    │   └── InvalidTransitionError    "invalid_transition"   a scan event a parcel cannot take
+    └── RouterError               code="router"      a routing server failed or answered nonsense
+        └── RouterUnavailableError    "router_unavailable"   no answer (refused, timed out)
 
 The command-line interface turns an :class:`InputError` into one clear message and
 exit code 2; the service (later) into an ``application/problem+json`` 4xx body.
@@ -27,6 +30,9 @@ __all__ = [
     "InstanceFormatError",
     "InvalidTransitionError",
     "NoRecognisedColumnsError",
+    "RoadNetworkError",
+    "RouterError",
+    "RouterUnavailableError",
     "UnsupportedFormatError",
 ]
 
@@ -81,6 +87,12 @@ class InstanceFormatError(InputError):
     code = "instance_format"
 
 
+class RoadNetworkError(InputError):
+    """A road network file that cannot be used (no routable roads for the profile)."""
+
+    code = "road_network"
+
+
 class DomainError(DoorstepError):
     """A domain object was given values it cannot hold (a window ending before it starts)."""
 
@@ -91,3 +103,15 @@ class InvalidTransitionError(DomainError):
     """A scan event that the parcel's current state does not allow."""
 
     code = "invalid_transition"
+
+
+class RouterError(DoorstepError):
+    """A routing server (OSRM, Valhalla) answered with an error or an unreadable body."""
+
+    code = "router"
+
+
+class RouterUnavailableError(RouterError):
+    """A routing server could not be reached, or timed out after every retry."""
+
+    code = "router_unavailable"

@@ -1,6 +1,6 @@
 """Travel times and distances: one protocol, one module per provider."""
 
-from doorstep.network.provider import Matrices, TravelTimeProvider
+from doorstep.network.provider import UNREACHABLE, Matrices, TravelTimeProvider
 from doorstep.network.straight_line import StraightLineProvider
 
-__all__ = ["Matrices", "StraightLineProvider", "TravelTimeProvider"]
+__all__ = ["UNREACHABLE", "Matrices", "StraightLineProvider", "TravelTimeProvider"]
