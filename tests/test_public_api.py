@@ -4,6 +4,7 @@ import doorstep
 import doorstep.domain
 import doorstep.errors
 import doorstep.gate
+import doorstep.network
 
 
 def _isort_key(name: str) -> tuple[int, str]:
@@ -15,7 +16,7 @@ def _isort_key(name: str) -> tuple[int, str]:
 
 def test_all_lists_are_sorted_and_importable() -> None:
     """Each package's __all__ is sorted (isort-style) and names things that exist."""
-    for module in (doorstep, doorstep.domain, doorstep.gate, doorstep.errors):
+    for module in (doorstep, doorstep.domain, doorstep.gate, doorstep.errors, doorstep.network):
         names = list(module.__all__)
         assert names == sorted(names, key=_isort_key), module.__name__
         for name in names:

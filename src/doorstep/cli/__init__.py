@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from doorstep import __version__
+from doorstep.cli.network import matrix_command, network_app
 from doorstep.cli.validate import validate_command
 
 app = typer.Typer(
@@ -19,6 +20,8 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 app.command("validate")(validate_command)
+app.command("matrix")(matrix_command)
+app.add_typer(network_app, name="network")
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,270 @@
+"""Travel times from an OSRM server (``osrm-routed``), through its HTTP API v1.
+
+Matrices come from the ``table`` service::
+
+    GET {base}/table/v1/{profile}/{lon,lat;lon,lat;...}
+        ?sources=0;1&destinations=2;3&annotations=duration,distance
+
+and path geometry from the ``route`` service (``overview=full&geometries=geojson``).
+See https://project-osrm.org/docs/v5.24.0/api/ (``docs/http.md`` in osrm-backend).
+
+**Batching.** ``osrm-routed --max-table-size`` (default 100) limits table requests.
+OSRM 5.x releases count it differently (the number of coordinates in the URL, or
+sources x destinations against its square), so each request here carries at most
+``max_table_size`` coordinates, which satisfies both: up to that many locations go
+in one request, more are cut into chunks of ``max_table_size // 2`` and asked as
+chunk x chunk blocks.
+
+**Snapping.** OSRM attaches every coordinate to the nearest road, however far. Its
+answer gives, per waypoint, ``distance``: metres from the input coordinate to the
+snapped one. These fill :attr:`Matrices.snap_m`; a location farther than
+``max_snap_m`` is listed in :attr:`Matrices.off_network` and its row and column are
+:data:`UNREACHABLE` (but for the diagonal).
+
+**Unreachable pairs.** OSRM writes ``null`` for a pair with no route; it becomes
+:data:`UNREACHABLE`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
+from typing import Any
+
+import httpx
+import numpy as np
+
+from doorstep.domain.fleet import Profile
+from doorstep.domain.location import Location
+from doorstep.errors import RouterError
+from doorstep.network.http_router import (
+    Block,
+    Reply,
+    ResponseShapeError,
+    RetryPolicy,
+    RouterClient,
+    assemble,
+    check_base_url,
+    expect_dict,
+    expect_list,
+    expect_number,
+    lon_lat_points,
+    number_table,
+    table_blocks,
+    whole_units,
+)
+from doorstep.network.provider import UNREACHABLE, IntMatrix, Matrices
+
+DEFAULT_PROFILE_NAMES: Mapping[Profile, str] = MappingProxyType(
+    {
+        Profile.CAR: "driving",
+        Profile.VAN: "driving",
+        Profile.BIKE: "cycling",
+        Profile.FOOT: "walking",
+    }
+)
+"""Profile names in OSRM URLs. ``osrm-routed`` serves one dataset and ignores the name,
+but hosted set-ups (the demo server, proxies in front of several instances) route by
+it, and the usual ones are ``driving``, ``cycling`` and ``walking``."""
+
+DEFAULT_MAX_TABLE_SIZE = 100
+"""``osrm-routed --max-table-size`` default (``src/tools/routed.cpp``)."""
+
+DEFAULT_MAX_SNAP_M = 500.0
+"""A stop farther than this from its nearest road is reported, not routed."""
+
+_HINTS = {
+    "TooBig": "Lower max_table_size to the server's --max-table-size, or raise that option.",
+    "NoSegment": "A location could not be attached to any road; check its coordinates.",
+    "NotImplemented": (
+        "This OSRM computes distance tables only with CH: prepare the data with "
+        "osrm-contract and run osrm-routed --algorithm ch, or use a newer release."
+    ),
+    "InvalidUrl": "Check the base URL and the profile name the server expects.",
+    "InvalidService": "Check that the base URL points at osrm-routed.",
+}
+
+
+class OsrmProvider:
+    """Duration and distance matrices and route shapes from an OSRM server.
+
+    Parameters
+    ----------
+    base_url
+        Root of the server, e.g. ``http://localhost:5000``.
+    profile_names
+        OSRM profile name per Doorstep profile; profiles not given keep
+        :data:`DEFAULT_PROFILE_NAMES`. One ``osrm-routed`` serves one profile (the
+        ``.lua`` it was extracted with): run one server per profile you need.
+    max_table_size
+        The server's ``--max-table-size``; no request carries more coordinates.
+    timeout_s
+        Connect and read timeout per attempt, in seconds.
+    retries
+        Further attempts after a failed one (connection refused, timeout, 429, 5xx).
+    backoff_s
+        Wait before the first retry, doubled for each further one.
+    max_snap_m
+        Largest accepted distance from a location to its road; farther ones are
+        reported in :attr:`Matrices.off_network`.
+    transport
+        An httpx transport to use instead of the network (tests).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        profile_names: Mapping[Profile, str] | None = None,
+        max_table_size: int = DEFAULT_MAX_TABLE_SIZE,
+        timeout_s: float = 30.0,
+        retries: int = 2,
+        backoff_s: float = 0.5,
+        max_snap_m: float = DEFAULT_MAX_SNAP_M,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        if max_table_size < 2:
+            raise ValueError("max_table_size must be at least 2 (a source and a destination)")
+        if timeout_s <= 0:
+            raise ValueError("timeout_s must be positive")
+        if max_snap_m < 0:
+            raise ValueError("max_snap_m cannot be negative")
+        self.base_url = check_base_url(base_url)
+        self.profile_names = {**DEFAULT_PROFILE_NAMES, **(profile_names or {})}
+        self.max_table_size = max_table_size
+        self.timeout_s = timeout_s
+        self.retry = RetryPolicy(retries=retries, backoff_s=backoff_s)
+        self.max_snap_m = max_snap_m
+        self.transport = transport
+
+    def _client(self) -> RouterClient:
+        return RouterClient(
+            self.base_url,
+            name="OSRM",
+            timeout_s=self.timeout_s,
+            retry=self.retry,
+            transport=self.transport,
+        )
+
+    def matrices(self, locations: Sequence[Location], profile: Profile) -> Matrices:
+        """Road durations (s) and distances (m) between every pair of ``locations``.
+
+        Raises
+        ------
+        RouterUnavailableError
+            The server could not be reached or kept failing.
+        RouterError
+            The server refused a request (its ``code`` and ``message`` are quoted) or
+            answered something unreadable.
+        """
+        name = self.profile_names[profile]
+        n = len(locations)
+        durations = np.full((n, n), UNREACHABLE, dtype=np.int64)
+        distances = np.full((n, n), UNREACHABLE, dtype=np.int64)
+        snap = [0.0] * n
+        chunk = n if n <= self.max_table_size else self.max_table_size // 2
+        with self._client() as client:
+            for block in table_blocks(n, max(chunk, 1)):
+                self._fill(client, name, locations, block, durations, distances, snap)
+        source = f"OSRM {self.base_url} (profile {name})"
+        return assemble(durations, distances, snap, self.max_snap_m, source)
+
+    def _fill(
+        self,
+        client: RouterClient,
+        name: str,
+        locations: Sequence[Location],
+        block: Block,
+        durations: IntMatrix,
+        distances: IntMatrix,
+        snap: list[float],
+    ) -> None:
+        """Ask one block of the table and write it into the matrices."""
+        carried = block.locations
+        position = {index: k for k, index in enumerate(carried)}
+        sources = ";".join(str(position[i]) for i in block.sources)
+        destinations = ";".join(str(position[j]) for j in block.targets)
+        path = (
+            f"/table/v1/{name}/{_coordinates(locations[i] for i in carried)}"
+            f"?sources={sources}&destinations={destinations}&annotations=duration,distance"
+        )
+        body = _ok(client, client.get_json(path), "table")
+        rows, cols = len(block.sources), len(block.targets)
+        try:
+            seconds = number_table(body.get("durations"), rows, cols, "durations")
+            metres = number_table(body.get("distances"), rows, cols, "distances")
+            for indices, key in ((block.sources, "sources"), (block.targets, "destinations")):
+                waypoints = expect_list(body.get(key), key)
+                if len(waypoints) != len(indices):
+                    raise ResponseShapeError(f"{key} should have {len(indices)} waypoints")
+                for k, index in enumerate(indices):
+                    snap[index] = _snap_distance(waypoints[k], locations[index], f"{key}[{k}]")
+        except ResponseShapeError as exc:
+            raise client.shape_error("table", exc) from None
+        sub = np.ix_(block.sources, block.targets)
+        durations[sub] = whole_units(seconds)
+        distances[sub] = whole_units(metres)
+
+    def geometry(self, start: Location, end: Location, profile: Profile) -> list[Location]:
+        """The road path from ``start`` to ``end`` (OSRM ``route``, full overview).
+
+        Raises
+        ------
+        RouterError
+            No route (``NoRoute``) or another refusal; RouterUnavailableError when
+            the server does not answer.
+        """
+        name = self.profile_names[profile]
+        path = (
+            f"/route/v1/{name}/{_coordinates((start, end))}"
+            "?overview=full&geometries=geojson&steps=false"
+        )
+        with self._client() as client:
+            body = _ok(client, client.get_json(path), "route")
+            try:
+                routes = expect_list(body.get("routes"), "routes")
+                if not routes:
+                    raise ResponseShapeError("routes is empty")
+                shape = expect_dict(expect_dict(routes[0], "routes[0]").get("geometry"), "geometry")
+                return lon_lat_points(shape.get("coordinates"), "geometry.coordinates")
+            except ResponseShapeError as exc:
+                raise client.shape_error("route", exc) from None
+
+
+def _coordinates(points: Any) -> str:
+    """OSRM's ``lon,lat;lon,lat`` list; 6 decimals is OSRM's own precision (1e-6 degree)."""
+    return ";".join(f"{p.lon:.6f},{p.lat:.6f}" for p in points)
+
+
+def _ok(client: RouterClient, reply: Reply, service: str) -> dict[str, Any]:
+    """The body of a successful answer, or the server's refusal as a RouterError."""
+    body = reply.body if isinstance(reply.body, dict) else {}
+    code = body.get("code")
+    if reply.status == 200 and code == "Ok":
+        return body
+    if isinstance(code, str):
+        message = body.get("message")
+        detail = f"{code}: {message}" if isinstance(message, str) and message else code
+        raise RouterError(
+            f"OSRM at {client.base_url} refused the {service} request "
+            f"(HTTP {reply.status}, {detail}).",
+            hint=_HINTS.get(code, "See the OSRM HTTP API documentation for this code."),
+        )
+    raise RouterError(
+        f"OSRM at {client.base_url} answered the {service} request with HTTP {reply.status} "
+        "and no OSRM status code.",
+        hint=f"Check that {client.base_url} is an osrm-routed server.",
+    )
+
+
+def _snap_distance(waypoint_value: object, location: Location, where: str) -> float:
+    """Metres from ``location`` to where OSRM attached it.
+
+    Uses the waypoint's ``distance``; releases that omit it in table answers give
+    the snapped ``location`` ([lon, lat]), from which the distance is computed.
+    """
+    waypoint = expect_dict(waypoint_value, where)
+    if "distance" in waypoint:
+        return expect_number(waypoint["distance"], f"{where}.distance")
+    snapped = lon_lat_points([waypoint.get("location")], f"{where}.location")[0]
+    return location.distance_m(snapped)

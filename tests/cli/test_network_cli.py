@@ -1,0 +1,119 @@
+"""Tests for `doorstep matrix` and `doorstep network info`."""
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from doorstep.cli import app
+from manifests import REPO
+
+ADDRESSES = REPO / "examples" / "helsinki" / "addresses.csv"
+PBF = REPO / "src" / "doorstep" / "data" / "helsinki.osm.pbf"
+runner = CliRunner()
+
+
+def points_file(tmp_path: Path, rows: list[str]) -> Path:
+    path = tmp_path / "points.csv"
+    path.write_text("id,latitude,longitude\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_matrix_csv_on_bundled_helsinki(tmp_path: Path) -> None:
+    """Road times between real addresses: every ordered pair written, summary printed."""
+    out = tmp_path / "m.csv"
+    result = runner.invoke(app, ["matrix", str(ADDRESSES), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "OpenStreetMap helsinki.osm.pbf (van)" in result.stdout
+    with out.open() as handle:
+        rows = list(csv.DictReader(handle))
+    n = len(ADDRESSES.read_text().splitlines()) - 1
+    assert len(rows) == n * n
+    trips = [r for r in rows if r["from_id"] != r["to_id"]]
+    durations = np.array([int(r["duration_s"]) for r in trips])
+    assert (durations >= 0).all() and np.median(durations) > 60
+    assert {r["duration_s"] for r in rows if r["from_id"] == r["to_id"]} == {"0"}
+
+
+def test_matrix_npz_with_departure_and_ids(tmp_path: Path) -> None:
+    """The .npz holds ids, both matrices, snap distances; 08:00 is slower than 03:00."""
+    points = points_file(
+        tmp_path,
+        ["a,60.1699,24.9384", "b,60.1668,24.9441", "c,60.1725,24.9470", "d,60.1650,24.9500"],
+    )
+    results = {}
+    for hour in ("03:00", "08:00"):
+        out = tmp_path / f"m{hour[:2]}.npz"
+        args = ["matrix", str(points), "--profile", "car", "--departure", hour, "--out", str(out)]
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        results[hour] = np.load(out)
+    night, peak = results["03:00"], results["08:00"]
+    assert list(night["ids"]) == ["a", "b", "c", "d"]
+    assert night["durations_s"].shape == night["distances_m"].shape == (4, 4)
+    assert (peak["durations_s"] >= night["durations_s"]).all()
+    assert peak["durations_s"].sum() > night["durations_s"].sum()
+    assert night["snap_m"].shape == (4,) and (night["snap_m"] < 100).all()
+
+
+def test_point_off_the_map_is_reported_with_exit_1(tmp_path: Path) -> None:
+    """A point 3 km outside the extract is named in a warning; the rest is still computed."""
+    points = points_file(tmp_path, ["in,60.1699,24.9384", "out,60.2000,24.9500"])
+    out = tmp_path / "m.csv"
+    result = runner.invoke(app, ["matrix", str(points), "--out", str(out)])
+    assert result.exit_code == 1
+    assert "point out is" in result.stdout and "from the nearest road" in result.stdout
+    rows = list(csv.DictReader(out.read_text().splitlines()))
+    assert [r["duration_s"] for r in rows if r["from_id"] != r["to_id"]] == ["", ""]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--straight", "--pbf", str(PBF)], "choose one source"),
+        (["--straight", "--departure", "08:00"], "OpenStreetMap files only"),
+        (["--departure", "25:99"], "--departure"),
+        (["--pbf", "missing.osm.pbf"], "no such file"),
+    ],
+)
+def test_bad_options_exit_2_without_writing(tmp_path: Path, args: list[str], message: str) -> None:
+    """Conflicting or bad options give one clear line, exit 2 and no output file."""
+    points = points_file(tmp_path, ["a,60.1699,24.9384", "b,60.1668,24.9441"])
+    out = tmp_path / "m.npz"
+    result = runner.invoke(app, ["matrix", str(points), "--out", str(out), *args])
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "Traceback" not in result.output
+    assert not out.exists()
+
+
+def test_bad_rows_are_named(tmp_path: Path) -> None:
+    """A row with a blank or out-of-range coordinate is named by its row number."""
+    for row, message in (("b,,24.9", "row 3"), ("b,95,24.9", "row 3")):
+        points = points_file(tmp_path, ["a,60.1699,24.9384", row])
+        result = runner.invoke(app, ["matrix", str(points), "--out", str(tmp_path / "m.csv")])
+        assert result.exit_code == 2 and message in result.output
+    result = runner.invoke(app, ["matrix", str(ADDRESSES), "--out", str(tmp_path / "m.txt")])
+    assert result.exit_code == 2 and ".npz or .csv" in result.output
+
+
+def test_straight_line_matrix_says_estimates(tmp_path: Path) -> None:
+    """--straight works without any road file and says its figures are estimates."""
+    points = points_file(tmp_path, ["a,60.1699,24.9384", "b,60.1668,24.9441"])
+    out = tmp_path / "m.npz"
+    result = runner.invoke(app, ["matrix", str(points), "--straight", "--out", str(out)])
+    assert result.exit_code == 0 and "estimates" in result.stdout
+    assert bool(np.load(out)["estimated"])
+
+
+def test_network_info(tmp_path: Path) -> None:
+    """Nodes, edges, km and bounding box of the bundled extract; a bad file exits 2."""
+    result = runner.invoke(app, ["network", "info", str(PBF)])
+    assert result.exit_code == 0, result.output
+    for label in ("road nodes", "road edges", "road length", "bounding box", "60.16"):
+        assert label in result.stdout
+    junk = tmp_path / "junk.osm.pbf"
+    junk.write_bytes(b"nope" * 100)
+    result = runner.invoke(app, ["network", "info", str(junk)])
+    assert result.exit_code == 2 and "corrupt_file" in result.output
