@@ -17,7 +17,6 @@ from doorstep.domain.fleet import Profile
 from doorstep.domain.location import Location
 from doorstep.errors import DoorstepError, InputError
 from doorstep.io.tables import read_table
-from doorstep.network.osm_graph import network_info
 from doorstep.network.provider import UNREACHABLE, Matrices, TravelTimeProvider
 from doorstep.units import parse_clock
 
@@ -254,6 +253,8 @@ def info_command(
 
     Example: doorstep network info uusimaa.osm.pbf
     """
+    from doorstep.network.osm_graph import network_info
+
     try:
         info = network_info(pbf)
     except DoorstepError as error:
