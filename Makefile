@@ -29,6 +29,7 @@ test: lint
 
 bench: install
 	$(BIN)/python bench/bench_validate.py
+	$(BIN)/python bench/bench_network.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

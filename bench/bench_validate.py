@@ -20,8 +20,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
-import platform
 import random
 import resource
 import statistics
@@ -32,6 +30,7 @@ import time
 from pathlib import Path
 
 from doorstep.io.columns import ORDER_COLUMNS
+from machine import describe, reference_seconds
 
 REPO = Path(__file__).resolve().parents[1]
 FLEET = REPO / "examples" / "helsinki" / "fleet.csv"
@@ -145,15 +144,6 @@ def run_once(manifest: Path) -> tuple[float, float, dict[str, object]]:
     return elapsed, max(peak_kb, before) / 1024, summary
 
 
-def reference_seconds() -> float:
-    """Time a fixed pure-Python workload: the machine's speed in this run, for ratios."""
-    started = time.perf_counter()
-    total = 0
-    for i in range(20_000_000):
-        total += i % 7
-    return time.perf_counter() - started
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=100_000)
@@ -171,10 +161,7 @@ def main() -> None:
             times.append(elapsed)
             peaks.append(peak)
         references.append(reference_seconds())
-    print(
-        f"machine: {platform.machine()}, {platform.processor() or 'cpu'}, "
-        f"Python {platform.python_version()}, {os.cpu_count()} cores"
-    )
+    print(describe())
     print(f"manifest: {args.orders:,} orders, {size_mb:.1f} MB CSV; report: {summary}")
     print(
         f"wall time over {args.runs} runs: median {statistics.median(times):.2f} s "

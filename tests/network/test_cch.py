@@ -147,3 +147,16 @@ def test_pack_rejects_absurd_lengths() -> None:
     """Distances that would spill into the time bits are refused."""
     with pytest.raises(ValueError):
         cch.pack(np.array([1]), np.array([cch.DIST_MASK + 1]))
+
+
+def test_decode_rounds_to_whole_seconds_and_metres() -> None:
+    """Packed weights decode to rounded seconds and metres; INF to the unreachable marker."""
+    packed = np.array(
+        [
+            [cch.pack(np.array([1_499]), np.array([14]))[0], cch.INF],
+            [cch.pack(np.array([1_500]), np.array([15]))[0], 0],
+        ]
+    )
+    seconds, metres = cch.decode(packed, 10**9)
+    assert seconds.tolist() == [[1, 10**9], [2, 0]]
+    assert metres.tolist() == [[1, 10**9], [2, 0]]

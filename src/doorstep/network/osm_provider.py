@@ -141,6 +141,8 @@ class OsmProvider:
         ``Matrices.off_network`` and left unreachable.
     cache
         Where prepared networks, metrics and matrices are kept.
+    cache_matrices
+        False keeps matrices out of the cache (networks are still cached).
     """
 
     def __init__(
@@ -152,6 +154,7 @@ class OsmProvider:
         departure_hour: int | None = None,
         max_snap_m: float = DEFAULT_MAX_SNAP_M,
         cache: DiskCache | None = None,
+        cache_matrices: bool = True,
     ) -> None:
         if (traffic is None) != (departure_hour is None):
             raise ValueError("give a traffic profile and a departure hour together")
@@ -167,6 +170,7 @@ class OsmProvider:
         )
         self.max_snap_m = max_snap_m
         self.cache = cache or DiskCache()
+        self.cache_matrices = cache_matrices
         self._networks: dict[Profile, RoadNetwork] = {}
 
     def network(self, profile: Profile) -> RoadNetwork:
@@ -190,7 +194,7 @@ class OsmProvider:
         mult = b"" if self.multipliers is None else self.multipliers.tobytes()
         key = digest(net.key, mult, repr(self.max_snap_m), coords.tobytes())
         source = f"OpenStreetMap {net.name} ({profile.value}{self.traffic_name})"
-        stored = self.cache.load("matrices", key)
+        stored = self.cache.load("matrices", key) if self.cache_matrices else None
         if stored is not None:
             return Matrices(
                 durations=stored["durations"].astype(np.int64),
@@ -205,22 +209,22 @@ class OsmProvider:
             return Matrices(empty, empty.copy(), source)
         snaps = net.snapper.snap(coords[:, 0], coords[:, 1])
         packed = self._packed(net, snaps)
-        time_ms, dist_dm, ok = cch.unpack(packed)
-        durations = np.where(ok, np.rint(time_ms / 1000.0), UNREACHABLE).astype(np.int64)
-        distances = np.where(ok, np.rint(dist_dm / 10.0), UNREACHABLE).astype(np.int64)
+        durations, distances = cch.decode(packed, UNREACHABLE)
+        del packed
         np.fill_diagonal(durations, 0)
         np.fill_diagonal(distances, 0)
         off = np.flatnonzero(snaps.distance_m > self.max_snap_m)
-        self.cache.save(
-            "matrices",
-            key,
-            {
-                "durations": durations,
-                "distances": distances,
-                "snap_m": snaps.distance_m,
-                "off_network": off,
-            },
-        )
+        if self.cache_matrices:
+            self.cache.save(
+                "matrices",
+                key,
+                {
+                    "durations": durations,
+                    "distances": distances,
+                    "snap_m": snaps.distance_m,
+                    "off_network": off,
+                },
+            )
         return Matrices(
             durations=durations,
             distances=distances,
