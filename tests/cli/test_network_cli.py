@@ -49,7 +49,8 @@ def test_matrix_npz_with_departure_and_ids(tmp_path: Path) -> None:
         args = ["matrix", str(points), "--profile", "car", "--departure", hour, "--out", str(out)]
         result = runner.invoke(app, args)
         assert result.exit_code == 0, result.output
-        results[hour] = np.load(out)
+        with np.load(out) as data:
+            results[hour] = {name: data[name] for name in data.files}
     night, peak = results["03:00"], results["08:00"]
     assert list(night["ids"]) == ["a", "b", "c", "d"]
     assert night["durations_s"].shape == night["distances_m"].shape == (4, 4)
@@ -104,7 +105,8 @@ def test_straight_line_matrix_says_estimates(tmp_path: Path) -> None:
     out = tmp_path / "m.npz"
     result = runner.invoke(app, ["matrix", str(points), "--straight", "--out", str(out)])
     assert result.exit_code == 0 and "estimates" in result.stdout
-    assert bool(np.load(out)["estimated"])
+    with np.load(out) as data:
+        assert bool(data["estimated"])
 
 
 def test_network_info(tmp_path: Path) -> None:
