@@ -37,6 +37,9 @@ class Route:
     start_s: int
     end_s: int
     distance_m: int = 0
+    break_after: int | None = None
+    """The driver's break follows visit ``break_after`` (-1: before the first visit)."""
+    break_start_s: int | None = None
 
     @property
     def duration_s(self) -> int:
