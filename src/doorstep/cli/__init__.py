@@ -5,7 +5,9 @@ from __future__ import annotations
 import typer
 
 from doorstep import __version__
+from doorstep.cli.bench import bench_command, solve_command
 from doorstep.cli.network import matrix_command, network_app
+from doorstep.cli.plan import plan_command
 from doorstep.cli.validate import validate_command
 
 app = typer.Typer(
@@ -20,7 +22,10 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 app.command("validate")(validate_command)
+app.command("plan")(plan_command)
 app.command("matrix")(matrix_command)
+app.command("solve")(solve_command)
+app.command("bench")(bench_command)
 app.add_typer(network_app, name="network")
 
 

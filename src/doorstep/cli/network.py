@@ -66,7 +66,7 @@ def read_points(path: Path) -> tuple[list[str], list[Location]]:
     return ids, points
 
 
-def _provider(
+def make_provider(
     pbf: Path | None,
     osrm: str | None,
     valhalla: str | None,
@@ -75,6 +75,13 @@ def _provider(
     traffic: Path | None,
     max_snap_m: float,
 ) -> TravelTimeProvider:
+    """The travel-time provider the command-line options ask for (default: bundled OSM).
+
+    Raises
+    ------
+    InputError
+        Conflicting options, a bad departure time, or a missing .pbf.
+    """
     options = (("--pbf", pbf), ("--osrm", osrm), ("--valhalla", valhalla), ("--straight", straight))
     chosen = [name for name, value in options if value]
     if len(chosen) > 1:
@@ -202,7 +209,7 @@ def matrix_command(
     started = time.perf_counter()
     try:
         ids, locations = read_points(points)
-        provider = _provider(pbf, osrm, valhalla, straight, departure, traffic, max_snap)
+        provider = make_provider(pbf, osrm, valhalla, straight, departure, traffic, max_snap)
         status = stderr.status(f"Computing {len(locations)} x {len(locations)} travel times ...")
         with status if stderr.is_terminal else nullcontext():
             m = provider.matrices(locations, profile)

@@ -95,6 +95,11 @@ class Problem:
         Location indices the travel provider could not attach to a road.
     source
         Where the travel times come from (for outputs).
+    estimated
+        True when the travel times are straight-line estimates.
+    all_required
+        Every order must be served (benchmarks): backends model no drop
+        penalties, and a plan that leaves one out is infeasible.
     """
 
     orders: tuple[Order, ...]
@@ -108,6 +113,7 @@ class Problem:
     off_network: frozenset[int] = frozenset()
     source: str = ""
     estimated: bool = False
+    all_required: bool = False
 
     def __post_init__(self) -> None:
         n = self.location_count

@@ -36,10 +36,16 @@ class Assignment:
 
 @dataclass(frozen=True, slots=True)
 class SolveSettings:
-    """How long and how to search."""
+    """How long and how to search.
+
+    A time limit makes the result depend on the machine's speed; give
+    ``max_iterations`` too (backends that count iterations stop at whichever
+    comes first) for a plan that is the same on every machine for a seed.
+    """
 
     time_limit_s: float = 10.0
     seed: int = 0
+    max_iterations: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,161 @@
+"""``doorstep plan``: from a manifest and a fleet to checked, explained routes and a map."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from doorstep.cli.network import make_provider
+from doorstep.cli.output import fail, stderr, stdout
+from doorstep.errors import DoorstepError
+from doorstep.plan.problem import Objective
+from doorstep.plan.result import DayPlan
+from doorstep.plan.solver import Progress as SolveProgress
+from doorstep.units import format_clock
+
+
+def plan_command(
+    orders: Annotated[Path, typer.Argument(help="Orders file: CSV/TSV, Excel, JSON or GeoJSON.")],
+    fleet: Annotated[
+        Path, typer.Option("--fleet", "-f", help="Fleet file (CSV, Excel, JSON, YAML).")
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Folder for plan.json, plan.geojson, map.html and one CSV per route.",
+        ),
+    ],
+    pbf: Annotated[
+        Path | None,
+        typer.Option(help="OpenStreetMap .pbf extract. Default: the bundled central Helsinki."),
+    ] = None,
+    osrm: Annotated[str | None, typer.Option(help="OSRM server URL.")] = None,
+    valhalla: Annotated[str | None, typer.Option(help="Valhalla server URL.")] = None,
+    straight: Annotated[
+        bool, typer.Option("--straight", help="Straight-line estimates (no roads).")
+    ] = False,
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", "-t", min=0.1, help="Seconds of search.")
+    ] = 10.0,
+    objective: Annotated[
+        Objective,
+        typer.Option(help="cost: vehicle costs; distance: km; vehicles: fewest vehicles first."),
+    ] = Objective.COST,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    iterations: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Stop after this many search iterations (PyVRP): with a seed, the same "
+            "plan on every machine. The time limit still applies.",
+        ),
+    ] = None,
+    solver: Annotated[
+        str | None,
+        typer.Option(help="pyvrp or ortools. Default: chosen from what the day needs."),
+    ] = None,
+) -> None:
+    """Plan a day: check the manifest, plan routes on real roads, explain what is left out.
+
+    The gate runs first; rows with errors are left out of the plan and listed.
+    Every plan is checked by the evaluator before it is written. Ctrl-C stops
+    the search early and keeps the best plan found so far.
+
+    Exit code: 0 every order planned, 1 plan written but some orders left out
+    (or rows rejected by the gate), 2 bad input.
+
+    Example (the demo): doorstep plan examples/helsinki/orders.csv
+    --fleet examples/helsinki/fleet.csv --out plan
+    """
+    from doorstep.plan.day import plan_day, road_background
+    from doorstep.plan.outputs import write_outputs
+
+    try:
+        provider = make_provider(pbf, osrm, valhalla, straight, None, None, 250.0)
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[best]}"),
+            console=stderr,
+            transient=True,
+            disable=not stderr.is_terminal,
+        ) as bar:
+            step = bar.add_task("checking the manifest", total=None, best="")
+
+            def on_step(name: str) -> None:
+                total = time_limit if name.startswith("solving") else None
+                bar.update(step, description=name, total=total, completed=0)
+
+            def on_progress(p: SolveProgress) -> None:
+                best = f"best cost {p.best_cost:,.2f}" if p.best_cost is not None else "searching"
+                bar.update(step, completed=min(p.elapsed_s, time_limit), best=best)
+
+            day = plan_day(
+                orders,
+                fleet,
+                provider,
+                objective=objective,
+                time_limit_s=time_limit,
+                seed=seed,
+                max_iterations=iterations,
+                backend=solver,
+                on_step=on_step,
+                progress=on_progress,
+            )
+        written = write_outputs(day, out, background=road_background(day, provider))
+    except DoorstepError as error:
+        fail(error)
+    _summary(day, written)
+    problems = day.evaluation.plan.unassigned or day.rejected or day.evaluation.violations
+    if problems:
+        raise typer.Exit(1)
+
+
+def _summary(day: DayPlan, written: list[Path]) -> None:
+    e = day.evaluation
+    k = e.kpis
+    table = Table(title="Plan", show_header=False, box=None, title_justify="left")
+    table.add_row("orders", f"{k.orders} accepted, {len(day.rejected)} rejected by the gate")
+    table.add_row("planned", f"{k.served} on {k.vehicles_used} routes, {k.unassigned} left out")
+    table.add_row("distance", f"{k.distance_km:,.1f} km ({k.km_per_stop:.2f} km per stop)")
+    table.add_row("time", f"{k.driving_h:.1f} h driving, {k.duty_h:.1f} h on duty")
+    table.add_row("on time", f"{100 * k.on_time_share:.1f}% of stops in their window")
+    table.add_row("cost", f"{k.cost:,.2f}")
+    table.add_row("solver", f"{day.backend}, {day.time_limit_s:g} s, seed {day.seed}")
+    table.add_row(
+        "travel times", day.problem.source + (" (estimates)" if day.problem.estimated else "")
+    )
+    table.add_row(
+        "check",
+        "[green]feasible[/]" if e.feasible else f"[red]{len(e.violations)} violations[/]",
+    )
+    stdout.print(table)
+    routes = Table(title="Routes", title_justify="left")
+    for column in ("vehicle", "stops", "km", "start", "end", "cost"):
+        routes.add_column(column, justify="right" if column != "vehicle" else "left")
+    for route, cost in zip(e.plan.routes, e.route_costs, strict=True):
+        routes.add_row(
+            route.vehicle_id,
+            str(len(route.visits)),
+            f"{route.distance_m / 1000:.1f}",
+            format_clock(route.start_s),
+            format_clock(route.end_s),
+            f"{cost / 100:,.2f}",
+        )
+    stdout.print(routes)
+    if e.plan.unassigned:
+        stdout.print("[bold]Left out[/]")
+        for code, count in Counter(u.code for u in e.plan.unassigned).most_common():
+            first = next(u for u in e.plan.unassigned if u.code == code)
+            stdout.print(f"  {code} x{count}: {first.order_id}: {first.reason}")
+    for violation in e.violations[:10]:
+        stdout.print(f"[red]violation[/] {violation.message}")
+    stdout.print(f"Wrote {', '.join(p.name for p in written[:4])}... to {written[0].parent}")

@@ -1,0 +1,394 @@
+"""PyVRP backend: the default solver (hybrid genetic search / iterated local search).
+
+How the planning model maps onto PyVRP 0.14:
+
+* **Locations** are the problem's locations (depots, then orders), one PyVRP
+  location each, so matrices are used as they are.
+* **Orders** become clients with a delivery or a pickup amount in three
+  dimensions (parcels, grams, millilitres): PyVRP loads deliveries at the depot
+  and unloads pickups there, as the evaluator does. An order with several
+  windows becomes one client per window in a mutually exclusive group. Paired
+  pickup-and-delivery orders become a PyVRP shipment (same vehicle, pickup
+  first; its windows are the first window of each end).
+* **Every order is optional** with a prize equal to its drop penalty, so an
+  order that cannot be served is left out (and explained) instead of making
+  the whole plan infeasible.
+* **Vehicles** are one vehicle type each: capacity, start and end depot, shift
+  (``tw_early``/``tw_late``), maximum duration (``shift_duration``), costs.
+* **Skills and profiles**: one PyVRP routing profile per distinct (vehicle
+  profile, skill set); in it, orders needing a missing skill are
+  :data:`FORBIDDEN` to reach.
+* **Costs** are in thousandths of a cent so per-km and per-hour rates stay
+  integers. ``distance`` minimises metres; ``vehicles`` puts a large fixed
+  cost on every vehicle, then metres.
+
+* **Breaks** are not a PyVRP concept: each vehicle with a break plans with its
+  shift and maximum duration shortened by the break, and
+  :func:`doorstep.plan.breaks.place_breaks` then puts every break where the
+  evaluator finds it best. The evaluator checks the result.
+
+Not modelled (the engine sends such problems to OR-Tools): locks. Warm starts
+are passed as PyVRP's initial solution.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from dataclasses import dataclass, field
+from types import FrameType
+
+import numpy as np
+import pyvrp
+from pyvrp.stop import MaxRuntime
+
+from doorstep.domain.fleet import Vehicle
+from doorstep.domain.order import Order, OrderKind
+from doorstep.network.provider import UNREACHABLE
+from doorstep.plan.breaks import place_breaks
+from doorstep.plan.problem import Feature, Objective, Problem
+from doorstep.plan.solver import (
+    Assignment,
+    Progress,
+    ProgressCallback,
+    RouteAssignment,
+    SolveSettings,
+)
+
+FORBIDDEN = 10**9
+"""Distance and duration of an arc no vehicle of that profile may drive."""
+
+MILLI = 1000
+VEHICLE_COST = 10**9
+"""Fixed cost per vehicle under ``Objective.VEHICLES`` (a million km worth of metres).
+Measured on Solomon RC205: with 10**7 the search sometimes settled for a vehicle more."""
+
+
+class _Stop:
+    """A PyVRP stopping criterion that also reports progress and honours Ctrl-C."""
+
+    def __init__(
+        self, seconds: float, iterations: int | None, progress: ProgressCallback | None
+    ) -> None:
+        self._runtime = MaxRuntime(seconds)
+        self._iterations = iterations
+        self._count = 0
+        self._progress = progress
+        self._started = time.perf_counter()
+        self._last_report = 0.0
+        self.interrupted = False
+
+    def __call__(self, best_cost: int) -> bool:
+        self._count += 1
+        if self._iterations is not None and self._count > self._iterations:
+            return True
+        now = time.perf_counter() - self._started
+        if self._progress is not None and now - self._last_report >= 0.25:
+            self._last_report = now
+            feasible = best_cost < float("inf")
+            self._progress(Progress(now, best_cost / MILLI if feasible else None, feasible))
+        return self.interrupted or bool(self._runtime(best_cost))
+
+
+@dataclass
+class _Model:
+    """The PyVRP data and how its pieces map back to orders."""
+
+    data: pyvrp.ProblemData
+    client_order: list[int] = field(default_factory=list)
+    shipment_orders: list[tuple[int, int]] = field(default_factory=list)
+    vehicles_of_type: list[list[int]] = field(default_factory=list)
+    """Vehicle indices of each PyVRP vehicle type (identical vehicles share a type)."""
+
+
+class PyVrpSolver:
+    """The default backend, PyVRP (Wouda, Lan and Kool 2024)."""
+
+    name = "pyvrp"
+    features = frozenset(Feature) - {Feature.LOCKS}
+
+    def solve(
+        self,
+        problem: Problem,
+        settings: SolveSettings,
+        progress: ProgressCallback | None = None,
+    ) -> Assignment:
+        """Plan ``problem`` with PyVRP; Ctrl-C stops the search and keeps the best plan."""
+        started = time.perf_counter()
+        model = build_model(problem)
+        if not model.client_order and not model.shipment_orders:
+            return Assignment((), self.name, time.perf_counter() - started)
+        stop = _Stop(settings.time_limit_s, settings.max_iterations, progress)
+        initial = _warm_start(problem, model)
+
+        def interrupt(signum: int, frame: FrameType | None) -> None:
+            stop.interrupted = True
+
+        previous = None
+        try:
+            previous = signal.signal(signal.SIGINT, interrupt)
+        except ValueError:  # not the main thread
+            previous = None
+        try:
+            result = pyvrp.solve(
+                model.data,
+                stop,
+                seed=settings.seed,
+                collect_stats=False,
+                display=False,
+                initial_solution=initial,
+            )
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
+        return place_breaks(
+            problem,
+            Assignment(
+                _routes(result.best, model),
+                self.name,
+                time.perf_counter() - started,
+                float(result.cost()) / MILLI,
+            ),
+        )
+
+
+def _profile_key(vehicle: Vehicle) -> tuple[str, frozenset[str]]:
+    return (vehicle.profile.value, vehicle.skills)
+
+
+def _scale(problem: Problem, vehicle: Vehicle) -> tuple[int, int, int]:
+    """(fixed, per metre, per second) costs in PyVRP's integer units."""
+    if problem.objective is Objective.COST:
+        c = vehicle.costs
+        return c.fixed * MILLI, c.per_km, round(c.per_hour * MILLI / 3600)
+    if problem.objective is Objective.VEHICLES:
+        return VEHICLE_COST, 1, 0
+    return 0, 1, 0
+
+
+def _prize(problem: Problem, index: int) -> int:
+    penalty = problem.drop_penalty[index]
+    if problem.objective is Objective.COST:
+        return penalty * MILLI
+    return penalty * MILLI * (10**5 if problem.objective is Objective.VEHICLES else 1)
+
+
+def _window(order: Order, k: int = 0) -> tuple[int, int]:
+    if not order.windows:
+        return 0, np.iinfo(np.int64).max
+    w = order.windows[k]
+    return w.start, w.end
+
+
+def _amounts(order: Order) -> list[int]:
+    return list(order.demand.as_tuple())
+
+
+def build_model(problem: Problem) -> _Model:
+    """Translate ``problem`` into PyVRP's ``ProblemData``."""
+    vehicles = problem.fleet.vehicles
+    servable = [
+        any(problem.can_serve(v, o) for v in vehicles)
+        and problem.order_location(i) not in problem.off_network
+        for i, o in enumerate(problem.orders)
+    ]
+    locations = [pyvrp.Location(d.location.lon, d.location.lat) for d in problem.fleet.depots]
+    locations += [pyvrp.Location(o.location.lon, o.location.lat) for o in problem.orders]
+    depots = [pyvrp.Depot(i) for i in range(problem.depot_count)]
+    model = _Model(data=None)  # type: ignore[arg-type]
+    clients: list[pyvrp.Client] = []
+    groups: list[pyvrp.ClientGroup] = []
+    shipments: list[pyvrp.Shipment] = []
+    paired = {p for pair in problem.pairs() for p in pair}
+    for i, order in enumerate(problem.orders):
+        if i in paired or not servable[i]:
+            continue
+        location = problem.order_location(i)
+        delivery = _amounts(order) if order.kind is OrderKind.DELIVERY else [0, 0, 0]
+        pickup = _amounts(order) if order.kind is OrderKind.PICKUP else [0, 0, 0]
+        windows = range(len(order.windows)) if len(order.windows) > 1 else [0]
+        group = None
+        if len(order.windows) > 1:
+            group = len(groups)
+            members = list(range(len(clients), len(clients) + len(order.windows)))
+            groups.append(pyvrp.ClientGroup(members, required=problem.all_required))
+        for k in windows:
+            early, late = _window(order, k)
+            clients.append(
+                pyvrp.Client(
+                    location,
+                    service_duration=order.service_s,
+                    tw_early=early,
+                    tw_late=late,
+                    prize=0 if problem.all_required else _prize(problem, i),
+                    required=problem.all_required and group is None,
+                    group=group,
+                    delivery=delivery,
+                    pickup=pickup,
+                )
+            )
+            model.client_order.append(i)
+    for first, second in problem.pairs():
+        if not (servable[first] and servable[second]):
+            continue
+        p, d = problem.orders[first], problem.orders[second]
+        p_early, p_late = _window(p)
+        d_early, d_late = _window(d)
+        shipments.append(
+            pyvrp.Shipment(
+                problem.order_location(first),
+                problem.order_location(second),
+                pickup_tw_early=p_early,
+                pickup_tw_late=p_late,
+                pickup_service_duration=p.service_s,
+                delivery_tw_early=d_early,
+                delivery_tw_late=d_late,
+                delivery_service_duration=d.service_s,
+                amount=_amounts(d),
+                prize=0
+                if problem.all_required
+                else _prize(problem, first) + _prize(problem, second),
+                required=problem.all_required,
+            )
+        )
+        model.shipment_orders.append((first, second))
+
+    keys: list[tuple[str, frozenset[str]]] = []
+    distance_matrices: list[np.ndarray] = []
+    duration_matrices: list[np.ndarray] = []
+    vehicle_types: list[pyvrp.VehicleType] = []
+    specs: list[tuple[object, ...]] = []
+    for v_index, vehicle in enumerate(vehicles):
+        key = _profile_key(vehicle)
+        if key not in keys:
+            keys.append(key)
+            dist = np.minimum(problem.distances[vehicle.profile], FORBIDDEN).astype(np.int64)
+            dur = np.minimum(problem.durations[vehicle.profile], FORBIDDEN).astype(np.int64)
+            dist[dist >= UNREACHABLE] = FORBIDDEN
+            dur[dur >= UNREACHABLE] = FORBIDDEN
+            barred = [
+                problem.order_location(i)
+                for i, o in enumerate(problem.orders)
+                if not problem.can_serve(vehicle, o)
+            ]
+            if barred:
+                dist = dist.copy()
+                dur = dur.copy()
+                dist[barred, :] = dist[:, barred] = FORBIDDEN
+                dur[barred, :] = dur[:, barred] = FORBIDDEN
+            np.fill_diagonal(dist, 0)
+            np.fill_diagonal(dur, 0)
+            distance_matrices.append(dist)
+            duration_matrices.append(dur)
+        fixed, per_m, per_s = _scale(problem, vehicle)
+        shift = vehicle.shift
+        pause = vehicle.break_.duration_s if vehicle.break_ is not None else 0
+        max_duration = (
+            vehicle.max_duration_s - pause
+            if vehicle.max_duration_s is not None
+            else np.iinfo(np.int64).max
+        )
+        spec = (
+            vehicle.capacity.as_tuple(),
+            problem.start_location(vehicle),
+            problem.end_location(vehicle),
+            fixed,
+            shift.start,
+            max(shift.start, shift.end - pause),
+            max_duration,
+            per_m,
+            per_s,
+            keys.index(key),
+        )
+        if spec in specs:
+            model.vehicles_of_type[specs.index(spec)].append(v_index)
+            continue
+        specs.append(spec)
+        model.vehicles_of_type.append([v_index])
+        vehicle_types.append(
+            pyvrp.VehicleType(
+                1,
+                capacity=list(vehicle.capacity.as_tuple()),
+                start_depot=problem.start_location(vehicle),
+                end_depot=problem.end_location(vehicle),
+                fixed_cost=fixed,
+                tw_early=shift.start,
+                tw_late=max(shift.start, shift.end - pause),
+                shift_duration=max_duration,
+                unit_distance_cost=per_m,
+                unit_duration_cost=per_s,
+                profile=keys.index(key),
+                name=vehicle.id,
+            )
+        )
+    vehicle_types = [
+        pyvrp.VehicleType(
+            len(model.vehicles_of_type[t]),
+            capacity=vt.capacity,
+            start_depot=vt.start_depot,
+            end_depot=vt.end_depot,
+            fixed_cost=vt.fixed_cost,
+            tw_early=vt.tw_early,
+            tw_late=vt.tw_late,
+            shift_duration=vt.shift_duration,
+            unit_distance_cost=vt.unit_distance_cost,
+            unit_duration_cost=vt.unit_duration_cost,
+            profile=vt.profile,
+            name=vt.name,
+        )
+        for t, vt in enumerate(vehicle_types)
+    ]
+    model.data = pyvrp.ProblemData(
+        locations,
+        clients,
+        depots,
+        vehicle_types,
+        distance_matrices,  # type: ignore[arg-type]
+        duration_matrices,  # type: ignore[arg-type]
+        groups=groups,
+        shipments=shipments,
+    )
+    return model
+
+
+def _routes(solution: pyvrp.Solution, model: _Model) -> tuple[RouteAssignment, ...]:
+    out = []
+    free = [list(vehicles) for vehicles in model.vehicles_of_type]
+    for route in solution.routes():
+        orders: list[int] = []
+        for activity in route.schedule():
+            if activity.is_client():
+                orders.append(model.client_order[activity.idx])
+            elif activity.is_shipment():
+                pickup, delivery = model.shipment_orders[activity.idx]
+                orders.append(pickup if activity.is_pickup() else delivery)
+        if orders:
+            out.append(RouteAssignment(free[route.vehicle_type()].pop(0), tuple(orders)))
+    return tuple(sorted(out, key=lambda r: r.vehicle))
+
+
+def _warm_start(problem: Problem, model: _Model) -> pyvrp.Solution | None:
+    """The previous plan as PyVRP's initial solution (None when it does not translate)."""
+    if not problem.warm_start:
+        return None
+    client_of: dict[str, int] = {}
+    for c, order in enumerate(model.client_order):
+        client_of.setdefault(problem.orders[order].id, c)
+    vehicle_ids = [v.id for v in problem.fleet.vehicles]
+    routes = []
+    for vehicle_id, order_ids in problem.warm_start.items():
+        if vehicle_id not in vehicle_ids:
+            continue
+        v = vehicle_ids.index(vehicle_id)
+        activities = [
+            pyvrp.Activity(pyvrp.ActivityType.CLIENT, client_of[o])
+            for o in order_ids
+            if o in client_of
+        ]
+        if activities:
+            kind = next(t for t, vs in enumerate(model.vehicles_of_type) if v in vs)
+            routes.append(pyvrp.Route(model.data, activities, kind))
+    try:
+        return pyvrp.Solution(model.data, routes)
+    except (RuntimeError, ValueError):
+        return None

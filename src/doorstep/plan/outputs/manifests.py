@@ -1,0 +1,218 @@
+"""Driver manifests: one CSV per route, ``route-<vehicle_id>.csv``, the whole day in rows.
+
+Rows run in driving order: a ``depart`` row at the depot (its ``arrival`` column
+holds the departure time), one row per stop (``delivery`` or ``pickup``,
+numbered from 1), a ``break`` row where the driver's break is (its
+``service_min`` is the break's length), and a ``return`` row back at the depot.
+
+The files are UTF-8 with a byte-order mark, so that spreadsheet programs show
+accented names correctly. Text a customer typed (notes, names, addresses) that
+starts like a spreadsheet formula (``=``, ``+``, ``-``, ``@``) is prefixed with
+an apostrophe, so that opening a manifest never runs a formula; numbers and
+phone numbers such as ``+358 40 123 4567`` are left as they are.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Sequence
+
+from doorstep.domain.fleet import Depot, Vehicle
+from doorstep.domain.order import Order
+from doorstep.domain.plan import Route
+from doorstep.plan.result import DayPlan
+from doorstep.units import GRAMS_PER_KG, SECONDS_PER_MINUTE, format_clock
+
+COLUMNS = (
+    "stop",
+    "order_id",
+    "kind",
+    "arrival",
+    "window",
+    "service_min",
+    "address",
+    "unit",
+    "zip",
+    "city",
+    "contact_name",
+    "phone",
+    "parcels",
+    "weight_kg",
+    "notes",
+    "lat",
+    "lon",
+)
+"""The manifest's header, in order."""
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER_LIKE = re.compile(r"^[+-]?[\d\s().,/-]+$")
+
+
+def manifest_names(vehicle_ids: Sequence[str]) -> list[str]:
+    """File names ``route-<vehicle_id>.csv`` for routes, safe on every file system.
+
+    Characters other than letters, digits, ``.``, ``_`` and ``-`` become ``_``;
+    names that would collide (also ignoring case) get ``-2``, ``-3``... .
+
+    Parameters
+    ----------
+    vehicle_ids
+        The routes' vehicle ids, in route order.
+
+    Returns
+    -------
+    list of str
+        One distinct file name per route, aligned with ``vehicle_ids``.
+    """
+    names: list[str] = []
+    taken: set[str] = set()
+    for vehicle_id in vehicle_ids:
+        stem = _UNSAFE.sub("_", vehicle_id).strip("._") or "vehicle"
+        stem = stem[:100]
+        name, n = f"route-{stem}.csv", 1
+        while name.casefold() in taken:
+            n += 1
+            name = f"route-{stem}-{n}.csv"
+        taken.add(name.casefold())
+        names.append(name)
+    return names
+
+
+def _text(value: str) -> str:
+    """Defuse text a spreadsheet would read as a formula."""
+    if value.startswith(_FORMULA_START) and not _NUMBER_LIKE.match(value):
+        return "'" + value
+    return value
+
+
+def _number(value: float, decimals: int = 3) -> str:
+    text = f"{value:.{decimals}f}".rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
+
+
+def _depot_row(kind: str, depot: Depot, time_s: int, note: str) -> list[str]:
+    return [
+        "",
+        "",
+        kind,
+        format_clock(time_s),
+        "",
+        "",
+        _text(depot.name or depot.id),
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        _text(note),
+        f"{depot.location.lat:.6f}",
+        f"{depot.location.lon:.6f}",
+    ]
+
+
+def _break_row(route: Route, vehicle: Vehicle) -> list[str]:
+    assert vehicle.break_ is not None and route.break_start_s is not None
+    start, duration = route.break_start_s, vehicle.break_.duration_s
+    return [
+        "",
+        "",
+        "break",
+        format_clock(start),
+        str(vehicle.break_.window),
+        _number(duration / SECONDS_PER_MINUTE, 1),
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        f"Break {format_clock(start)}-{format_clock(start + duration)}",
+        "",
+        "",
+    ]
+
+
+def _stop_row(number: int, order: Order, arrival_s: int) -> list[str]:
+    address, contact = order.address, order.contact
+    return [
+        str(number),
+        _text(order.id),
+        order.kind.value,
+        format_clock(arrival_s),
+        " / ".join(str(w) for w in order.windows),
+        _number(order.service_s / SECONDS_PER_MINUTE, 1),
+        _text(address.street),
+        _text(address.unit),
+        _text(address.zip),
+        _text(address.city),
+        _text(contact.name),
+        _text(contact.phone),
+        str(order.demand.parcels),
+        _number(order.demand.weight_g / GRAMS_PER_KG),
+        _text(order.notes),
+        f"{order.location.lat:.6f}",
+        f"{order.location.lon:.6f}",
+    ]
+
+
+def route_manifest(day: DayPlan, index: int) -> str:
+    """The CSV text of the manifest of route ``index``.
+
+    Parameters
+    ----------
+    day
+        The planned day.
+    index
+        Position of the route in ``day.evaluation.plan.routes``.
+
+    Returns
+    -------
+    str
+        CSV with a header (:data:`COLUMNS`) and the day's rows in driving order.
+    """
+    problem = day.problem
+    route = day.evaluation.plan.routes[index]
+    vehicle = next(v for v in problem.fleet.vehicles if v.id == route.vehicle_id)
+    orders = {o.id: o for o in problem.orders}
+    start_depot = problem.fleet.depot(vehicle.depot_id)
+    end_depot = problem.fleet.depot(vehicle.end_depot_id or vehicle.depot_id)
+    has_break = vehicle.break_ is not None and route.break_start_s is not None
+    rows = [
+        list(COLUMNS),
+        _depot_row("depart", start_depot, route.start_s, f"Leave depot {start_depot.id}"),
+    ]
+    if has_break and route.break_after == -1:
+        rows.append(_break_row(route, vehicle))
+    for k, visit in enumerate(route.visits):
+        rows.append(_stop_row(k + 1, orders[visit.order_id], visit.arrival_s))
+        if has_break and route.break_after == k:
+            rows.append(_break_row(route, vehicle))
+    rows.append(_depot_row("return", end_depot, route.end_s, f"Back at depot {end_depot.id}"))
+    buffer = io.StringIO(newline="")
+    csv.writer(buffer).writerows(rows)
+    return buffer.getvalue()
+
+
+def manifests(day: DayPlan) -> dict[str, str]:
+    """Every route's manifest.
+
+    Parameters
+    ----------
+    day
+        The planned day.
+
+    Returns
+    -------
+    dict
+        File name (see :func:`manifest_names`) -> CSV text, in route order.
+    """
+    routes = day.evaluation.plan.routes
+    names = manifest_names([r.vehicle_id for r in routes])
+    return {name: route_manifest(day, i) for i, name in enumerate(names)}

@@ -1,0 +1,264 @@
+"""``plan.json``: the planned day as one documented JSON document (schema ``doorstep.plan/1``).
+
+The schema is described field by field, with units, in ``docs/plan-json.md``.
+Units are in the field names (``_s`` seconds, ``_m`` metres, ``_kg``, ``_l``,
+``_km``, ``_h``); times of day are given twice, as ``"HH:MM"`` for people and
+as seconds after midnight (``*_s``) for programs. Money is in currency units
+(the fleet file's currency), rounded to cents.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from doorstep.domain.fleet import Vehicle
+from doorstep.domain.load import Load
+from doorstep.domain.order import Order
+from doorstep.domain.plan import Route, Visit
+from doorstep.domain.time_window import TimeWindow
+from doorstep.plan.evaluator import route_cost
+from doorstep.plan.outputs.manifests import manifest_names
+from doorstep.plan.result import DayPlan
+from doorstep.units import CENTS_PER_UNIT, GRAMS_PER_KG, MILLILITRES_PER_LITRE, format_clock
+
+SCHEMA = "doorstep.plan/1"
+"""The value of the document's ``schema`` field; bumped on incompatible changes."""
+
+
+def chosen_window(order: Order, arrival_s: int) -> TimeWindow | None:
+    """The window a visit arriving at ``arrival_s`` uses (the evaluator's rule).
+
+    Parameters
+    ----------
+    order
+        The order visited.
+    arrival_s
+        Arrival time in seconds after midnight.
+
+    Returns
+    -------
+    TimeWindow or None
+        The first window that has not closed yet, the last window when all have
+        closed (the visit is late), or ``None`` for an order without windows.
+    """
+    if not order.windows:
+        return None
+    for window in order.windows:
+        if arrival_s <= window.end:
+            return window
+    return order.windows[-1]
+
+
+def is_on_time(order: Order, visit: Visit) -> bool:
+    """Whether ``visit`` starts inside one of ``order``'s windows (no window: on time).
+
+    Parameters
+    ----------
+    order
+        The order visited.
+    visit
+        The visit, with its times.
+
+    Returns
+    -------
+    bool
+        False only when the vehicle arrives after the last window closed.
+    """
+    return not order.windows or visit.arrival_s <= order.windows[-1].end
+
+
+def windows_text(order: Order, separator: str = ", ") -> str:
+    """All of ``order``'s windows as ``"HH:MM-HH:MM"``, joined; empty when it has none.
+
+    Parameters
+    ----------
+    order
+        The order.
+    separator
+        What goes between two windows.
+
+    Returns
+    -------
+    str
+        For example ``"09:00-11:00, 14:00-16:00"``.
+    """
+    return separator.join(str(w) for w in order.windows)
+
+
+def route_cost_cents(day: DayPlan, index: int, vehicle: Vehicle) -> int:
+    """Cost of route ``index`` in cents, as the evaluator computed it.
+
+    Parameters
+    ----------
+    day
+        The planned day.
+    index
+        Position of the route in ``day.evaluation.plan.routes``.
+    vehicle
+        The route's vehicle (used when the evaluation carries no route costs).
+
+    Returns
+    -------
+    int
+        Cents.
+    """
+    costs = day.evaluation.route_costs
+    if index < len(costs):
+        return costs[index]
+    route = day.evaluation.plan.routes[index]
+    return route_cost(vehicle, route.distance_m, route.duration_s)
+
+
+def _money(cents: int) -> float:
+    return round(cents / CENTS_PER_UNIT, 2)
+
+
+def _load(load: Load) -> dict[str, float | int]:
+    return {
+        "parcels": load.parcels,
+        "weight_kg": load.weight_g / GRAMS_PER_KG,
+        "volume_l": load.volume_ml / MILLILITRES_PER_LITRE,
+    }
+
+
+def _break(route: Route, vehicle: Vehicle) -> dict[str, Any] | None:
+    brk = vehicle.break_
+    if brk is None or route.break_after is None or route.break_start_s is None:
+        return None
+    start = route.break_start_s
+    end = start + brk.duration_s
+    return {
+        "after_stop": route.break_after + 1,
+        "start": format_clock(start),
+        "end": format_clock(end),
+        "start_s": start,
+        "end_s": end,
+        "duration_s": brk.duration_s,
+    }
+
+
+def _visit(number: int, order: Order, visit: Visit) -> dict[str, Any]:
+    window = chosen_window(order, visit.arrival_s)
+    return {
+        "stop": number,
+        "order_id": order.id,
+        "kind": order.kind.value,
+        "address": str(order.address),
+        "lat": order.location.lat,
+        "lon": order.location.lon,
+        "arrival": format_clock(visit.arrival_s),
+        "start": format_clock(visit.start_s),
+        "departure": format_clock(visit.departure_s),
+        "arrival_s": visit.arrival_s,
+        "start_s": visit.start_s,
+        "departure_s": visit.departure_s,
+        "wait_s": visit.wait_s,
+        "service_s": order.service_s,
+        "window": None if window is None else str(window),
+        "windows": [str(w) for w in order.windows],
+        "on_time": is_on_time(order, visit),
+        "load_after": _load(visit.load_after),
+    }
+
+
+def plan_document(day: DayPlan) -> dict[str, Any]:
+    """The ``plan.json`` document of ``day`` as plain Python data.
+
+    Parameters
+    ----------
+    day
+        The planned day.
+
+    Returns
+    -------
+    dict
+        JSON-ready data following schema ``doorstep.plan/1`` (``docs/plan-json.md``).
+    """
+    problem, evaluation = day.problem, day.evaluation
+    vehicles = {v.id: v for v in problem.fleet.vehicles}
+    orders = {o.id: o for o in problem.orders}
+    names = manifest_names([r.vehicle_id for r in evaluation.plan.routes])
+    summary: dict[str, Any] = dict(evaluation.kpis.as_dict())
+    summary |= {
+        "backend": day.backend,
+        "objective": problem.objective.value,
+        "time_limit_s": day.time_limit_s,
+        "seed": day.seed,
+        "runtime_s": round(day.runtime_s, 3),
+        "travel_source": problem.source,
+        "travel_estimated": problem.estimated,
+        "feasible": evaluation.feasible,
+        "violation_count": len(evaluation.violations),
+        "rejected_count": len(day.rejected),
+    }
+    routes: list[dict[str, Any]] = []
+    for index, route in enumerate(evaluation.plan.routes):
+        vehicle = vehicles[route.vehicle_id]
+        routes.append(
+            {
+                "vehicle_id": route.vehicle_id,
+                "profile": vehicle.profile.value,
+                "depot_id": vehicle.depot_id,
+                "end_depot_id": vehicle.end_depot_id or vehicle.depot_id,
+                "manifest": names[index],
+                "start": format_clock(route.start_s),
+                "end": format_clock(route.end_s),
+                "start_s": route.start_s,
+                "end_s": route.end_s,
+                "distance_m": route.distance_m,
+                "duration_s": route.duration_s,
+                "wait_s": sum(v.wait_s for v in route.visits),
+                "stops": len(route.visits),
+                "cost": _money(route_cost_cents(day, index, vehicle)),
+                "break": _break(route, vehicle),
+                "visits": [
+                    _visit(k, orders[v.order_id], v) for k, v in enumerate(route.visits, start=1)
+                ],
+            }
+        )
+    return {
+        "schema": SCHEMA,
+        "summary": summary,
+        "routes": routes,
+        "unassigned": [
+            {"order_id": u.order_id, "code": u.code, "reason": u.reason}
+            for u in evaluation.plan.unassigned
+        ],
+        "rejected": [
+            {
+                "row": f.row,
+                "code": f.code,
+                "field": f.field,
+                "message": f.message,
+                "source": f.source,
+            }
+            for f in day.rejected
+        ],
+        "violations": [
+            {
+                "code": v.code,
+                "vehicle_id": v.vehicle_id,
+                "order_id": v.order_id,
+                "message": v.message,
+                "amount": v.amount,
+            }
+            for v in evaluation.violations
+        ],
+    }
+
+
+def plan_json(day: DayPlan) -> str:
+    """The text of ``plan.json`` (UTF-8, indented, ending in a newline).
+
+    Parameters
+    ----------
+    day
+        The planned day.
+
+    Returns
+    -------
+    str
+        The JSON document.
+    """
+    return json.dumps(plan_document(day), indent=2, ensure_ascii=False, allow_nan=False) + "\n"

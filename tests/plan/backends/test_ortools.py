@@ -1,0 +1,464 @@
+"""The OR-Tools backend: one small hand-made problem per feature it claims.
+
+Every plan must pass the independent evaluator; each test also checks what
+the feature is for (a window forces an order, a skill picks the vehicle...).
+Locations lie on a line: ``x`` metres from the origin, driven at 10 m/s by
+default, so times are easy to work out by hand.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pytest
+
+from doorstep.domain.fleet import Break, Costs, Depot, Fleet, Profile, Vehicle
+from doorstep.domain.load import Load
+from doorstep.domain.location import Location
+from doorstep.domain.order import Order, OrderKind
+from doorstep.domain.time_window import TimeWindow
+from doorstep.plan.backends.ortools import OrToolsSolver
+from doorstep.plan.evaluator import Evaluation, evaluate
+from doorstep.plan.problem import Feature, Lock, Objective, Problem
+from doorstep.plan.solver import Assignment, Progress, RouteAssignment, SolveSettings
+
+H = 3600
+EIGHT = 8 * H
+FAST = SolveSettings(time_limit_s=0.4)
+
+
+def at(x: float) -> Location:
+    """A point ``x`` metres east of the origin (only for display; matrices come from ``x``)."""
+    return Location(0.0, x / 111_320)
+
+
+def order(order_id: str, x: float, **kwargs: object) -> tuple[Order, float]:
+    return Order(order_id, at(x), **kwargs), x  # type: ignore[arg-type]
+
+
+def line_problem(
+    depots: Sequence[float],
+    orders: Sequence[tuple[Order, float]],
+    vehicles: Sequence[Vehicle],
+    speeds: Mapping[Profile, float] | None = None,
+    **kwargs: object,
+) -> Problem:
+    """Depots ``d0, d1...`` at ``depots``; travel |dx| metres in |dx| / speed seconds."""
+    xs = np.array([*depots, *(x for _, x in orders)], dtype=float)
+    metres = np.abs(xs[:, None] - xs[None, :]).round().astype(np.int64)
+    fleet = Fleet(
+        tuple(Depot(f"d{k}", at(x)) for k, x in enumerate(depots)),
+        tuple(vehicles),
+    )
+    speeds = speeds or {}
+    profiles = {v.profile for v in vehicles}
+    durations = {p: (metres / speeds.get(p, 10.0)).round().astype(np.int64) for p in profiles}
+    return Problem(
+        tuple(o for o, _ in orders),
+        fleet,
+        durations,
+        {p: metres for p in profiles},
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def van(vehicle_id: str, depot: str = "d0", **kwargs: object) -> Vehicle:
+    kwargs.setdefault("shift", TimeWindow(EIGHT, 18 * H))
+    return Vehicle(vehicle_id, depot, **kwargs)  # type: ignore[arg-type]
+
+
+def solve(
+    problem: Problem, settings: SolveSettings = FAST, progress: object = None
+) -> tuple[Assignment, Evaluation]:
+    """Solve, evaluate, and insist the evaluator finds nothing wrong."""
+    assignment = OrToolsSolver().solve(problem, settings, progress)  # type: ignore[arg-type]
+    evaluation = evaluate(problem, assignment)
+    assert evaluation.violations == (), evaluation.violations
+    return assignment, evaluation
+
+
+def stops(problem: Problem, assignment: Assignment) -> dict[str, list[str]]:
+    """Vehicle id -> order ids in visit order."""
+    vehicles = problem.fleet.vehicles
+    return {
+        vehicles[r.vehicle].id: [problem.orders[i].id for i in r.orders]
+        for r in assignment.routes
+        if r.orders
+    }
+
+
+def served(evaluation: Evaluation) -> set[str]:
+    return set(evaluation.plan.assigned_order_ids)
+
+
+def window(start_min: int, end_min: int) -> tuple[TimeWindow, ...]:
+    """One window in minutes after 08:00."""
+    return (TimeWindow(EIGHT + 60 * start_min, EIGHT + 60 * end_min),)
+
+
+def test_claims_every_feature() -> None:
+    """The backend claims every modelling feature and names itself."""
+    solver = OrToolsSolver()
+    assert solver.name == "ortools"
+    assert solver.features == frozenset(Feature)
+
+
+@pytest.mark.parametrize("dimension", ["parcels", "weight_g", "volume_ml"])
+def test_capacity_forces_two_routes(dimension: str) -> None:
+    """Six unit deliveries and two vehicles of capacity 3 in one dimension: two full routes."""
+    roomy = {"parcels": 100, "weight_g": 100_000, "volume_ml": 100_000}
+    capacity = Load(**{**roomy, dimension: 3})
+    demand = Load(**{dimension: 1})
+    orders = [order(f"o{k}", 1000 + 100 * k, demand=demand) for k in range(6)]
+    problem = line_problem([0], orders, [van("a", capacity=capacity), van("b", capacity=capacity)])
+    assert Feature.CAPACITY in problem.features()
+    assignment, evaluation = solve(problem)
+    assert served(evaluation) == {o.id for o, _ in orders}
+    assert sorted(len(r.orders) for r in assignment.routes) == [3, 3]
+
+
+def test_pickups_come_after_enough_deliveries() -> None:
+    """A full van collects returns only after delivering, even when collecting first is shorter."""
+    orders = [order(f"d{k}", 1000 + 100 * k, demand=Load(1)) for k in range(4)]
+    orders += [
+        order("p1", 100, kind=OrderKind.PICKUP, demand=Load(2)),
+        order("p2", 200, kind=OrderKind.PICKUP, demand=Load(2)),
+    ]
+    problem = line_problem([0], orders, [van("a", capacity=Load(4, 10**6, 10**6))])
+    # Make the trip out through the pickups cheaper, so only the load rule forbids it.
+    for matrix in (*problem.durations.values(), *problem.distances.values()):
+        matrix[0, 5] = matrix[0, 6] = 10
+    assert Feature.PICKUPS in problem.features()
+    assignment, evaluation = solve(problem)
+    route = stops(problem, assignment)["a"]
+    assert len(route) == 6
+    assert route[-2:] in (["p2", "p1"], ["p1", "p2"])
+    loads = [v.load_after.parcels for v in evaluation.plan.routes[0].visits]
+    assert max(loads) <= 4
+
+
+def test_time_windows_force_the_order() -> None:
+    """Windows make the van go to the far stop first, then back to the near ones."""
+    orders = [
+        order("a", 1000, windows=window(8, 10)),  # from c (200 s): 08:08:20
+        order("b", 2000, windows=window(10, 15)),  # from a (100 s): 08:10
+        order("c", 3000, windows=window(0, 6)),  # from the depot (300 s): 08:05
+    ]
+    problem = line_problem([0], orders, [van("v")])
+    assert Feature.TIME_WINDOWS in problem.features()
+    assignment, _ = solve(problem)
+    assert stops(problem, assignment) == {"v": ["c", "a", "b"]}
+
+
+def test_multiple_windows_use_the_second_when_the_first_is_missed() -> None:
+    """An order whose first window is missed waits for its second, so the other stop goes first.
+
+    Serving ``x`` in the gap between its windows would be the shortest duty, but
+    the van must wait for 09:00 there, and ``y`` would then be late.
+    """
+    windows = (TimeWindow(EIGHT, EIGHT + 120), TimeWindow(9 * H, 9 * H + 1800))
+    orders = [order("x", 3000, windows=windows), order("y", 1000, windows=window(0, 30))]
+    problem = line_problem([0], orders, [van("v", costs=Costs(per_hour=1000))])
+    assert Feature.MULTIPLE_WINDOWS in problem.features()
+    assignment, evaluation = solve(problem)
+    assert stops(problem, assignment) == {"v": ["y", "x"]}
+    visit = next(v for v in evaluation.plan.routes[0].visits if v.order_id == "x")
+    assert 9 * H <= visit.start_s <= 9 * H + 1800
+
+
+def test_shifts_decide_which_vehicle_serves() -> None:
+    """A far order goes to the vehicle whose shift is long enough for the round trip."""
+    short = van("short", shift=TimeWindow(EIGHT, EIGHT + 600), costs=Costs(per_km=1))
+    long = van("long", shift=TimeWindow(EIGHT, 12 * H), costs=Costs(per_km=100))
+    orders = [order("near", -1000), order("far", 9000)]
+    problem = line_problem([0], orders, [short, long])
+    assert Feature.SHIFTS in problem.features()
+    assignment, evaluation = solve(problem)
+    assert stops(problem, assignment) == {"short": ["near"], "long": ["far"]}
+    assert all(r.end_s <= 12 * H for r in evaluation.plan.routes)
+
+
+def test_max_duration_splits_a_route() -> None:
+    """Three stops take 780 s in one trip; a 700 s maximum needs two vehicles."""
+    orders = [order(f"o{k}", 1000 * k, service_s=60) for k in (1, 2, 3)]
+    vehicles = [van("a", max_duration_s=700), van("b", max_duration_s=700)]
+    problem = line_problem([0], orders, vehicles)
+    assert Feature.MAX_DURATION in problem.features()
+    assignment, evaluation = solve(problem)
+    assert served(evaluation) == {"o1", "o2", "o3"}
+    assert len(assignment.routes) == 2
+    assert all(r.duration_s <= 700 for r in evaluation.plan.routes)
+
+
+def test_max_duration_counts_waiting_as_the_evaluator_does() -> None:
+    """The evaluator leaves as early as the first stop allows, so waiting for 10:00 counts.
+
+    One van serving ``x`` then ``y`` would wait two hours at ``y``: too long for
+    its one-hour maximum, even though leaving later would avoid the wait.
+    """
+    orders = [
+        order("x", 1000, windows=(TimeWindow(EIGHT, 10 * H),)),
+        order("y", 1100, windows=(TimeWindow(10 * H, 10 * H + 600),)),
+    ]
+    vehicles = [
+        van("short", max_duration_s=H, costs=Costs(per_km=1)),
+        van("other", costs=Costs(per_km=100)),
+    ]
+    problem = line_problem([0], orders, vehicles)
+    assignment, evaluation = solve(problem)
+    assert served(evaluation) == {"x", "y"}
+    assert len(stops(problem, assignment).get("short", [])) < 2
+
+
+def test_break_lands_inside_its_window_between_the_right_stops() -> None:
+    """A 15-minute break that must fit between 09:00 and 09:20 is taken after the 08:50 stop."""
+    brk = Break(TimeWindow(9 * H, 9 * H + 1200), 900)
+    orders = [
+        order("a", 1000, windows=window(50, 60)),
+        order("b", 2000, windows=window(80, 100)),
+    ]
+    problem = line_problem([0], orders, [van("v", break_=brk)])
+    assert Feature.BREAKS in problem.features()
+    assignment, evaluation = solve(problem)
+    assert stops(problem, assignment) == {"v": ["a", "b"]}
+    assert assignment.routes[0].break_after == 0
+    route = evaluation.plan.routes[0]
+    assert route.break_start_s is not None
+    assert 9 * H <= route.break_start_s <= 9 * H + 1200 - 900
+
+
+def test_break_time_counts_against_the_shift() -> None:
+    """A one-hour shift holds one 20-minute stop plus a 30-minute break, not two stops."""
+    brk = Break(TimeWindow(EIGHT, 10 * H), 1800)
+    cheap = van("cheap", shift=TimeWindow(EIGHT, 9 * H), break_=brk, costs=Costs(per_km=1))
+    dear = van("dear", costs=Costs(per_km=100))
+    orders = [order("a", 1000, service_s=1200), order("b", 1100, service_s=1200)]
+    problem = line_problem([0], orders, [cheap, dear])
+    assignment, evaluation = solve(problem)
+    assert served(evaluation) == {"a", "b"}
+    assert sorted(len(r) for r in stops(problem, assignment).values()) == [1, 1]
+    route = next(r for r in evaluation.plan.routes if r.vehicle_id == "cheap")
+    assert route.break_start_s is not None
+    assert route.end_s <= 9 * H
+
+
+def test_short_route_before_the_break_window_needs_no_break() -> None:
+    """A route over before the break window opens is planned without a break."""
+    brk = Break(TimeWindow(13 * H, 14 * H), 1800)
+    problem = line_problem([0], [order("a", 1000)], [van("v", break_=brk)])
+    assignment, evaluation = solve(problem)
+    assert assignment.routes[0].break_after is None
+    assert evaluation.plan.routes[0].end_s < 13 * H
+
+
+def test_multi_depot_vehicles_serve_their_side() -> None:
+    """Two depots 10 km apart: each order is served from the depot next to it."""
+    orders = [order("west", 500), order("east", 9500)]
+    vehicles = [van("w", "d0"), van("e", "d1")]
+    problem = line_problem([0, 10_000], orders, vehicles, objective=Objective.DISTANCE)
+    assert Feature.MULTI_DEPOT in problem.features()
+    assignment, _ = solve(problem)
+    assert stops(problem, assignment) == {"w": ["west"], "e": ["east"]}
+
+
+def test_vehicle_ending_at_another_depot() -> None:
+    """A van from depot 0 to depot 1 serves the stops on its way, in order."""
+    orders = [order("b", 6000), order("a", 3000)]
+    problem = line_problem([0, 10_000], orders, [van("v", "d0", end_depot_id="d1")])
+    assignment, evaluation = solve(problem)
+    assert stops(problem, assignment) == {"v": ["a", "b"]}
+    assert evaluation.plan.routes[0].distance_m == 10_000
+
+
+def test_mixed_fleet_uses_each_vehicles_own_matrix() -> None:
+    """Only the dear bike's travel times reach the order in its window; the cheap van's do not."""
+    bike = van(
+        "bike", profile=Profile.BIKE, capacity=Load(5, 20_000, 50_000), costs=Costs(per_km=100)
+    )
+    car = van("van", profile=Profile.VAN, capacity=Load(100, 10**6, 10**6), costs=Costs(per_km=1))
+    orders = [order("lane", 3000, windows=window(0, 6))]
+    problem = line_problem([0], orders, [car, bike])
+    problem.durations[Profile.VAN][0, 1] = 1200  # a 20-minute detour for the van
+    assert {Feature.MIXED_FLEET, Feature.PROFILES} <= problem.features()
+    assignment, _ = solve(problem)
+    assert stops(problem, assignment) == {"bike": ["lane"]}
+
+
+def test_paired_pickup_precedes_its_delivery_on_the_same_vehicle() -> None:
+    """A parcel collected 3 km out and dropped 1 km out is collected first, by the same van."""
+    orders = [
+        order("collect", 3000, kind=OrderKind.PICKUP),
+        order("drop", 1000, paired_pickup="collect"),
+        order("other", 1500),
+    ]
+    problem = line_problem([0], orders, [van("a"), van("b")])
+    # Make the trip out through the drop-off cheaper, so only the pairing forbids it.
+    for matrix in (*problem.durations.values(), *problem.distances.values()):
+        matrix[0, 2] = 10
+    assert Feature.PAIRED in problem.features()
+    assignment, _ = solve(problem)
+    routes = stops(problem, assignment)
+    (route,) = (r for r in routes.values() if "collect" in r)
+    assert "drop" in route
+    assert route.index("collect") < route.index("drop")
+
+
+def test_skill_order_goes_to_the_only_skilled_vehicle() -> None:
+    """A cold-chain order is served by the dearer refrigerated van, the rest by the cheap one."""
+    cheap = van("cheap", costs=Costs(per_km=10))
+    cold = van("cold", costs=Costs(fixed=100, per_km=100), skills=frozenset({"cold"}))
+    orders = [order("ice", 2000, skills=frozenset({"cold"})), order("books", -2000)]
+    problem = line_problem([0], orders, [cheap, cold])
+    assert Feature.SKILLS in problem.features()
+    assignment, _ = solve(problem)
+    assert stops(problem, assignment) == {"cheap": ["books"], "cold": ["ice"]}
+
+
+def test_impossible_orders_are_dropped_and_the_rest_planned() -> None:
+    """Unreachable in time, off the road network, or needing a skill nobody has: left out."""
+    orders = [
+        order("ok1", 1000),
+        order("late", 9000, windows=window(0, 1)),
+        order("offroad", 2000),
+        order("exotic", 1500, skills=frozenset({"crane"})),
+        order("ok2", 2500),
+    ]
+    problem = line_problem([0], orders, [van("v")], off_network=frozenset({3}))  # "offroad"
+    assignment, evaluation = solve(problem)
+    assert served(evaluation) == {"ok1", "ok2"}
+    assert {u.order_id for u in evaluation.plan.unassigned} == {"late", "offroad", "exotic"}
+    assert assignment.backend == "ortools"
+
+
+def test_optional_orders_are_served_only_when_cheap() -> None:
+    """An optional order next door is served; one 100 km away is not worth its detour."""
+    orders = [
+        order("normal", 1000),
+        order("nearby", 1200, priority=-1),
+        order("remote", 100_000, priority=-1),
+    ]
+    problem = line_problem([0], orders, [van("v", costs=Costs(per_km=100))])
+    assert Feature.OPTIONAL in problem.features()
+    _, evaluation = solve(problem)
+    assert served(evaluation) == {"normal", "nearby"}
+
+
+def test_locks_pin_vehicle_and_sequence_prefix() -> None:
+    """A lock sends an order to a dearer van; a locked prefix reverses the natural order."""
+    orders = [order("a", 1000), order("b", 2000), order("c", 3000), order("pinned", 1500)]
+    vehicles = [van("cheap", costs=Costs(per_km=10)), van("dear", costs=Costs(per_km=100))]
+    locks = (
+        Lock("pinned", "dear"),
+        Lock("c", "cheap", position=0),
+        Lock("a", "cheap", position=1),
+    )
+    problem = line_problem([0], orders, vehicles, locks=locks)
+    assert Feature.LOCKS in problem.features()
+    assignment, _ = solve(problem)
+    routes = stops(problem, assignment)
+    assert routes["dear"] == ["pinned"]
+    assert routes["cheap"][:2] == ["c", "a"]
+    assert set(routes["cheap"]) == {"a", "b", "c"}
+
+
+def test_impossible_lock_prefix_still_plans_the_day() -> None:
+    """A locked prefix no schedule can keep is given up; the vehicle lock and the day remain."""
+    orders = [
+        order("early", 1000, windows=window(0, 10)),
+        order("late", 2000, windows=window(60, 70)),
+    ]
+    locks = (Lock("late", "v", position=0), Lock("early", "v", position=1))
+    problem = line_problem([0], orders, [van("v"), van("w")], locks=locks)
+    assignment = OrToolsSolver().solve(problem, FAST)
+    evaluation = evaluate(problem, assignment)
+    assert {v.code for v in evaluation.violations} == {"lock"}
+    assert stops(problem, assignment) == {"v": ["early", "late"]}
+
+
+def test_warm_start_is_the_first_solution_and_is_improved() -> None:
+    """A zig-zag warm start is read in as the first solution, then improved on."""
+    orders = [order(f"o{k}", 1000 * k) for k in range(1, 6)]
+    zigzag = ("o5", "o1", "o4", "o2", "o3")
+    problem = line_problem(
+        [0], orders, [van("v")], objective=Objective.DISTANCE, warm_start={"v": zigzag}
+    )
+    assert Feature.WARM_START in problem.features()
+    warm = evaluate(problem, Assignment((RouteAssignment(0, (4, 0, 3, 1, 2)),), "test"))
+    reports: list[Progress] = []
+    assignment, evaluation = solve(problem, FAST, reports.append)
+    assert reports[0].best_cost == pytest.approx(warm.plan.routes[0].distance_m * 50 / 1000)
+    assert evaluation.plan.routes[0].distance_m == 10_000 < warm.plan.routes[0].distance_m
+    assert assignment.objective == pytest.approx(10_000 * 50 / 1000)
+
+
+def test_objective_vehicles_uses_fewer_vehicles_than_distance() -> None:
+    """Two depots: distance uses a van from each; the vehicles objective makes one van do both."""
+    orders = [order("west", 1000), order("east", 9000)]
+    vehicles = [van("w", "d0"), van("e", "d1")]
+    by_distance = line_problem([0, 10_000], orders, vehicles, objective=Objective.DISTANCE)
+    by_vehicles = line_problem([0, 10_000], orders, vehicles, objective=Objective.VEHICLES)
+    _, distance = solve(by_distance)
+    _, fewest = solve(by_vehicles)
+    assert distance.kpis.vehicles_used == 2
+    assert fewest.kpis.vehicles_used == 1
+    assert fewest.kpis.served == distance.kpis.served == 2
+
+
+def test_cost_objective_weighs_fixed_and_hourly_costs() -> None:
+    """With a large fixed cost per van, one van serves everything even though two are shorter."""
+    orders = [order("west", 1000), order("east", 9000)]
+    vehicles = [
+        van("w", "d0", costs=Costs(fixed=10_000)),
+        van("e", "d1", costs=Costs(fixed=10_000)),
+    ]
+    problem = line_problem([0, 10_000], orders, vehicles)
+    _, evaluation = solve(problem)
+    assert evaluation.kpis.vehicles_used == 1
+
+
+def test_progress_is_reported_within_the_time_limit() -> None:
+    """Progress reports come with growing elapsed times and falling costs, within the limit."""
+    orders = [order(f"o{k}", 137 * k % 5000, service_s=30) for k in range(1, 30)]
+    problem = line_problem([0], orders, [van("a"), van("b")], objective=Objective.DISTANCE)
+    reports: list[Progress] = []
+    assignment, evaluation = solve(problem, SolveSettings(time_limit_s=0.5), reports.append)
+    assert reports
+    assert [r.elapsed_s for r in reports] == sorted(r.elapsed_s for r in reports)
+    costs = [r.best_cost for r in reports]
+    assert costs == sorted(costs, reverse=True)  # type: ignore[type-var]
+    assert all(r.feasible for r in reports)
+    assert assignment.runtime_s < 1.0
+    assert evaluation.kpis.served == 29
+
+
+def _interrupting(kind: str) -> tuple[list[Progress], object]:
+    """A progress callback that interrupts the search at its first report."""
+    reports: list[Progress] = []
+
+    def progress(report: Progress) -> None:
+        reports.append(report)
+        if len(reports) > 1:
+            return
+        if kind == "signal":  # Ctrl-C arrives while the C++ search runs
+            threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGINT)).start()
+        else:
+            raise KeyboardInterrupt
+
+    return reports, progress
+
+
+@pytest.mark.parametrize("kind", ["signal", "exception"])
+def test_interrupt_returns_the_best_plan_so_far(kind: str) -> None:
+    """Ctrl-C (or a KeyboardInterrupt in the callback) stops the search early with a plan."""
+    orders = [order(f"o{k}", 137 * k % 5000) for k in range(1, 30)]
+    problem = line_problem([0], orders, [van("a"), van("b")])
+    reports, progress = _interrupting(kind)
+    assignment, evaluation = solve(problem, SolveSettings(time_limit_s=5), progress)
+    assert assignment.runtime_s < 2.0
+    assert reports
+    assert evaluation.kpis.served == 29
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
