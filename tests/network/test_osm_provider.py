@@ -159,3 +159,18 @@ def test_geometry_follows_the_road(tmp_path: Path, cache: DiskCache) -> None:
     assert len(direct) == 4  # along one segment: no node between
     far = Location(60.2, 24.95)
     assert provider.geometry(A, far, Profile.CAR) == [A, far]
+
+
+def test_route_geometry_matches_leg_by_leg(cache: DiskCache) -> None:
+    """The batched route geometry equals asking leg by leg, and follows the matrix's road."""
+    provider = OsmProvider(cache=cache)
+    stops = helsinki_addresses(12)
+    legs = provider.route_geometry(stops, Profile.VAN)
+    assert len(legs) == len(stops) - 1
+    m = provider.matrices(stops, Profile.VAN)
+    for k, leg in enumerate(legs):
+        assert leg == provider.geometry(stops[k], stops[k + 1], Profile.VAN)
+        assert leg[0] == stops[k] and leg[-1] == stops[k + 1]
+        road = leg[1:-1]
+        length = sum(haversine_m(p.lat, p.lon, q.lat, q.lon) for p, q in itertools.pairwise(road))
+        assert length == pytest.approx(m.distances[k, k + 1], abs=2 + 0.002 * length)

@@ -44,7 +44,7 @@ def solve_command(
     ] = Objective.DISTANCE,
     time_limit: Annotated[float, typer.Option("--time-limit", "-t", min=0.1)] = 10.0,
     seed: Annotated[int, typer.Option()] = 0,
-    solver: Annotated[str, typer.Option(help="pyvrp or ortools.")] = "pyvrp",
+    solver: Annotated[str, typer.Option(help="pyvrp, ortools or vroom.")] = "pyvrp",
 ) -> None:
     """Solve one benchmark instance; routes use the instance's own customer numbers.
 
@@ -75,7 +75,7 @@ def bench_command(
     objective: Annotated[Objective, typer.Option()] = Objective.DISTANCE,
     time_limit: Annotated[float, typer.Option("--time-limit", "-t", min=0.1)] = 10.0,
     seed: Annotated[int, typer.Option()] = 0,
-    solver: Annotated[str, typer.Option(help="pyvrp or ortools.")] = "pyvrp",
+    solver: Annotated[str, typer.Option(help="pyvrp, ortools or vroom.")] = "pyvrp",
     jobs: Annotated[int, typer.Option(min=1, help="Instances solved at once.")] = 1,
     limit: Annotated[int | None, typer.Option(help="Only the first N instances.")] = None,
 ) -> None:

@@ -59,7 +59,7 @@ def plan_command(
     ] = None,
     solver: Annotated[
         str | None,
-        typer.Option(help="pyvrp or ortools. Default: chosen from what the day needs."),
+        typer.Option(help="pyvrp, ortools or vroom. Default: chosen from what the day needs."),
     ] = None,
 ) -> None:
     """Plan a day: check the manifest, plan routes on real roads, explain what is left out.

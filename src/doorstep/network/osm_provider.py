@@ -299,39 +299,54 @@ class OsmProvider:
         the fastest path, to ``end``'s road point and ``end``. A stop off the
         network gives a straight segment.
         """
+        return self.route_geometry([start, end], profile)[0]
+
+    def route_geometry(self, stops: Sequence[Location], profile: Profile) -> list[list[Location]]:
+        """The road path of every leg of a route through ``stops``, in one batch.
+
+        Snaps every stop once and asks the hierarchy for all the node-to-node
+        times it needs in one sweep, then unpacks each leg's fastest path.
+        """
+        if len(stops) < 2:
+            return []
         net = self.network(profile)
-        snaps = net.snapper.snap(np.array([start.lat, end.lat]), np.array([start.lon, end.lon]))
-        if (snaps.distance_m > self.max_snap_m).any():
-            return [start, end]
-        first = Location(float(snaps.lat[0]), float(snaps.lon[0]))
-        last = Location(float(snaps.lat[1]), float(snaps.lon[1]))
-        packed = self._packed(net, snaps)
-        if packed[0, 1] >= cch.INF:
-            return [start, end]
-        _, _, src_nodes, src_off, tgt_nodes, tgt_off = self._slots(net, snaps)
+        lat = np.array([p.lat for p in stops])
+        lon = np.array([p.lon for p in stops])
+        snaps = net.snapper.snap(lat, lon)
         metric = net.metric(self.multipliers)
-        best: tuple[int, int, int] | None = None
-        for i in range(2):
-            for j in range(2):
-                s, t = int(src_nodes[0, i]), int(tgt_nodes[1, j])
-                if s < 0 or t < 0:
-                    continue
-                middle = cch.many_to_many(
-                    metric,
-                    np.array([[s]], np.int32),
-                    np.zeros((1, 1), np.int64),
-                    np.array([[t]], np.int32),
-                    np.zeros((1, 1), np.int64),
-                )[0, 0]
-                cost = int(src_off[0, i] + middle + tgt_off[1, j])
-                if best is None or cost < best[0]:
-                    best = (cost, s, t)
-        if best is None or best[0] > packed[0, 1]:
-            return [start, first, last, end]  # along one segment
-        path = cch.shortest_path(metric, best[1], best[2]) or []
+        _, _, src_nodes, src_off, tgt_nodes, tgt_off = self._slots(net, snaps)
+        every = np.unique(np.concatenate((src_nodes.ravel(), tgt_nodes.ravel())))
+        nodes: npt.NDArray[np.int32] = every[every >= 0].astype(np.int32)
+        where = {int(v): i for i, v in enumerate(nodes)}
+        zero = np.zeros((nodes.shape[0], 1), np.int64)
+        between = cch.many_to_many(metric, nodes[:, None], zero, nodes[:, None], zero)
+        direct = self._packed(net, snaps)
         g = net.graph
-        middle_points = [Location(float(g.lat[v]), float(g.lon[v])) for v in path]
-        return [start, first, *middle_points, last, end]
+        legs: list[list[Location]] = []
+        for a in range(len(stops) - 1):
+            b = a + 1
+            start, end = stops[a], stops[b]
+            if (snaps.distance_m[[a, b]] > self.max_snap_m).any() or direct[a, b] >= cch.INF:
+                legs.append([start, end])
+                continue
+            first = Location(float(snaps.lat[a]), float(snaps.lon[a]))
+            last = Location(float(snaps.lat[b]), float(snaps.lon[b]))
+            best: tuple[int, int, int] | None = None
+            for i in range(2):
+                for j in range(2):
+                    s, t = int(src_nodes[a, i]), int(tgt_nodes[b, j])
+                    if s < 0 or t < 0:
+                        continue
+                    cost = int(src_off[a, i] + between[where[s], where[t]] + tgt_off[b, j])
+                    if best is None or cost < best[0]:
+                        best = (cost, s, t)
+            if best is None or best[0] > direct[a, b]:
+                legs.append([start, first, last, end])  # along one segment
+                continue
+            path = cch.shortest_path(metric, best[1], best[2]) or []
+            middle = [Location(float(g.lat[v]), float(g.lon[v])) for v in path]
+            legs.append([start, first, *middle, last, end])
+        return legs
 
 
 def _arc_lookup(

@@ -27,11 +27,21 @@ def place_break(problem: Problem, route: RouteAssignment) -> RouteAssignment:
     vehicle = problem.fleet.vehicles[route.vehicle]
     if vehicle.break_ is None or not route.orders:
         return route
-    candidates = [replace(route, break_after=k) for k in range(-1, len(route.orders))]
+    brk = vehicle.break_
     without = replace(route, break_after=None)
-    end = schedule_route(problem, without).end_s
-    if end <= vehicle.break_.window.start:
+    plain = schedule_route(problem, without)
+    if plain.end_s <= brk.window.start:
         return without  # back before the break window opens: no break needed
+    # A break after stop k starts when the vehicle leaves k (or when its window opens),
+    # which the break does not change: keep the positions where it can end in time.
+    departures = [vehicle.shift.start] + [v.departure_s for v in plain.visits]
+    fitting = [
+        k - 1
+        for k, leave in enumerate(departures)
+        if max(leave, brk.window.start) + brk.duration_s <= brk.window.end
+    ]
+    positions = fitting or list(range(-1, len(route.orders)))
+    candidates = [replace(route, break_after=k) for k in positions]
     return min(candidates, key=lambda r: _score(problem, r))
 
 

@@ -43,7 +43,12 @@ def backends() -> dict[str, Callable[[], Solver]]:
 
         return OrToolsSolver()
 
-    return {"pyvrp": pyvrp, "ortools": ortools}
+    def vroom() -> Solver:
+        from doorstep.plan.backends.vroom import VroomSolver
+
+        return VroomSolver()
+
+    return {"pyvrp": pyvrp, "ortools": ortools, "vroom": vroom}
 
 
 def choose_backend(problem: Problem, name: str | None = None) -> Solver:
@@ -130,8 +135,12 @@ def route_geometry(
         end = problem.fleet.depot(vehicle.end_depot_id or vehicle.depot_id).location
         stops = [start, *(orders[v.order_id].location for v in route.visits), end]
         points: list[tuple[float, float]] = []
-        for a, b in itertools.pairwise(stops):
-            leg = provider.geometry(a, b, vehicle.profile)
+        batch = getattr(provider, "route_geometry", None)
+        if batch is not None:
+            legs = batch(stops, vehicle.profile)
+        else:
+            legs = [provider.geometry(a, b, vehicle.profile) for a, b in itertools.pairwise(stops)]
+        for leg in legs:
             points.extend((p.lat, p.lon) for p in (leg if not points else leg[1:]))
         lines.append(tuple(points))
     return tuple(lines)
