@@ -452,7 +452,7 @@ def test_objective_vehicles_uses_fewer_vehicles_than_distance() -> None:
     assert fewest.kpis.served == distance.kpis.served == 2
 
 
-def test_cost_objective_weighs_fixed_and_hourly_costs() -> None:
+def test_cost_objective_weighs_fixed_costs() -> None:
     """With a large fixed cost per van, one van serves everything even though two are shorter."""
     orders = [order("west", 1000), order("east", 9000)]
     vehicles = [
