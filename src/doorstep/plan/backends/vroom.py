@@ -50,7 +50,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import vroom  # type: ignore[import-untyped]
+import vroom
 
 from doorstep.domain.fleet import Vehicle
 from doorstep.domain.order import Order, OrderKind
