@@ -259,6 +259,57 @@ class RouterClient:
         )
 
 
+class HttpRouter:
+    """What every routing-server provider shares: the server, timeouts, retries, snapping.
+
+    Parameters
+    ----------
+    base_url
+        The server's root URL (``http://host:port``).
+    name
+        The server kind, for messages ("OSRM", "Valhalla").
+    timeout_s
+        Connect and read timeout per attempt, in seconds.
+    retries, backoff_s
+        Further attempts after a failed one, and the wait before the first.
+    max_snap_m
+        Largest accepted distance from a location to its road.
+    transport
+        An httpx transport to use instead of the network (tests).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        name: str,
+        *,
+        timeout_s: float,
+        retries: int,
+        backoff_s: float,
+        max_snap_m: float,
+        transport: httpx.BaseTransport | None,
+    ) -> None:
+        if timeout_s <= 0:
+            raise ValueError("timeout_s must be positive")
+        if max_snap_m < 0:
+            raise ValueError("max_snap_m cannot be negative")
+        self.base_url = check_base_url(base_url)
+        self.name = name
+        self.timeout_s = timeout_s
+        self.retry = RetryPolicy(retries=retries, backoff_s=backoff_s)
+        self.max_snap_m = max_snap_m
+        self.transport = transport
+
+    def _client(self) -> RouterClient:
+        return RouterClient(
+            self.base_url,
+            name=self.name,
+            timeout_s=self.timeout_s,
+            retry=self.retry,
+            transport=self.transport,
+        )
+
+
 def _short(path: str, limit: int = 80) -> str:
     return path if len(path) <= limit else path[: limit - 3] + "..."
 

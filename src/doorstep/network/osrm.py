@@ -39,12 +39,11 @@ from doorstep.domain.location import Location
 from doorstep.errors import RouterError
 from doorstep.network.http_router import (
     Block,
+    HttpRouter,
     Reply,
     ResponseShapeError,
-    RetryPolicy,
     RouterClient,
     assemble,
-    check_base_url,
     expect_dict,
     expect_list,
     expect_number,
@@ -85,7 +84,7 @@ _HINTS = {
 }
 
 
-class OsrmProvider:
+class OsrmProvider(HttpRouter):
     """Duration and distance matrices and route shapes from an OSRM server.
 
     Parameters
@@ -125,26 +124,17 @@ class OsrmProvider:
     ) -> None:
         if max_table_size < 2:
             raise ValueError("max_table_size must be at least 2 (a source and a destination)")
-        if timeout_s <= 0:
-            raise ValueError("timeout_s must be positive")
-        if max_snap_m < 0:
-            raise ValueError("max_snap_m cannot be negative")
-        self.base_url = check_base_url(base_url)
+        super().__init__(
+            base_url,
+            "OSRM",
+            timeout_s=timeout_s,
+            retries=retries,
+            backoff_s=backoff_s,
+            max_snap_m=max_snap_m,
+            transport=transport,
+        )
         self.profile_names = {**DEFAULT_PROFILE_NAMES, **(profile_names or {})}
         self.max_table_size = max_table_size
-        self.timeout_s = timeout_s
-        self.retry = RetryPolicy(retries=retries, backoff_s=backoff_s)
-        self.max_snap_m = max_snap_m
-        self.transport = transport
-
-    def _client(self) -> RouterClient:
-        return RouterClient(
-            self.base_url,
-            name="OSRM",
-            timeout_s=self.timeout_s,
-            retry=self.retry,
-            transport=self.transport,
-        )
 
     def matrices(self, locations: Sequence[Location], profile: Profile) -> Matrices:
         """Road durations (s) and distances (m) between every pair of ``locations``.

@@ -47,12 +47,11 @@ from doorstep.domain.location import Location
 from doorstep.errors import RouterError
 from doorstep.network.http_router import (
     FloatMatrix,
+    HttpRouter,
     Reply,
     ResponseShapeError,
-    RetryPolicy,
     RouterClient,
     assemble,
-    check_base_url,
     decode_polyline,
     expect_dict,
     expect_list,
@@ -213,7 +212,7 @@ class _MatrixJob:
         return True
 
 
-class ValhallaProvider:
+class ValhallaProvider(HttpRouter):
     """Duration and distance matrices and route shapes from a Valhalla server.
 
     Parameters
@@ -252,26 +251,17 @@ class ValhallaProvider:
     ) -> None:
         if max_matrix_locations < 1:
             raise ValueError("max_matrix_locations must be at least 1")
-        if timeout_s <= 0:
-            raise ValueError("timeout_s must be positive")
-        if max_snap_m < 0:
-            raise ValueError("max_snap_m cannot be negative")
-        self.base_url = check_base_url(base_url)
+        super().__init__(
+            base_url,
+            "Valhalla",
+            timeout_s=timeout_s,
+            retries=retries,
+            backoff_s=backoff_s,
+            max_snap_m=max_snap_m,
+            transport=transport,
+        )
         self.costing = {**DEFAULT_COSTING, **(costing or {})}
         self.max_matrix_locations = max_matrix_locations
-        self.timeout_s = timeout_s
-        self.retry = RetryPolicy(retries=retries, backoff_s=backoff_s)
-        self.max_snap_m = max_snap_m
-        self.transport = transport
-
-    def _client(self) -> RouterClient:
-        return RouterClient(
-            self.base_url,
-            name="Valhalla",
-            timeout_s=self.timeout_s,
-            retry=self.retry,
-            transport=self.transport,
-        )
 
     def matrices(self, locations: Sequence[Location], profile: Profile) -> Matrices:
         """Road durations (s) and distances (m) between every pair of ``locations``.
