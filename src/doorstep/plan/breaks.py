@@ -10,6 +10,7 @@ the route is clean. The evaluator checks the result like any other plan.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 
 from doorstep.plan.evaluator import schedule_route
@@ -124,17 +125,35 @@ def reinsert(
     return [r for r in routes if r.orders]
 
 
+def settle_routes(
+    problem: Problem,
+    routes: Iterable[RouteAssignment],
+    keep: Callable[[RouteAssignment], bool],
+) -> tuple[RouteAssignment, ...]:
+    """Routes as the evaluator accepts them.
+
+    A route for which ``keep`` holds stays as it is; any other is repaired
+    (break placed, as few stops dropped as it takes), and the dropped stops are
+    offered to every route. Empty routes are left out.
+    """
+    fixed: list[RouteAssignment] = []
+    dropped: list[int] = []
+    for route in routes:
+        if keep(route):
+            fixed.append(route)
+            continue
+        better = repair(problem, route)
+        dropped += [i for i in route.orders if i not in better.orders]
+        fixed.append(better)
+    if dropped:
+        fixed = reinsert(problem, fixed, dropped)
+    return tuple(sorted((r for r in fixed if r.orders), key=lambda r: r.vehicle))
+
+
 def place_breaks(problem: Problem, assignment: Assignment) -> Assignment:
     """Every route with its break placed; stops that had to go are offered to other routes."""
-    routes = []
-    dropped: list[int] = []
-    for route in assignment.routes:
-        if problem.fleet.vehicles[route.vehicle].break_ is None:
-            routes.append(route)
-            continue
-        fixed = repair(problem, route)
-        dropped += [i for i in route.orders if i not in fixed.orders]
-        routes.append(fixed)
-    if dropped:
-        routes = reinsert(problem, routes, dropped)
-    return replace(assignment, routes=tuple(sorted(routes, key=lambda r: r.vehicle)))
+
+    def no_break(route: RouteAssignment) -> bool:
+        return problem.fleet.vehicles[route.vehicle].break_ is None
+
+    return replace(assignment, routes=settle_routes(problem, assignment.routes, no_break))

@@ -55,7 +55,7 @@ import vroom
 from doorstep.domain.fleet import Vehicle
 from doorstep.domain.order import Order, OrderKind
 from doorstep.network.provider import UNREACHABLE
-from doorstep.plan.breaks import reinsert, repair
+from doorstep.plan.breaks import settle_routes
 from doorstep.plan.evaluator import schedule_route
 from doorstep.plan.problem import Feature, Objective, Problem
 from doorstep.plan.solver import (
@@ -324,23 +324,15 @@ def routes_from_solution(answer: dict[str, Any]) -> list[RouteAssignment]:
     return out
 
 
-def _fits(problem: Problem, route: RouteAssignment) -> bool:
-    return not schedule_route(problem, route).violations
-
-
 def check_routes(problem: Problem, routes: list[RouteAssignment]) -> tuple[RouteAssignment, ...]:
     """``routes`` as the evaluator accepts them: breaks moved, stops dropped only if needed."""
-    fixed: list[RouteAssignment] = []
-    dropped: list[int] = []
-    for route in routes:
-        if problem.fleet.vehicles[route.vehicle].break_ is None:
-            route = RouteAssignment(route.vehicle, route.orders)
-        if _fits(problem, route):
-            fixed.append(route)
-            continue
-        better = repair(problem, route)
-        dropped += [i for i in route.orders if i not in better.orders]
-        fixed.append(better)
-    if dropped:
-        fixed = reinsert(problem, fixed, dropped)
-    return tuple(sorted((r for r in fixed if r.orders), key=lambda r: r.vehicle))
+    vehicles = problem.fleet.vehicles
+    routes = [
+        r if vehicles[r.vehicle].break_ is not None else RouteAssignment(r.vehicle, r.orders)
+        for r in routes
+    ]
+
+    def fits(route: RouteAssignment) -> bool:
+        return not schedule_route(problem, route).violations
+
+    return settle_routes(problem, routes, fits)
