@@ -62,12 +62,18 @@ def test_plan_bad_input_exits_2(tmp_path: Path) -> None:
     assert not out.exists()
 
 
-def test_solve_writes_solution_json(tmp_path: Path) -> None:
-    """Solve reports routes with the instance's own customer numbers and the BKS gap."""
+def solomon_folder(tmp_path: Path) -> Path:
+    """A folder holding C101 and its best known solution, as the shared benchmarks lay it out."""
     folder = tmp_path / "solomon"
     folder.mkdir()
     shutil.copy(DATA / "C101.txt", folder / "C101.txt")
     shutil.copy(DATA / "solomon_BKS.json", folder / "BKS.json")
+    return folder
+
+
+def test_solve_writes_solution_json(tmp_path: Path) -> None:
+    """Solve reports routes with the instance's own customer numbers and the BKS gap."""
+    folder = solomon_folder(tmp_path)
     out = tmp_path / "c101.json"
     result = runner.invoke(app, ["solve", str(folder / "C101.txt"), "-t", "2", "--out", str(out)])
     assert result.exit_code == 0, result.output
@@ -80,10 +86,7 @@ def test_solve_writes_solution_json(tmp_path: Path) -> None:
 
 def test_bench_summarises_a_folder(tmp_path: Path) -> None:
     """Bench writes one CSV row per instance and a summary with the mean gap."""
-    folder = tmp_path / "solomon"
-    folder.mkdir()
-    shutil.copy(DATA / "C101.txt", folder / "C101.txt")
-    shutil.copy(DATA / "solomon_BKS.json", folder / "BKS.json")
+    folder = solomon_folder(tmp_path)
     out = tmp_path / "results.csv"
     result = runner.invoke(app, ["bench", str(folder), "-t", "1", "--out", str(out)])
     assert result.exit_code == 0, result.output
