@@ -36,6 +36,7 @@ DEFAULT_MAX_SNAP_M = 250.0
 """A stop farther than this from every road is reported off the network."""
 
 Int64Array = npt.NDArray[np.int64]
+_Slots = tuple[Int64Array, Int64Array, Int64Array, Int64Array, Int64Array, Int64Array]
 
 
 @dataclass(eq=False)
@@ -233,9 +234,7 @@ class OsmProvider:
             off_network=tuple(int(x) for x in off),
         )
 
-    def _slots(
-        self, net: RoadNetwork, snaps: Snaps
-    ) -> tuple[Int64Array, Int64Array, Int64Array, Int64Array, Int64Array, Int64Array]:
+    def _slots(self, net: RoadNetwork, snaps: Snaps) -> _Slots:
         """Per stop: its segment's forward and backward arc weights, and the hierarchy slots.
 
         Returns ``(forward, backward, src_nodes, src_off, tgt_nodes, tgt_off)``.
@@ -260,10 +259,10 @@ class OsmProvider:
         tgt_off = np.column_stack((_scaled(forward, f), _scaled(backward, 1 - f)))
         return forward, backward, src_nodes, src_off, tgt_nodes, tgt_off
 
-    def _packed(self, net: RoadNetwork, snaps: Snaps) -> Int64Array:
-        """Packed stop-to-stop weights, same-segment pairs included."""
+    def _packed(self, net: RoadNetwork, snaps: Snaps, slots: _Slots | None = None) -> Int64Array:
+        """Packed stop-to-stop weights, same-segment pairs included (``slots``: if known)."""
         metric = net.metric(self.multipliers)
-        forward, backward, src_nodes, src_off, tgt_nodes, tgt_off = self._slots(net, snaps)
+        forward, backward, src_nodes, src_off, tgt_nodes, tgt_off = slots or self._slots(net, snaps)
         packed = cch.many_to_many(
             metric,
             src_nodes.astype(np.int32),
@@ -314,13 +313,14 @@ class OsmProvider:
         lon = np.array([p.lon for p in stops])
         snaps = net.snapper.snap(lat, lon)
         metric = net.metric(self.multipliers)
-        _, _, src_nodes, src_off, tgt_nodes, tgt_off = self._slots(net, snaps)
+        slots = self._slots(net, snaps)
+        _, _, src_nodes, src_off, tgt_nodes, tgt_off = slots
         every = np.unique(np.concatenate((src_nodes.ravel(), tgt_nodes.ravel())))
         nodes: npt.NDArray[np.int32] = every[every >= 0].astype(np.int32)
         where = {int(v): i for i, v in enumerate(nodes)}
         zero = np.zeros((nodes.shape[0], 1), np.int64)
         between = cch.many_to_many(metric, nodes[:, None], zero, nodes[:, None], zero)
-        direct = self._packed(net, snaps)
+        direct = self._packed(net, snaps, slots)
         g = net.graph
         legs: list[list[Location]] = []
         for a in range(len(stops) - 1):
