@@ -23,14 +23,9 @@ _SUFFIXES = {".txt", ".vrp", ".json"}
 def _solve(
     path: Path, objective: Objective, time_limit: float, seed: int, solver: str
 ) -> BenchmarkResult:
-    from doorstep.plan.day import backends
+    from doorstep.plan.day import backend_named
 
-    factories = backends()
-    if solver not in factories:
-        raise InputError(
-            f"unknown solver {solver!r}", hint=f"Choose one of: {', '.join(factories)}."
-        )
-    return solve_instance(path, factories[solver](), objective, time_limit, seed)
+    return solve_instance(path, backend_named(solver), objective, time_limit, seed)
 
 
 def solve_command(

@@ -51,6 +51,20 @@ def backends() -> dict[str, Callable[[], Solver]]:
     return {"pyvrp": pyvrp, "ortools": ortools, "vroom": vroom}
 
 
+def backend_named(name: str) -> Solver:
+    """The backend called ``name``.
+
+    Raises
+    ------
+    InputError
+        For an unknown backend name.
+    """
+    factories = backends()
+    if name not in factories:
+        raise InputError(f"unknown solver {name!r}", hint=f"Choose one of: {', '.join(factories)}.")
+    return factories[name]()
+
+
 def choose_backend(problem: Problem, name: str | None = None) -> Solver:
     """The named backend, or the default (PyVRP) unless the problem uses what it lacks.
 
@@ -59,17 +73,12 @@ def choose_backend(problem: Problem, name: str | None = None) -> Solver:
     InputError
         For an unknown backend name.
     """
-    factories = backends()
     if name is not None:
-        if name not in factories:
-            raise InputError(
-                f"unknown solver {name!r}", hint=f"Choose one of: {', '.join(factories)}."
-            )
-        return factories[name]()
-    solver = factories["pyvrp"]()
+        return backend_named(name)
+    solver = backend_named("pyvrp")
     if problem.features() <= solver.features:
         return solver
-    return factories["ortools"]()
+    return backend_named("ortools")
 
 
 def build_problem(

@@ -115,9 +115,7 @@ class _Schedule:
     violations: list[Violation]
 
 
-def schedule_route(
-    problem: Problem, route: RouteAssignment, index_to_id: list[str] | None = None
-) -> _Schedule:
+def schedule_route(problem: Problem, route: RouteAssignment) -> _Schedule:
     """Times, loads and violations of one route under the schedule rule."""
     vehicle = problem.fleet.vehicles[route.vehicle]
     orders = [problem.orders[i] for i in route.orders]
