@@ -3,10 +3,26 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 from doorstep.domain import Load
-from doorstep.plan.backends.pyvrp import build_model, load_dimensions
+from doorstep.io.instances import read_instance
+from doorstep.plan.backends.pyvrp import (
+    PyVrpSolver,
+    _fleet_can_shrink,
+    _fleet_lower_bound,
+    _minimise_fleet,
+    _Stop,
+    build_model,
+    load_dimensions,
+)
+from doorstep.plan.benchmark import problem_from_instance
+from doorstep.plan.evaluator import evaluate
+from doorstep.plan.problem import Objective, Problem
+from doorstep.plan.solver import SolveSettings
 from plan_problems import order, problem, van
+
+DATA = Path(__file__).parents[2] / "data"
 
 
 def test_only_the_load_dimensions_orders_use_reach_pyvrp() -> None:
@@ -30,3 +46,48 @@ def test_a_day_without_any_demand_keeps_one_dimension() -> None:
     day = problem([replace(order("a", 1, 1), demand=Load())], [van("A")])
     assert load_dimensions(day) == (0,)
     assert build_model(day).data.num_load_dimensions == 1
+
+
+def _c101(objective: Objective) -> Problem:
+    return problem_from_instance(read_instance(DATA / "C101.txt"), objective)
+
+
+def test_the_vehicles_objective_first_removes_vehicles_while_a_plan_stays_feasible() -> None:
+    """Fleet minimisation leaves C101's 25 vehicles at a feasible smaller fleet."""
+    day = _c101(Objective.VEHICLES)
+    model = build_model(day)
+    assert _fleet_can_shrink(day, model.data)
+    data, plan = _minimise_fleet(model.data, _Stop(float("inf"), 3000, None), seed=1)
+    assert plan is not None and plan.is_feasible() and plan.is_complete()
+    assert data.vehicle_type(0).num_available == plan.num_routes() < 25
+    assert plan.num_routes() >= _fleet_lower_bound(model.data) == 10  # 1810 parcels / 200
+
+
+def test_fleet_minimisation_only_applies_to_one_vehicle_type_with_every_order_required() -> None:
+    """Distance objective, optional orders or a mixed fleet keep the fleet as given."""
+    assert not _fleet_can_shrink(
+        _c101(Objective.DISTANCE), build_model(_c101(Objective.DISTANCE)).data
+    )
+    optional = problem([order("a", 1, 1)], [van("A")], objective=Objective.VEHICLES)
+    assert not _fleet_can_shrink(optional, build_model(optional).data)
+    mixed = replace(_c101(Objective.VEHICLES), all_required=True)
+    vehicles = mixed.fleet.vehicles
+    mixed = replace(
+        mixed,
+        fleet=replace(
+            mixed.fleet,
+            vehicles=(replace(vehicles[0], capacity=Load(100)), *vehicles[1:]),
+        ),
+    )
+    assert not _fleet_can_shrink(mixed, build_model(mixed).data)
+
+
+def test_a_vehicles_objective_solve_is_deterministic_and_feasible() -> None:
+    """With an iteration budget the two-phase search gives the same plan twice."""
+    day = _c101(Objective.VEHICLES)
+    settings = SolveSettings(time_limit_s=600, seed=3, max_iterations=1500)
+    first = PyVrpSolver().solve(day, settings)
+    again = PyVrpSolver().solve(day, settings)
+    assert first.routes == again.routes
+    assert evaluate(day, first).feasible
+    assert len(first.routes) <= 12
