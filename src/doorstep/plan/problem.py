@@ -29,15 +29,29 @@ OPTIONAL_DROP_PENALTY = 500
 """Cents for leaving out an optional order (priority below 0): served when cheap."""
 
 
+NOMINAL_CENTS_PER_KM = 50
+"""What a kilometre weighs against a drop penalty under the distance and vehicles
+objectives: the default order (500 EUR) is worth a 1,000 km detour, an optional
+one (5 EUR) a 10 km detour."""
+
+VEHICLE_WEIGHT_M = 10**9
+"""Under ``Objective.VEHICLES``, what one vehicle weighs, in metres: a million km,
+more than any fleet drives in a day, so fewer vehicles always wins over distance."""
+
+
 class Objective(StrEnum):
-    """What the engine minimises (after serving every order it can)."""
+    """What the engine minimises (after serving every order it can).
+
+    Every backend weighs the objective the same way (:meth:`Problem.drop_weight_m`,
+    :data:`VEHICLE_WEIGHT_M`).
+    """
 
     COST = "cost"
-    """Fixed, per-km and per-hour vehicle costs."""
+    """Fixed, per-km and per-hour vehicle costs, against drop penalties in cents."""
     DISTANCE = "distance"
-    """Total distance driven."""
+    """Total distance driven, against drop penalties at :data:`NOMINAL_CENTS_PER_KM`."""
     VEHICLES = "vehicles"
-    """Fewest vehicles first, then distance."""
+    """Orders served first, then fewest vehicles, then distance."""
 
 
 class Feature(StrEnum):
@@ -176,6 +190,18 @@ class Problem:
     def can_serve(self, vehicle: Vehicle, order: Order) -> bool:
         """Whether ``vehicle`` has every skill ``order`` needs."""
         return order.skills <= vehicle.skills
+
+    def drop_weight_m(self, index: int) -> int:
+        """What leaving order ``index`` out weighs in metres (distance, vehicles objectives).
+
+        Distance: its drop penalty at :data:`NOMINAL_CENTS_PER_KM`. Vehicles: that
+        plus the weight of every vehicle in the fleet and one more, so no number of
+        vehicles saved is worth an order.
+        """
+        metres = self.drop_penalty[index] * 1000 // NOMINAL_CENTS_PER_KM
+        if self.objective is Objective.VEHICLES:
+            metres += VEHICLE_WEIGHT_M * (len(self.fleet.vehicles) + 1)
+        return metres
 
     def features(self) -> frozenset[Feature]:
         """The modelling features this problem uses."""

@@ -25,7 +25,14 @@ from doorstep.domain.order import Order, OrderKind
 from doorstep.domain.time_window import TimeWindow
 from doorstep.plan.backends.ortools import OrToolsSolver, _Checker
 from doorstep.plan.evaluator import Evaluation, evaluate, schedule_route
-from doorstep.plan.problem import Feature, Lock, Objective, Problem
+from doorstep.plan.problem import (
+    NOMINAL_CENTS_PER_KM,
+    VEHICLE_WEIGHT_M,
+    Feature,
+    Lock,
+    Objective,
+    Problem,
+)
 from doorstep.plan.solver import Assignment, Progress, RouteAssignment, SolveSettings
 
 H = 3600
@@ -108,9 +115,11 @@ def assert_model_agrees(problem: Problem, assignment: Assignment, evaluation: Ev
         expected = evaluation.kpis.cost * 100 + penalty + metres / 18_000
         tolerance = 1.0 * len(evaluation.plan.routes) + 1e-6
     else:
-        expected = metres * 50 / 1000 + penalty
+        cents_per_metre = NOMINAL_CENTS_PER_KM / 1000
+        expected = metres * cents_per_metre + penalty
         if problem.objective is Objective.VEHICLES:
-            expected += 25_000 * evaluation.kpis.vehicles_used
+            used = evaluation.kpis.vehicles_used
+            expected += VEHICLE_WEIGHT_M * cents_per_metre * used
         tolerance = 1e-6
     assert assignment.objective == pytest.approx(expected, abs=tolerance)
 

@@ -25,10 +25,11 @@ Objective units
     ``per_hour``), so every coefficient is an exact integer. COST: arc = metres x
     (``per_km`` x 18 + 1; the 1 breaks ties when km are free), fixed cost x
     ``SCALE`` (``SetFixedCostOfVehicle``), span cost ``per_hour`` x 5 per second.
-    DISTANCE: arc = metres at a nominal ``NOMINAL_CENTS_PER_KM``. VEHICLES:
-    DISTANCE plus ``VEHICLE_COST_CENTS`` per vehicle used (half a normal drop
-    penalty: an order is never dropped to save a vehicle). Every modelled order
-    is optional (``AddDisjunction``) at its drop penalty x ``SCALE``, locked
+    DISTANCE: arc = metres x ``NOMINAL_PER_METRE`` (the problem's nominal cents
+    per km). VEHICLES: DISTANCE plus ``VEHICLE_WEIGHT_M`` metres per vehicle
+    used. Every modelled order is optional (``AddDisjunction``) at its drop
+    penalty x ``SCALE`` (COST) or its ``drop_weight_m`` (DISTANCE, VEHICLES: an
+    order is never dropped to save a vehicle) x ``NOMINAL_PER_METRE``, locked
     orders at ``LOCK_PENALTY_FACTOR`` times that. ``Assignment.objective`` and
     progress are in cents and include the penalties of orders left out of the
     model; with no repair needed the objective equals the evaluator's cost plus
@@ -118,7 +119,13 @@ from doorstep.domain.fleet import Break, Profile, Vehicle
 from doorstep.domain.order import OrderKind
 from doorstep.network.provider import UNREACHABLE
 from doorstep.plan.evaluator import schedule_route
-from doorstep.plan.problem import Feature, Objective, Problem
+from doorstep.plan.problem import (
+    NOMINAL_CENTS_PER_KM,
+    VEHICLE_WEIGHT_M,
+    Feature,
+    Objective,
+    Problem,
+)
 from doorstep.plan.solver import (
     Assignment,
     Progress,
@@ -131,11 +138,8 @@ SCALE = 18_000
 """Objective units per cent: lcm(1,000 m/km, 3,600 s/h), so per-km and per-hour costs
 become exact integer coefficients (per_km x 18 per metre, per_hour x 5 per second)."""
 
-NOMINAL_CENTS_PER_KM = 50
-"""What a kilometre is worth against a drop penalty when the objective is distance or vehicles."""
-
-VEHICLE_COST_CENTS = 25_000
-"""Cost of using a vehicle when the objective is vehicles: half a normal order's drop penalty."""
+NOMINAL_PER_METRE = NOMINAL_CENTS_PER_KM * SCALE // 1000
+"""Objective units per metre under the distance and vehicles objectives."""
 
 LOCK_PENALTY_FACTOR = 100
 """A locked order's drop penalty is multiplied by this: a person asked for it."""
@@ -465,8 +469,8 @@ def _add_costs(model: _Model, locations: np.ndarray, depot_count: int) -> None:
             per_metre = vehicle.costs.per_km * SCALE // 1000 + 1  # + 1: tie-break on distance
             fixed = vehicle.costs.fixed * SCALE
         else:
-            per_metre = NOMINAL_CENTS_PER_KM * SCALE // 1000
-            fixed = VEHICLE_COST_CENTS * SCALE if problem.objective is Objective.VEHICLES else 0
+            per_metre = NOMINAL_PER_METRE
+            fixed = VEHICLE_WEIGHT_M * per_metre if problem.objective is Objective.VEHICLES else 0
         key = (vehicle.profile, per_metre)
         if key not in callbacks:
             distances = problem.distances[vehicle.profile]
@@ -570,7 +574,10 @@ def _add_orders(model: _Model) -> None:
     problem = plan.problem
     disjunctions: dict[int, int] = {}
     for i, indices in model.order_indices.items():
-        penalty = problem.drop_penalty[i] * SCALE
+        if problem.objective is Objective.COST:
+            penalty = problem.drop_penalty[i] * SCALE
+        else:
+            penalty = problem.drop_weight_m(i) * NOMINAL_PER_METRE
         if i in plan.locked:
             penalty *= LOCK_PENALTY_FACTOR
         disjunctions[i] = routing.AddDisjunction(indices, penalty, 1)

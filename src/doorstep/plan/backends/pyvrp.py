@@ -19,10 +19,12 @@ How the planning model maps onto PyVRP 0.14:
   profile, skill set); in it, orders needing a missing skill are
   :data:`FORBIDDEN` to reach.
 * **Costs** are in thousandths of a cent so per-km and per-hour rates stay
-  integers. ``distance`` minimises metres; ``vehicles`` puts a large fixed
-  cost on every vehicle, then metres. When every order is required and the
-  fleet is one kind of vehicle, ``vehicles`` first searches for a feasible plan
-  with fewer vehicles (:data:`FLEET_SHARE` of the budget), then improves distance.
+  integers. ``distance`` minimises metres; ``vehicles`` puts
+  :data:`~doorstep.plan.problem.VEHICLE_WEIGHT_M` on every vehicle, then metres;
+  prizes are :meth:`~doorstep.plan.problem.Problem.drop_weight_m` under both.
+  When every order is required and the fleet is one kind of vehicle,
+  ``vehicles`` first searches for a feasible plan with fewer vehicles
+  (:data:`FLEET_SHARE` of the budget), then improves distance.
 
 * **Breaks** are not a PyVRP concept: each vehicle with a break plans with its
   shift and maximum duration shortened by the break, and
@@ -50,7 +52,7 @@ from doorstep.domain.fleet import Vehicle
 from doorstep.domain.order import Order, OrderKind
 from doorstep.network.provider import UNREACHABLE
 from doorstep.plan.breaks import place_breaks
-from doorstep.plan.problem import Feature, Objective, Problem
+from doorstep.plan.problem import VEHICLE_WEIGHT_M, Feature, Objective, Problem
 from doorstep.plan.solver import (
     Assignment,
     Progress,
@@ -63,11 +65,6 @@ FORBIDDEN = 10**9
 """Distance and duration of an arc no vehicle of that profile may drive."""
 
 MILLI = 1000
-VEHICLE_COST = 10**9
-"""Fixed cost per vehicle under ``Objective.VEHICLES`` (a million km worth of metres).
-Measured on Solomon RC205: with 10**7 the search sometimes settled for a vehicle more."""
-
-
 FLEET_SHARE = 0.5
 """Share of the search budget ``Objective.VEHICLES`` spends removing vehicles.
 
@@ -269,15 +266,14 @@ def _scale(problem: Problem, vehicle: Vehicle) -> tuple[int, int, int]:
         c = vehicle.costs
         return c.fixed * MILLI, c.per_km, round(c.per_hour * MILLI / 3600)
     if problem.objective is Objective.VEHICLES:
-        return VEHICLE_COST, 1, 0
+        return VEHICLE_WEIGHT_M, 1, 0
     return 0, 1, 0
 
 
 def _prize(problem: Problem, index: int) -> int:
-    penalty = problem.drop_penalty[index]
     if problem.objective is Objective.COST:
-        return penalty * MILLI
-    return penalty * MILLI * (10**5 if problem.objective is Objective.VEHICLES else 1)
+        return problem.drop_penalty[index] * MILLI
+    return problem.drop_weight_m(index)
 
 
 def _window(order: Order, k: int = 0) -> tuple[int, int]:

@@ -20,7 +20,8 @@ Mapping
   shift (``time_window``), break (window shortened by its duration, since VROOM
   windows bound the start) and costs. ``COST`` uses ``VehicleCosts`` (fixed,
   per hour, per km); ``DISTANCE`` uses the distance matrix as VROOM's cost
-  matrix; ``VEHICLES`` adds :data:`VEHICLE_COST` per vehicle to it.
+  matrix; ``VEHICLES`` adds
+  :data:`~doorstep.plan.problem.VEHICLE_WEIGHT_M` per vehicle to it.
 * **Maximum duration**: VROOM's ``max_travel_time`` counts driving only, so the
   shift is also cut to ``max_duration_s`` after its start (conservative when a
   late first window would let the evaluator leave later).
@@ -57,7 +58,7 @@ from doorstep.domain.order import Order, OrderKind
 from doorstep.network.provider import UNREACHABLE
 from doorstep.plan.breaks import settle_routes
 from doorstep.plan.evaluator import schedule_route
-from doorstep.plan.problem import Feature, Objective, Problem
+from doorstep.plan.problem import VEHICLE_WEIGHT_M, Feature, Objective, Problem
 from doorstep.plan.solver import (
     Assignment,
     Progress,
@@ -69,8 +70,6 @@ from doorstep.plan.solver import (
 FORBIDDEN = 10_000_000
 """Duration (s) and distance (m) of an unreachable arc: VROOM matrices are 32-bit."""
 
-VEHICLE_COST = 10_000_000
-"""Fixed cost per vehicle under ``Objective.VEHICLES``, in metres (10,000 km)."""
 
 MAX_PRIORITY = 100
 """VROOM's highest job priority."""
@@ -183,7 +182,7 @@ def _vehicle(
         c = vehicle.costs
         costs = vroom.VehicleCosts(fixed=c.fixed, per_hour=c.per_hour, per_km=c.per_km)
     elif problem.objective is Objective.VEHICLES:
-        costs = vroom.VehicleCosts(fixed=VEHICLE_COST)
+        costs = vroom.VehicleCosts(fixed=VEHICLE_WEIGHT_M)
     else:
         costs = vroom.VehicleCosts()
     return vroom.Vehicle(

@@ -1,0 +1,30 @@
+"""How the planning model weighs the objectives every backend shares."""
+
+from __future__ import annotations
+
+from doorstep.plan.problem import (
+    OPTIONAL_DROP_PENALTY,
+    VEHICLE_WEIGHT_M,
+    Objective,
+)
+from plan_problems import order, problem, van
+
+
+def test_distance_objective_weighs_an_order_as_a_detour() -> None:
+    """A normal order is worth a 1,000 km detour, an optional one 10 km."""
+    day = problem(
+        [order("a", 1, 1), order("b", 2, 2, priority=-1)],
+        [van("A")],
+        objective=Objective.DISTANCE,
+    )
+    assert day.drop_penalty[1] == OPTIONAL_DROP_PENALTY
+    assert day.drop_weight_m(0) == 1_000_000
+    assert day.drop_weight_m(1) == 10_000
+
+
+def test_vehicles_objective_never_trades_an_order_for_vehicles() -> None:
+    """Leaving even an optional order out weighs more than using every vehicle."""
+    fleet = [van(v) for v in "ABC"]
+    day = problem([order("a", 1, 1, priority=-1)], fleet, objective=Objective.VEHICLES)
+    assert day.drop_weight_m(0) > VEHICLE_WEIGHT_M * len(fleet)
+    assert VEHICLE_WEIGHT_M > 1000 * 1000 * 100  # above 1,000 km per vehicle for 100 vehicles
