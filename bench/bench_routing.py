@@ -1,18 +1,22 @@
-"""Benchmark: the route engine on Solomon and Li & Lim, against PyVRP called directly.
+"""Benchmark: the route engine on Solomon and Li & Lim, against PyVRP, OR-Tools and VROOM.
 
-For every instance, two processes run at the same time (one per core, so both
-see the same machine load): Doorstep's engine (``doorstep.plan.benchmark``:
-reader, planning model, PyVRP backend, evaluator) and PyVRP on its own, given
-the instance the plain way (one vehicle type with the instance's fleet size,
-every client required, coordinates x 1000 rounded as PyVRP's ``exact``
-rounding does, default solver parameters). Both are scored by the same
-arithmetic: Euclidean distance in double precision along the routes found.
-Gaps are to the best known solutions in ``BKS.json``.
+For every instance four runs are made, two at a time (one per core, so each
+sees the same machine): Doorstep's engine (``doorstep.plan.benchmark``: reader,
+planning model, PyVRP backend, evaluator; what ``doorstep solve`` runs), PyVRP
+on its own (given the instance the plain way: one vehicle type with the
+instance's fleet size, every client required, coordinates x 1000 rounded as
+PyVRP's ``exact`` rounding does, default solver parameters), and the engine
+with its OR-Tools and VROOM backends. All are scored by the same arithmetic:
+Euclidean distance in double precision along the routes found. Gaps are to
+the best known solutions in ``BKS.json``.
+
+Every finished run is appended to ``OUT.jsonl`` at once, and runs already in it
+are not repeated, so a long benchmark can be stopped and resumed.
 
 Usage::
 
     python bench/bench_routing.py FOLDER [--objective distance|vehicles] [--time-limit 10]
-        [--limit N] [--out results.csv]
+        [--solvers doorstep,pyvrp,ortools,vroom] [--limit N] --out results.csv
 """
 
 from __future__ import annotations
@@ -24,10 +28,14 @@ import json
 import math
 import statistics
 import sys
-from concurrent.futures import ProcessPoolExecutor
+import time
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
 from machine import describe, reference_seconds
+
+SOLVERS = ("doorstep", "pyvrp", "ortools", "vroom")
+"""Columns: the engine (PyVRP backend), PyVRP direct, the OR-Tools and VROOM backends."""
 
 
 def _real_distance(points: list[tuple[float, float]], routes: list[list[int]]) -> float:
@@ -38,13 +46,28 @@ def _real_distance(points: list[tuple[float, float]], routes: list[list[int]]) -
     return total
 
 
-def run_doorstep(path: str, objective: str, time_limit: float, seed: int) -> dict[str, object]:
-    from doorstep.plan.backends.pyvrp import PyVrpSolver
+def run_engine(
+    backend: str, path: str, objective: str, time_limit: float, seed: int
+) -> dict[str, object]:
+    """Doorstep's engine with one backend, scored on the instance's real distances."""
+    from doorstep.io.instances import read_instance
     from doorstep.plan.benchmark import solve_instance
+    from doorstep.plan.day import backend_named
     from doorstep.plan.problem import Objective
 
-    r = solve_instance(Path(path), PyVrpSolver(), Objective(objective), time_limit, seed)
-    return {"vehicles": r.vehicles, "distance": r.distance, "feasible": r.feasible}
+    r = solve_instance(Path(path), backend_named(backend), Objective(objective), time_limit, seed)
+    inst = read_instance(path)
+    points = [(inst.depots[0].location.lon, inst.depots[0].location.lat)] + [
+        (o.location.lon, o.location.lat) for o in inst.orders
+    ]
+    number = {o.id: i + 1 for i, o in enumerate(inst.orders)}
+    routes = [[number[o] for o in route] for route in r.routes]
+    return {
+        "vehicles": r.vehicles,
+        "distance": _real_distance(points, routes),
+        "feasible": r.feasible,
+        "seconds": r.runtime_s,
+    }
 
 
 def run_pyvrp(path: str, objective: str, time_limit: float, seed: int) -> dict[str, object]:
@@ -115,7 +138,9 @@ def run_pyvrp(path: str, objective: str, time_limit: float, seed: int) -> dict[s
                 dist = round(math.dist(points[a], points[b]) * scale)
                 m.add_edge(locs[a], locs[b], distance=dist, duration=dist)
     clients = [i for (_, _), i in sorted(kinds.items(), key=lambda kv: kv[0][1])]
+    started = time.perf_counter()
     result = m.solve(MaxRuntime(time_limit), seed=seed, display=False)
+    seconds = time.perf_counter() - started
     routes = []
     for route in result.best.routes():
         stops = []
@@ -130,7 +155,79 @@ def run_pyvrp(path: str, objective: str, time_limit: float, seed: int) -> dict[s
         "vehicles": len(routes),
         "distance": _real_distance(points, routes),
         "feasible": bool(result.best.is_feasible() and result.best.is_complete()),
+        "seconds": seconds,
     }
+
+
+def run(solver: str, path: str, objective: str, time_limit: float, seed: int) -> dict[str, object]:
+    """One solver on one instance (in a worker process)."""
+    if solver == "pyvrp":
+        return run_pyvrp(path, objective, time_limit, seed)
+    backend = "pyvrp" if solver == "doorstep" else solver
+    return run_engine(backend, path, objective, time_limit, seed)
+
+
+def _bks(folder: Path, stem: str, objective: str) -> tuple[float, int | None]:
+    table = json.loads((folder / "BKS.json").read_text())
+    key = stem + ("_distance" if objective == "distance" else "")
+    entry = table.get(key) or table.get(key.upper())
+    if not entry:
+        return float("nan"), None
+    vehicles = entry.get("solved_with_vehicles")
+    return float(entry["best_known_cost"]), int(vehicles) if vehicles else None
+
+
+def _done(journal: Path) -> dict[tuple[str, str], dict[str, object]]:
+    if not journal.is_file():
+        return {}
+    runs = [json.loads(line) for line in journal.read_text().splitlines() if line.strip()]
+    return {(str(r["instance"]), str(r["solver"])): r for r in runs}
+
+
+def summarise(
+    rows: list[dict[str, object]], solvers: list[str], objective: str
+) -> list[dict[str, object]]:
+    """Mean, median and worst gap per solver, plus the mean over instances all solved alike.
+
+    Under "vehicles first" a distance gap only means something with the
+    best-known vehicle count, so gaps are taken over those instances and the
+    others are counted; ``common`` is the mean over the instances where every
+    solver has that count (the fair comparison).
+    """
+
+    def scored(row: dict[str, object], who: str) -> bool:
+        if objective == "distance":
+            return True
+        return row["bks_vehicles"] is not None and row[f"{who}_vehicles"] == row["bks_vehicles"]
+
+    common = [r for r in rows if all(scored(r, w) for w in solvers)]
+    out = []
+    for who in solvers:
+        gaps = [float(r[f"{who}_gap_pct"]) for r in rows if scored(r, who)]
+        bks = [r for r in rows if r["bks_vehicles"] is not None]
+        out.append(
+            {
+                "solver": who,
+                "instances": len(rows),
+                "gap_instances": len(gaps),
+                "mean_gap_pct": round(statistics.mean(gaps), 3) if gaps else None,
+                "median_gap_pct": round(statistics.median(gaps), 3) if gaps else None,
+                "worst_gap_pct": round(max(gaps), 3) if gaps else None,
+                "common_instances": len(common),
+                "common_mean_gap_pct": round(
+                    statistics.mean(float(r[f"{who}_gap_pct"]) for r in common),
+                    3,
+                )
+                if common
+                else None,
+                "vehicles": sum(int(r[f"{who}_vehicles"]) for r in rows),
+                "over_bks": sum(int(r[f"{who}_vehicles"]) > int(r["bks_vehicles"]) for r in bks),
+                "under_bks": sum(int(r[f"{who}_vehicles"]) < int(r["bks_vehicles"]) for r in bks),
+                "feasible": sum(bool(r[f"{who}_feasible"]) for r in rows),
+                "mean_seconds": round(statistics.mean(float(r[f"{who}_seconds"]) for r in rows), 2),
+            }
+        )
+    return out
 
 
 def main() -> None:
@@ -140,57 +237,52 @@ def main() -> None:
     parser.add_argument("--time-limit", type=float, default=10.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--limit", type=int)
-    parser.add_argument("--out", type=Path)
+    parser.add_argument("--solvers", default=",".join(SOLVERS))
+    parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
-    bks = json.loads((args.folder / "BKS.json").read_text())
+    solvers = [s for s in args.solvers.split(",") if s]
+    if unknown := set(solvers) - set(SOLVERS):
+        parser.error(f"unknown solvers {sorted(unknown)}; choose from {', '.join(SOLVERS)}")
     files = sorted(p for p in args.folder.glob("*.txt"))[: args.limit]
+    journal = args.out.with_suffix(".jsonl")
+    done = _done(journal)
     print(describe())
+    print(f"{len(done)} runs already in {journal}")
     ref = [reference_seconds()]
-    rows = []
-    with ProcessPoolExecutor(max_workers=2) as pool:
+    pending: list[tuple[str, str, Future[dict[str, object]]]] = []
+    with ProcessPoolExecutor(max_workers=2) as pool, journal.open("a") as log:
         for f in files:
-            ours = pool.submit(run_doorstep, str(f), args.objective, args.time_limit, args.seed)
-            theirs = pool.submit(run_pyvrp, str(f), args.objective, args.time_limit, args.seed)
-            a, b = ours.result(), theirs.result()
-            key = f.stem + ("_distance" if args.objective == "distance" else "")
-            entry = bks.get(key) or bks.get(key.upper())
-            best = float(entry["best_known_cost"]) if entry else float("nan")
-            row = {
-                "instance": f.stem,
-                "bks": best,
-                "bks_vehicles": entry.get("solved_with_vehicles") if entry else None,
-                "doorstep_vehicles": a["vehicles"],
-                "doorstep_distance": round(float(a["distance"]), 3),
-                "doorstep_gap_pct": round(100 * (float(a["distance"]) - best) / best, 3),
-                "doorstep_feasible": a["feasible"],
-                "pyvrp_vehicles": b["vehicles"],
-                "pyvrp_distance": round(float(b["distance"]), 3),
-                "pyvrp_gap_pct": round(100 * (float(b["distance"]) - best) / best, 3),
-                "pyvrp_feasible": b["feasible"],
-            }
-            rows.append(row)
-            print(json.dumps(row), flush=True)
+            for who in solvers:
+                if (f.stem, who) not in done:
+                    task = pool.submit(run, who, str(f), args.objective, args.time_limit, args.seed)
+                    pending.append((f.stem, who, task))
+        for stem, who, task in pending:
+            entry = {"instance": stem, "solver": who, **task.result()}
+            done[(stem, who)] = entry
+            log.write(json.dumps(entry) + "\n")
+            log.flush()
+            print(json.dumps(entry), flush=True)
     ref.append(reference_seconds())
-    for who in ("doorstep", "pyvrp"):
-        over = [r for r in rows if r["bks_vehicles"] and r[f"{who}_vehicles"] > r["bks_vehicles"]]
-        under = [r for r in rows if r["bks_vehicles"] and r[f"{who}_vehicles"] < r["bks_vehicles"]]
-        scored = [
-            r for r in rows if args.objective == "distance" or (r not in over and r not in under)
-        ]
-        gaps = [r[f"{who}_gap_pct"] for r in scored if not math.isnan(r[f"{who}_gap_pct"])]
-        print(
-            f"{who}: {len(rows)} instances, gap over {len(gaps)} "
-            f"{'(those with the BKS vehicle count) ' if args.objective == 'vehicles' else ''}"
-            f"mean {statistics.mean(gaps):.3f}%, median {statistics.median(gaps):.3f}%, "
-            f"worst {max(gaps):.3f}%, feasible {sum(bool(r[f'{who}_feasible']) for r in rows)}/"
-            f"{len(rows)}, more vehicles than BKS on {len(over)}, fewer on {len(under)}"
-        )
+    rows = []
+    for f in files:
+        best, vehicles = _bks(args.folder, f.stem, args.objective)
+        row: dict[str, object] = {"instance": f.stem, "bks": best, "bks_vehicles": vehicles}
+        for who in solvers:
+            r = done[(f.stem, who)]
+            distance = float(r["distance"])
+            row[f"{who}_vehicles"] = r["vehicles"]
+            row[f"{who}_distance"] = round(distance, 3)
+            row[f"{who}_gap_pct"] = round(100 * (distance - best) / best, 3)
+            row[f"{who}_feasible"] = r["feasible"]
+            row[f"{who}_seconds"] = round(float(r["seconds"]), 2)
+        rows.append(row)
+    with args.out.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    for line in summarise(rows, solvers, args.objective):
+        print(json.dumps(line))
     print(f"reference loop before/after: {ref[0]:.2f}, {ref[1]:.2f} s")
-    if args.out:
-        with args.out.open("w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
 
 
 if __name__ == "__main__":
