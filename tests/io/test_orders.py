@@ -58,3 +58,17 @@ def test_multiple_windows_column() -> None:
     records, findings = parse_orders(table)
     assert findings == []
     assert records[0].windows == [(28_800, 36_000), (50_400, 57_600)]
+
+
+def test_lateness_cost_column_makes_money_per_hour() -> None:
+    """late_cost (a synonym) is money per hour: 12.5 becomes 1,250 cents; negative is refused."""
+    header = ORDER_HEADER + ",late_cost"
+    records, findings = parse_orders(
+        csv_table(
+            header, [order_row("A1") + ",12.5", order_row("A2") + ",-3", order_row("A3") + ","]
+        )
+    )
+    assert [r.late_cost_per_hour for r in records] == [1250, 0, 0]
+    assert [(f.row, f.code, f.field) for f in findings] == [
+        (3, "quantity_negative", "late_cost_per_hour")
+    ]

@@ -1,9 +1,11 @@
 """Tests for the evaluator: schedules, every violation it reports, and the KPIs."""
 
+from dataclasses import replace
+
 import pytest
 
 from doorstep.domain import OrderKind, TimeWindow
-from doorstep.domain.fleet import Break
+from doorstep.domain.fleet import Break, Costs
 from doorstep.plan.evaluator import evaluate, schedule_route
 from doorstep.plan.problem import Lock
 from doorstep.plan.solver import Assignment, RouteAssignment
@@ -132,3 +134,16 @@ def test_kpis_and_unassigned_reasons() -> None:
     assert (u.order_id, u.code) == ("c", "no_skill")
     e2 = evaluate(p, plan(RouteAssignment(0, (0, 1))))
     assert e2.plan.unassigned[0].code == "not_planned"
+
+
+def test_soft_window_lateness_is_costed_not_violated() -> None:
+    """Late at a soft window: no violation; minutes, lateness cost and route cost count it."""
+    hard = order("far", 30, 0, windows=[(8 * H, 8 * H + 30 * M)])
+    soft = replace(hard, late_cost_per_hour=6000)  # 60 per hour
+    p = problem([soft], [van("A", costs=Costs())])
+    e = evaluate(p, plan(RouteAssignment(0, (0,))))
+    assert e.feasible
+    assert e.kpis.late_min == 30 and e.kpis.lateness_cost == 30
+    assert e.kpis.cost == 30 and e.route_costs == (3000,)
+    assert e.kpis.on_time_share == 0
+    assert codes(problem([hard], [van("A")]), plan(RouteAssignment(0, (0,)))) == ["late"]

@@ -127,7 +127,10 @@ def _summary(day: DayPlan, written: list[Path]) -> None:
     table.add_row("planned", f"{k.served} on {k.vehicles_used} routes, {k.unassigned} left out")
     table.add_row("distance", f"{k.distance_km:,.1f} km ({k.km_per_stop:.2f} km per stop)")
     table.add_row("time", f"{k.driving_h:.1f} h driving, {k.duty_h:.1f} h on duty")
-    table.add_row("on time", f"{100 * k.on_time_share:.1f}% of stops in their window")
+    on_time = f"{100 * k.on_time_share:.1f}% of stops in their window"
+    if k.late_min:
+        on_time += f", {k.late_min:,.0f} min late in all ({k.lateness_cost:,.2f} lateness cost)"
+    table.add_row("on time", on_time)
     table.add_row("cost", f"{k.cost:,.2f}")
     table.add_row("solver", f"{day.backend}, {day.time_limit_s:g} s, seed {day.seed}")
     table.add_row(

@@ -67,6 +67,10 @@ class Order:
     paired_pickup
         For a delivery that must first be collected elsewhere by the same vehicle
         (pickup-and-delivery), the id of that pickup order.
+    late_cost_per_hour
+        Cents per hour late. 0 (the default): the windows are hard, the stop
+        must start inside one. Above 0: the end of the last window is soft, the
+        stop may start after it at this cost, pro rata to the second.
     """
 
     id: str
@@ -81,10 +85,13 @@ class Order:
     contact: Contact = field(default_factory=Contact)
     notes: str = ""
     paired_pickup: str | None = None
+    late_cost_per_hour: int = 0
 
     def __post_init__(self) -> None:
         if not self.id:
             raise DomainError("an order needs an id")
+        if self.late_cost_per_hour < 0:
+            raise DomainError(f"order {self.id}: the lateness cost cannot be negative")
         if self.service_s < 0:
             raise DomainError(f"order {self.id}: service time cannot be negative")
         for first, second in zip(self.windows, self.windows[1:], strict=False):
@@ -92,3 +99,8 @@ class Order:
                 raise DomainError(f"order {self.id}: time windows must be sorted")
             if second.start <= first.end:
                 raise DomainError(f"order {self.id}: time windows {first} and {second} overlap")
+
+    @property
+    def soft_windows(self) -> bool:
+        """Whether the stop may start after its last window closes (at a cost)."""
+        return bool(self.windows) and self.late_cost_per_hour > 0

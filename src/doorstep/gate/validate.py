@@ -188,6 +188,7 @@ def to_order(record: OrderRecord) -> Order:
         demand=Load(record.parcels, record.weight_g, record.volume_ml),
         skills=record.skills,
         priority=record.priority,
+        late_cost_per_hour=record.late_cost_per_hour,
         contact=Contact(record.name, record.phone, record.email),
         notes=record.notes,
     )

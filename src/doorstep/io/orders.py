@@ -6,7 +6,8 @@ The gate (:mod:`doorstep.gate`) then checks the records and builds
 :class:`~doorstep.domain.order.Order` values from the clean ones.
 
 Defaults for empty cells: kind ``delivery``, one parcel, no weight or volume,
-no service time, priority 0, and no time window (any time of day).
+no service time, priority 0, no time window (any time of day), and hard windows
+(no ``late_cost_per_hour``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,12 @@ from doorstep.domain.finding import Finding, Severity
 from doorstep.domain.order import OrderKind
 from doorstep.io import values as v
 from doorstep.io.tables import RawRow, RawTable
-from doorstep.units import GRAMS_PER_KG, MILLILITRES_PER_LITRE, SECONDS_PER_MINUTE
+from doorstep.units import (
+    CENTS_PER_UNIT,
+    GRAMS_PER_KG,
+    MILLILITRES_PER_LITRE,
+    SECONDS_PER_MINUTE,
+)
 
 KIND_SYNONYMS: dict[str, OrderKind] = {
     "delivery": OrderKind.DELIVERY,
@@ -62,6 +68,7 @@ class OrderRecord:
     volume_ml: int = 0
     skills: frozenset[str] = frozenset()
     priority: int = 0
+    late_cost_per_hour: int = 0
     name: str = ""
     phone: str = ""
     email: str = ""
@@ -201,6 +208,12 @@ _QUANTITIES: tuple[tuple[str, str, _Converter, str], ...] = (
     ("weight_kg", "weight_g", v.scaled(GRAMS_PER_KG), "a weight in kg"),
     ("volume_l", "volume_ml", v.scaled(MILLILITRES_PER_LITRE), "a volume in litres"),
     ("service_min", "service_s", v.scaled(SECONDS_PER_MINUTE), "a service time in minutes"),
+    (
+        "late_cost_per_hour",
+        "late_cost_per_hour",
+        v.scaled(CENTS_PER_UNIT),
+        "an amount of money per hour late",
+    ),
 )
 
 

@@ -9,8 +9,10 @@ KPIs. Every plan Doorstep hands out has been through it.
 Schedule rule: a vehicle leaves its depot at its shift start, delayed by any
 wait it would have at its first stop; it drives, waits for a window to open if
 early, serves, and moves on. At a stop with several windows it uses the first
-one it can still make. A driver's break starts where the assignment puts it, as
-soon as its window allows.
+one it can still make. Arriving after the last window closed is a violation,
+unless the order's windows are soft (``late_cost_per_hour``): then the stop
+starts on arrival and the lateness is costed. A driver's break starts where
+the assignment puts it, as soon as its window allows.
 """
 
 from __future__ import annotations
@@ -57,8 +59,13 @@ class Kpis:
     km_per_stop: float
     on_time_share: float
     """Share of visits that start inside one of their windows (no window: on time)."""
+    late_min: float
+    """Minutes late in all (allowed at soft windows; at hard ones also a violation)."""
+    lateness_cost: float
+    """What the minutes at soft windows cost (``late_cost_per_hour``), in currency units."""
     cost: float
-    """Vehicle costs in currency units (fixed + per km + per hour on duty)."""
+    """Vehicle costs (fixed + per km + per hour on duty) plus lateness costs, in
+    currency units."""
     penalty: float
     """Cost of the orders left out, in currency units."""
 
@@ -112,6 +119,8 @@ class _Schedule:
     waiting_s: int
     break_start_s: int | None
     lateness: list[int]
+    lateness_cost: float
+    """Cents, at soft windows."""
     violations: list[Violation]
 
 
@@ -161,6 +170,7 @@ def schedule_route(problem: Problem, route: RouteAssignment) -> _Schedule:
     depart = time
     visits: list[Visit] = []
     lateness: list[int] = []
+    lateness_cost = 0.0
     distance = driving = waiting = 0
 
     def take_break(now: int) -> int:
@@ -200,7 +210,9 @@ def schedule_route(problem: Problem, route: RouteAssignment) -> _Schedule:
         start, late = _start_at(order, arrival)
         waiting += start - arrival
         lateness.append(late)
-        if late:
+        if late and order.soft_windows:
+            lateness_cost += late * order.late_cost_per_hour / 3600
+        elif late:
             violations.append(
                 Violation(
                     "late",
@@ -283,7 +295,16 @@ def schedule_route(problem: Problem, route: RouteAssignment) -> _Schedule:
             )
         )
     return _Schedule(
-        visits, depart, end, distance, driving, waiting, break_start, lateness, violations
+        visits,
+        depart,
+        end,
+        distance,
+        driving,
+        waiting,
+        break_start,
+        lateness,
+        lateness_cost,
+        violations,
     )
 
 
@@ -322,6 +343,7 @@ def evaluate(
     seen: dict[int, str] = {}
     used_vehicles: set[int] = set()
     lateness: list[int] = []
+    late_cost = 0.0
     driving = waiting = duty = 0
     for route in assignment.routes:
         if not route.orders:
@@ -357,6 +379,7 @@ def evaluate(
         s = schedule_route(problem, route)
         violations.extend(s.violations)
         lateness.extend(s.lateness)
+        late_cost += s.lateness_cost
         driving += s.driving_s
         waiting += s.waiting_s
         duty += s.end_s - s.start_s
@@ -371,7 +394,9 @@ def evaluate(
                 s.break_start_s,
             )
         )
-        costs.append(route_cost(vehicle, s.distance_m, s.end_s - s.start_s))
+        costs.append(
+            route_cost(vehicle, s.distance_m, s.end_s - s.start_s) + round(s.lateness_cost)
+        )
     violations.extend(_check_pairs_and_locks(problem, assignment))
     unassigned = tuple(
         Unassigned(o.id, *reasons.get(o.id, ("not_planned", "The engine did not plan it.")))
@@ -393,6 +418,8 @@ def evaluate(
         stops_per_route=served / len(routes) if routes else 0.0,
         km_per_stop=distance_m / 1000 / served if served else 0.0,
         on_time_share=sum(1 for x in lateness if x == 0) / len(lateness) if lateness else 1.0,
+        late_min=sum(lateness) / 60,
+        lateness_cost=late_cost / 100,
         cost=sum(costs) / 100,
         penalty=penalty / 100,
     )

@@ -59,6 +59,7 @@ class Feature(StrEnum):
 
     CAPACITY = "capacity"
     TIME_WINDOWS = "time_windows"
+    SOFT_WINDOWS = "soft_windows"
     MULTIPLE_WINDOWS = "multiple_windows"
     SHIFTS = "shifts"
     MAX_DURATION = "max_duration"
@@ -209,6 +210,8 @@ class Problem:
         orders, vehicles = self.orders, self.fleet.vehicles
         if any(o.windows for o in orders):
             used.add(Feature.TIME_WINDOWS)
+        if any(o.soft_windows for o in orders):
+            used.add(Feature.SOFT_WINDOWS)
         if any(len(o.windows) > 1 for o in orders):
             used.add(Feature.MULTIPLE_WINDOWS)
         if any(v.shift.start > 0 or v.shift.end < 86_400 for v in vehicles):

@@ -41,6 +41,8 @@ def _alone(problem: Problem, vehicle: Vehicle, index: int) -> tuple[str, str] | 
     begin = arrival
     if order.windows:
         usable = [w for w in order.windows if w.end >= arrival]
+        if not usable and order.soft_windows:
+            usable = [order.windows[-1]]
         if not usable:
             return (
                 "window_unreachable",

@@ -9,7 +9,7 @@ engine never gives it such problems).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 
@@ -65,6 +65,24 @@ def _windows() -> Problem:
 def _check_windows(p: Problem, e: Evaluation) -> None:
     all_served(p, e)
     assert stops(e, "A") == ["far", "mid", "near"]
+
+
+def _soft_windows() -> Problem:
+    # East and west of the depot, 20 minutes each way, both due by 08:30: one van
+    # cannot be on time at both, but lateness (60 per hour) costs less than a drop.
+    orders = [
+        replace(order(name, x, 0, windows=[(8 * H, 8 * H + 30 * M)]), late_cost_per_hour=6000)
+        for name, x in (("east", 10), ("west", -10))
+    ]
+    return problem(orders, [van("A")])
+
+
+def _check_soft_windows(p: Problem, e: Evaluation) -> None:
+    all_served(p, e)
+    assert e.kpis.on_time_share == 0.5
+    # First stop at 08:20, 5 min service, 40 min across: the second at 09:05.
+    assert e.kpis.late_min == 35
+    assert e.kpis.lateness_cost == 35
 
 
 def _multiple_windows() -> Problem:
@@ -237,6 +255,7 @@ def _check_vehicles_objective(p: Problem, e: Evaluation) -> None:
 CASES = [
     Case(Feature.CAPACITY, _capacity, _check_capacity),
     Case(Feature.TIME_WINDOWS, _windows, _check_windows),
+    Case(Feature.SOFT_WINDOWS, _soft_windows, _check_soft_windows),
     Case(Feature.MULTIPLE_WINDOWS, _multiple_windows, _check_multiple_windows),
     Case(Feature.SHIFTS, _shifts, _check_shifts),
     Case(Feature.MAX_DURATION, _max_duration, _check_max_duration),
@@ -284,7 +303,8 @@ def test_every_feature_has_a_case() -> None:
     assert {c.feature for c in CASES} == set(Feature)
 
 
-def test_default_backend_claims_all_but_locks() -> None:
-    """PyVRP (the default) claims everything but locks, which go to OR-Tools."""
+def test_default_backend_claims_all_but_locks_and_soft_windows() -> None:
+    """PyVRP (the default) claims everything but locks and soft windows (OR-Tools has them)."""
     solver = backends()["pyvrp"]()
-    assert set(Feature) - solver.features == {Feature.LOCKS}
+    assert set(Feature) - solver.features == {Feature.LOCKS, Feature.SOFT_WINDOWS}
+    assert backends()["ortools"]().features == set(Feature)

@@ -24,6 +24,7 @@ from doorstep.domain.location import Location
 from doorstep.domain.order import Order, OrderKind
 from doorstep.domain.time_window import TimeWindow
 from doorstep.plan.backends.ortools import OrToolsSolver, _Checker
+from doorstep.plan.day import choose_backend
 from doorstep.plan.evaluator import Evaluation, evaluate, schedule_route
 from doorstep.plan.problem import (
     NOMINAL_CENTS_PER_KM,
@@ -37,6 +38,7 @@ from doorstep.plan.solver import Assignment, Progress, RouteAssignment, SolveSet
 
 H = 3600
 EIGHT = 8 * H
+M = 60
 FAST = SolveSettings(time_limit_s=0.4)
 
 
@@ -116,11 +118,11 @@ def assert_model_agrees(problem: Problem, assignment: Assignment, evaluation: Ev
         tolerance = 1.0 * len(evaluation.plan.routes) + 1e-6
     else:
         cents_per_metre = NOMINAL_CENTS_PER_KM / 1000
-        expected = metres * cents_per_metre + penalty
+        expected = metres * cents_per_metre + penalty + evaluation.kpis.lateness_cost * 100
         if problem.objective is Objective.VEHICLES:
             used = evaluation.kpis.vehicles_used
             expected += VEHICLE_WEIGHT_M * cents_per_metre * used
-        tolerance = 1e-6
+        tolerance = 1e-6 + len(evaluation.plan.routes) * (evaluation.kpis.late_min > 0)
     assert assignment.objective == pytest.approx(expected, abs=tolerance)
 
 
@@ -459,6 +461,31 @@ def test_objective_vehicles_uses_fewer_vehicles_than_distance() -> None:
     assert distance.kpis.vehicles_used == 2
     assert fewest.kpis.vehicles_used == 1
     assert fewest.kpis.served == distance.kpis.served == 2
+
+
+@pytest.mark.parametrize(("per_hour", "vans"), [(100, 1), (1_000_000, 2)])
+def test_soft_windows_trade_lateness_against_a_second_van(per_hour: int, vans: int) -> None:
+    """East and west are both due by 08:30: cheap lateness keeps one van, dear lateness two."""
+    window = (TimeWindow(EIGHT, EIGHT + 30 * M),)
+    orders = [
+        order(name, x, windows=window, service_s=300, late_cost_per_hour=per_hour)
+        for name, x in (("west", -10_000), ("east", 10_000))
+    ]
+    vehicles = [van(v, costs=Costs(fixed=10_000)) for v in "ab"]
+    problem = line_problem([0], orders, vehicles, objective=Objective.COST)
+    assert Feature.SOFT_WINDOWS in problem.features()
+    _, evaluation = solve(problem)
+    assert evaluation.kpis.served == 2
+    assert evaluation.kpis.vehicles_used == vans
+    assert (evaluation.kpis.late_min > 0) is (vans == 1)
+
+
+def test_the_engine_sends_soft_windows_to_ortools() -> None:
+    """PyVRP lacks soft windows, so the engine picks OR-Tools for a day that has them."""
+    soft = order("a", 1000, windows=(TimeWindow(EIGHT, 9 * H),), late_cost_per_hour=100)
+    hard = order("a", 1000, windows=(TimeWindow(EIGHT, 9 * H),))
+    assert choose_backend(line_problem([0], [soft], [van("v")])).name == "ortools"
+    assert choose_backend(line_problem([0], [hard], [van("v")])).name == "pyvrp"
 
 
 def test_cost_objective_weighs_fixed_costs() -> None:

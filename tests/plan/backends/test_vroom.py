@@ -122,9 +122,9 @@ def test_warm_start_becomes_vehicle_steps() -> None:
     assert build_model(p, warm=False).steps == {}
 
 
-def test_claims_everything_but_locks() -> None:
-    """Locks (vehicle pins and sequence prefixes) are the one feature not modelled."""
-    assert set(Feature) - VroomSolver.features == {Feature.LOCKS}
+def test_claims_everything_but_locks_and_soft_windows() -> None:
+    """Locks (vehicle pins and sequence prefixes) and soft windows are not modelled."""
+    assert set(Feature) - VroomSolver.features == {Feature.LOCKS, Feature.SOFT_WINDOWS}
 
 
 def test_exploration_level_grows_with_time() -> None:

@@ -38,7 +38,9 @@ Time
     Dimension "time", seconds after midnight, per-vehicle transits from the
     vehicle's profile matrix (``RegisterTransitMatrix``), service time in the
     transit out of a stop (a stop's cumul is its service start). Windows are
-    cumul ranges, shifts bound the start and end cumuls, ``max_duration_s`` is a
+    cumul ranges; a soft window's end is a soft upper bound on the last copy's
+    cumul (``SetCumulVarSoftUpperBound``, ``late_cost_per_hour`` x 5 units per
+    second late). Shifts bound the start and end cumuls, ``max_duration_s`` is a
     span upper bound. Depot-to-depot travel is zero so empty routes are always
     feasible. Permissive: OR-Tools may leave the depot later than the evaluator
     (which leaves as early as the first stop allows) and so accept a route whose
@@ -492,7 +494,14 @@ def _add_time(model: _Model, callbacks: dict[Profile, int]) -> Any:
     time_dimension = routing.GetDimensionOrDie("time")
     for index, (start, end) in model.index_window.items():
         cumul = time_dimension.CumulVar(index)
-        cumul.SetRange(start, end)
+        order = problem.orders[model.index_order[index]]
+        if order.soft_windows and end == order.windows[-1].end:
+            # Soft: any later start is allowed, at the lateness cost per second.
+            cumul.SetRange(start, horizon)
+            coefficient = order.late_cost_per_hour * SCALE // 3600
+            time_dimension.SetCumulVarSoftUpperBound(index, end, coefficient)
+        else:
+            cumul.SetRange(start, end)
         for before, after in pairwise(problem.orders[model.index_order[index]].windows):
             if start <= before.end and after.start <= end and after.start - before.end > 1:
                 cumul.RemoveInterval(before.end + 1, after.start - 1)
@@ -813,6 +822,7 @@ class _Checker:
         self.location = [problem.order_location(i) for i in range(len(problem.orders))]
         self.service = [o.service_s for o in problem.orders]
         self.windows = [tuple((w.start, w.end) for w in o.windows) for o in problem.orders]
+        self.soft = [o.soft_windows for o in problem.orders]
         self.demand = [o.demand.as_tuple() for o in problem.orders]
         self.pickup = [o.kind is OrderKind.PICKUP for o in problem.orders]
         self.loaded = [not p and i not in paired for i, p in enumerate(self.pickup)]
@@ -895,7 +905,7 @@ class _Checker:
         for start, end in windows:
             if arrival <= end:
                 return max(arrival, start), 0
-        return arrival, arrival - windows[-1][1]
+        return arrival, 0 if self.soft[i] else arrival - windows[-1][1]
 
     @staticmethod
     def _take_break(brk: Break, now: int) -> tuple[int, int]:

@@ -31,7 +31,8 @@ How the planning model maps onto PyVRP 0.14:
   :func:`doorstep.plan.breaks.place_breaks` then puts every break where the
   evaluator finds it best. The evaluator checks the result.
 
-Not modelled (the engine sends such problems to OR-Tools): locks. Warm starts
+Not modelled (the engine sends such problems to OR-Tools): locks and soft
+windows. Warm starts
 are passed as PyVRP's initial solution.
 """
 
@@ -132,7 +133,7 @@ class PyVrpSolver:
     """The default backend, PyVRP (Wouda, Lan and Kool 2024)."""
 
     name = "pyvrp"
-    features = frozenset(Feature) - {Feature.LOCKS}
+    features = frozenset(Feature) - {Feature.LOCKS, Feature.SOFT_WINDOWS}
 
     def solve(
         self,

@@ -38,7 +38,7 @@ a break in the middle of a drive; the evaluator only knows breaks at stops
 with :func:`~doorstep.plan.evaluator.schedule_route`; one that VROOM's break
 position (or anything else) makes infeasible gets its break placed by
 :mod:`doorstep.plan.breaks`, losing stops only if no position is clean; those
-are offered to the other routes. Locks are not modelled.
+are offered to the other routes. Locks and soft windows are not modelled.
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ class VroomSolver:
     """The VROOM backend (Coupey, Nicod and Varone), through pyvroom."""
 
     name = "vroom"
-    features = frozenset(Feature) - {Feature.LOCKS}
+    features = frozenset(Feature) - {Feature.LOCKS, Feature.SOFT_WINDOWS}
 
     def solve(
         self,

@@ -158,6 +158,8 @@ def _visit(number: int, order: Order, visit: Visit) -> dict[str, Any]:
         "window": None if window is None else str(window),
         "windows": [str(w) for w in order.windows],
         "on_time": is_on_time(order, visit),
+        "late_s": 0 if is_on_time(order, visit) else visit.arrival_s - order.windows[-1].end,
+        "late_cost_per_hour": _money(order.late_cost_per_hour) if order.soft_windows else None,
         "load_after": _load(visit.load_after),
     }
 
