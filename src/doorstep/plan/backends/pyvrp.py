@@ -32,8 +32,7 @@ How the planning model maps onto PyVRP 0.14:
   evaluator finds it best. The evaluator checks the result.
 
 Not modelled (the engine sends such problems to OR-Tools): locks and soft
-windows. Warm starts
-are passed as PyVRP's initial solution.
+windows. Warm starts are passed as PyVRP's initial solution.
 """
 
 from __future__ import annotations
