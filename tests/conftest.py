@@ -1,9 +1,11 @@
-"""Pytest configuration: the hypothesis profile used everywhere (CI included), a private cache."""
+"""Pytest configuration: the hypothesis profile, a private cache, and databases to test on."""
 
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -24,3 +26,51 @@ def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         del os.environ["DOORSTEP_CACHE_DIR"]
     else:
         os.environ["DOORSTEP_CACHE_DIR"] = previous
+
+
+POSTGRES_ENV = "DOORSTEP_TEST_POSTGRES_URL"
+"""Set by ``.ci/run`` (``scripts/test-postgres.sh``): a PostgreSQL server the tests may use."""
+
+
+@pytest.fixture(scope="session")
+def _postgres_template() -> Iterator[str | None]:
+    """A migrated PostgreSQL database that each test's database is copied from."""
+    base = os.environ.get(POSTGRES_ENV)
+    if not base:
+        yield None
+        return
+    from databases import create_database, drop_database
+    from doorstep.store.database import upgrade
+
+    name = f"doorstep_template_{uuid.uuid4().hex[:8]}"
+    url = create_database(base, name)
+    upgrade(url)
+    yield name
+    drop_database(base, name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, _postgres_template: str | None
+) -> Iterator[str]:
+    """A freshly migrated database: a SQLite file, then a real PostgreSQL database.
+
+    Without ``DOORSTEP_TEST_POSTGRES_URL`` the PostgreSQL run is skipped, and the
+    skip is listed in the test summary.
+    """
+    if request.param == "sqlite":
+        from doorstep.store.database import upgrade
+
+        url = f"sqlite:///{tmp_path / 'doorstep.db'}"
+        upgrade(url)
+        yield url
+        return
+    base = os.environ.get(POSTGRES_ENV)
+    if not base or _postgres_template is None:
+        pytest.skip(f"PostgreSQL not available: set {POSTGRES_ENV} (scripts/test-postgres.sh)")
+    from databases import create_database, drop_database
+
+    name = f"doorstep_test_{uuid.uuid4().hex[:10]}"
+    url = create_database(base, name, template=_postgres_template)
+    yield url
+    drop_database(base, name)

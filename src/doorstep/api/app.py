@@ -1,0 +1,47 @@
+"""The FastAPI application: ``create_app(settings)`` wires storage, routers and errors."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from doorstep.api import problems
+from doorstep.api.routers import fleet, keys
+from doorstep.settings import Settings
+from doorstep.store.database import make_engine, session_factory
+
+DESCRIPTION = """Doorstep's service: orders in, plans out, scan events as the truth of the day.
+
+Every endpoint but tracking needs an API key (`Authorization: Bearer <key>`); errors are
+`application/problem+json` with a stable `code`.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The service for ``settings`` (defaults: environment and ``doorstep.toml``).
+
+    The database must be migrated first (``doorstep db upgrade``).
+    """
+    settings = settings or Settings()
+    engine = make_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="Doorstep",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = session_factory(engine)
+    problems.install(app)
+    for module in (keys, fleet):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,31 @@
+"""Dependencies every router shares: a database session per request, the settings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session, sessionmaker
+
+from doorstep.settings import Settings
+
+
+def session(request: Request) -> Iterator[Session]:
+    """A session in a transaction: committed when the endpoint returns, rolled back on error.
+
+    A request that fails therefore leaves nothing half-written.
+    """
+    sessions: sessionmaker[Session] = request.app.state.sessions
+    with sessions() as db, db.begin():
+        yield db
+
+
+def settings(request: Request) -> Settings:
+    """The service's settings."""
+    value: Settings = request.app.state.settings
+    return value
+
+
+Db = Annotated[Session, Depends(session)]
+Config = Annotated[Settings, Depends(settings)]

@@ -1,0 +1,145 @@
+"""Errors as ``application/problem+json`` (RFC 9457), each with a stable ``code``.
+
+Every error the API returns has the same shape::
+
+    {"type": "https://doorstep.dev/problems/validation", "title": "Invalid request",
+     "status": 422, "code": "validation", "detail": "...",
+     "errors": [{"field": "body.orders[3].lat", "message": "..."}]}
+
+``type`` is built from ``code``; clients should branch on ``code``. Unexpected
+failures are a 500 with code ``internal`` and no traceback in the body.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from doorstep.errors import DomainError, DoorstepError, InputError
+
+MEDIA_TYPE = "application/problem+json"
+TYPE_BASE = "https://doorstep.dev/problems/"
+
+log = logging.getLogger("doorstep.api")
+
+_TITLES = {
+    400: "Bad request",
+    401: "Not authenticated",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Request too large",
+    415: "Unsupported media type",
+    422: "Invalid request",
+    500: "Internal error",
+}
+
+
+class ProblemError(Exception):
+    """An error to send as a problem document.
+
+    Parameters
+    ----------
+    status
+        HTTP status.
+    code
+        Stable machine-readable code (``not_found``, ``conflict``...).
+    detail
+        A sentence for people: what is wrong and what to do.
+    errors
+        Per-field errors: ``{"field": ..., "message": ...}``.
+    """
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        detail: str,
+        errors: list[dict[str, Any]] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.errors = errors or []
+
+
+def not_found(what: str, ident: str) -> ProblemError:
+    """A 404 naming the missing resource."""
+    return ProblemError(404, "not_found", f"No {what} with id {ident!r}.")
+
+
+def problem_response(
+    status: int, code: str, detail: str, errors: list[dict[str, Any]] | None = None
+) -> JSONResponse:
+    """The problem document as a response."""
+    body: dict[str, Any] = {
+        "type": TYPE_BASE + code,
+        "title": _TITLES.get(status, "Error"),
+        "status": status,
+        "code": code,
+        "detail": detail,
+    }
+    if errors:
+        body["errors"] = errors
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE)
+
+
+def _field(location: tuple[Any, ...]) -> str:
+    out = ""
+    for part in location:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn every error into a problem document."""
+
+    @app.exception_handler(ProblemError)
+    async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
+        return problem_response(exc.status, exc.code, exc.detail, exc.errors)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"field": _field(tuple(e.get("loc", ()))), "message": str(e.get("msg", ""))}
+            for e in exc.errors()
+        ]
+        fields = ", ".join(e["field"] for e in errors[:5])
+        return problem_response(
+            422, "validation", f"The request does not match the schema ({fields}).", errors
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated"}.get(
+            exc.status_code, "http_error"
+        )
+        return problem_response(exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(InputError)
+    async def _input(request: Request, exc: InputError) -> JSONResponse:
+        return problem_response(422, exc.code, str(exc))
+
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+        return problem_response(422, exc.code, str(exc))
+
+    @app.exception_handler(DoorstepError)
+    async def _doorstep(request: Request, exc: DoorstepError) -> JSONResponse:
+        log.error("doorstep error on %s %s: %s", request.method, request.url.path, exc)
+        return problem_response(500, exc.code, "The service failed; the error was logged.")
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return problem_response(500, "internal", "The service failed; the error was logged.")

@@ -1,0 +1,69 @@
+"""API keys (admin only): create and revoke."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from doorstep.api.deps import Db
+from doorstep.api.problems import ProblemError, not_found
+from doorstep.api.security import Principal, Role, create_key, require
+from doorstep.store import tables as t
+
+router = APIRouter(prefix="/v1", tags=["keys"])
+
+Admin = Annotated[Principal, Depends(require())]
+
+
+class KeyIn(BaseModel):
+    """A key to create."""
+
+    model_config = ConfigDict(extra="forbid")
+    role: Role
+    name: str = Field(default="", max_length=200)
+    driver_id: str | None = Field(default=None, max_length=100)
+
+
+class KeyOut(BaseModel):
+    """A key as stored (without its secret)."""
+
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    role: Role
+    name: str
+    driver_id: str | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class NewKey(KeyOut):
+    """A new key, with its secret: shown this once."""
+
+    key: str
+
+
+@router.post("/keys", status_code=status.HTTP_201_CREATED, response_model=NewKey)
+def new_key(body: KeyIn, db: Db, _: Admin) -> NewKey:
+    """Create a key; the response holds the secret, which is not stored."""
+    if body.driver_id is not None and db.get(t.Driver, body.driver_id) is None:
+        raise ProblemError(
+            422,
+            "unknown_driver",
+            f"Driver {body.driver_id!r} does not exist.",
+            [{"field": "body.driver_id", "message": "unknown driver"}],
+        )
+    secret, row = create_key(db, body.role, body.name, body.driver_id)
+    return NewKey(key=secret, **KeyOut.model_validate(row).model_dump())
+
+
+@router.delete("/keys/{key_id}", response_model=KeyOut)
+def revoke_key(key_id: str, db: Db, _: Admin) -> t.ApiKey:
+    """Revoke a key at once."""
+    row = db.get(t.ApiKey, key_id)
+    if row is None:
+        raise not_found("key", key_id)
+    row.revoked_at = row.revoked_at or t.utcnow()
+    return row

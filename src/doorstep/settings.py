@@ -1,0 +1,64 @@
+"""Service settings: environment variables (``DOORSTEP_*``) or a ``doorstep.toml`` file.
+
+Environment variables win over the file; the file is read from the working
+directory, or from the path in ``DOORSTEP_CONFIG``. Every setting has an
+embedded default, so ``doorstep serve`` runs with none given: a SQLite file in
+the working directory and the bundled Helsinki road network.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class Settings(BaseSettings):
+    """What the service needs to know about its surroundings."""
+
+    model_config = SettingsConfigDict(env_prefix="DOORSTEP_", extra="forbid")
+
+    database_url: str = "sqlite:///doorstep.db"
+    """SQLAlchemy URL: ``sqlite:///path.db`` (default) or
+    ``postgresql+psycopg://user:password@host:port/database``."""
+    router: Literal["bundled", "pbf", "osrm", "valhalla", "straight"] = "bundled"
+    """Where travel times come from: the bundled Helsinki roads, another ``.pbf``
+    (``router_source`` is its path), an OSRM or Valhalla server (``router_source``
+    is its URL), or straight-line estimates."""
+    router_source: str = ""
+    timezone: str = "Europe/Helsinki"
+    """Local time of the plans' clock times (shifts, windows, ETAs)."""
+    plan_time_limit_s: float = Field(default=10.0, gt=0, le=3600)
+    """Default search time for a planning job."""
+    webhook_timeout_s: float = Field(default=5.0, gt=0)
+    webhook_max_attempts: int = Field(default=8, ge=1)
+    """Deliveries of one message before it is given up (then marked ``dead``)."""
+    webhook_backoff_s: float = Field(default=2.0, gt=0)
+    """First retry delay; each further retry doubles it."""
+    dispatch_webhooks: bool = True
+    """Run the webhook sender inside ``doorstep serve``."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments, then environment, then ``doorstep.toml``."""
+        toml = Path(os.environ.get("DOORSTEP_CONFIG", "doorstep.toml"))
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=toml),
+        )

@@ -1,0 +1,63 @@
+"""Depots, vehicles, drivers and keys over HTTP: roles, conflicts, problem documents."""
+
+from __future__ import annotations
+
+from doorstep.api.security import Role
+from service_data import DEPOT, VEHICLE
+
+from .conftest import Service
+
+
+def test_planner_creates_a_fleet_and_a_dispatcher_reads_it(service: Service) -> None:
+    """A planner's key adds depot, vehicle and driver; a dispatcher lists them."""
+    planner = service.key(Role.PLANNER)
+    c = service.client
+    assert c.post("/v1/depots", json=DEPOT, headers=planner).status_code == 201
+    assert c.post("/v1/vehicles", json=VEHICLE, headers=planner).status_code == 201
+    driver = {"id": "d1", "name": "Aino", "vehicle_id": VEHICLE["id"]}
+    assert c.post("/v1/drivers", json=driver, headers=planner).status_code == 201
+    reader = service.key(Role.DISPATCHER)
+    vehicles = c.get("/v1/vehicles", headers=reader).json()
+    assert [v["id"] for v in vehicles] == [VEHICLE["id"]]
+    assert vehicles[0]["capacity_parcels"] == VEHICLE["capacity_parcels"]
+    assert c.get("/v1/drivers/d1", headers=reader).json()["name"] == "Aino"
+
+
+def test_errors_are_problem_documents_with_codes(service: Service) -> None:
+    """Missing key 401, wrong role 403, duplicate 409, bad field 422 naming it, unknown 404."""
+    c = service.client
+    planner = service.key(Role.PLANNER)
+    r = c.post("/v1/depots", json=DEPOT)
+    assert r.status_code == 401 and r.headers["content-type"] == "application/problem+json"
+    assert r.json()["code"] == "unauthenticated"
+    r = c.post("/v1/depots", json=DEPOT, headers={"Authorization": "Bearer ds_wrong"})
+    assert r.status_code == 401
+    r = c.post("/v1/depots", json=DEPOT, headers=service.key(Role.INTEGRATION))
+    assert r.status_code == 403 and r.json()["code"] == "forbidden"
+    assert c.post("/v1/depots", json=DEPOT, headers=planner).status_code == 201
+    r = c.post("/v1/depots", json=DEPOT, headers=planner)
+    assert r.status_code == 409 and r.json()["code"] == "conflict"
+    r = c.post("/v1/depots", json={**DEPOT, "id": "x", "lat": 123}, headers=planner)
+    assert r.status_code == 422 and r.json()["code"] == "validation"
+    assert r.json()["errors"][0]["field"] == "body.lat"
+    r = c.post("/v1/vehicles", json={**VEHICLE, "depot_id": "nowhere"}, headers=planner)
+    assert r.status_code == 422 and r.json()["code"] == "unknown_depot"
+    r = c.get("/v1/vehicles/nope", headers=planner)
+    assert r.status_code == 404 and r.json()["code"] == "not_found"
+
+
+def test_admin_mints_and_revokes_keys(service: Service, admin: dict[str, str]) -> None:
+    """A new key works at once; revoked, it is refused with 401."""
+    c = service.client
+    r = c.post("/v1/keys", json={"role": "planner", "name": "office"}, headers=admin)
+    assert r.status_code == 201
+    body = r.json()
+    key = {"Authorization": f"Bearer {body['key']}"}
+    assert c.get("/v1/depots", headers=key).status_code == 200
+    assert c.delete(f"/v1/keys/{body['id']}", headers=admin).status_code == 200
+    r = c.get("/v1/depots", headers=key)
+    assert r.status_code == 401 and r.json()["code"] == "unauthenticated"
+    r = c.post("/v1/keys", json={"role": "driver"}, headers=admin)
+    assert r.status_code == 422 and r.json()["code"] == "driver_key_needs_driver"
+    r = c.post("/v1/keys", json={"role": "planner"}, headers=service.key(Role.PLANNER))
+    assert r.status_code == 403
