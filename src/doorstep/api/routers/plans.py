@@ -1,0 +1,7 @@
+"""(being written) plans endpoints."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/v1", tags=["plans"])
