@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from doorstep.api import problems
-from doorstep.api.routers import fleet, keys, plans, webhooks
+from doorstep.api.routers import events, fleet, keys, orders, plans, track, webhooks
 from doorstep.settings import Settings
 from doorstep.store.database import make_engine, session_factory
 
@@ -42,6 +42,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
     problems.install(app)
-    for module in (keys, fleet, plans, webhooks):
+    for module in (keys, fleet, orders, plans, events, track, webhooks):
         app.include_router(module.router)
     return app

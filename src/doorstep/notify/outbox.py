@@ -21,8 +21,10 @@ EVENT_TYPES: tuple[str, ...] = (
     "plan.done",
     "plan.failed",
     "plan.published",
+    "ping",
 )
-"""What a subscription may ask for (``*`` means all of them)."""
+"""What a subscription may ask for (``*`` means all of them). ``ping`` is only
+sent by ``POST /v1/webhooks/{id}/test``, to that one subscription."""
 
 
 def enqueue(session: Session, event_type: str, payload: dict[str, Any]) -> int:
@@ -35,18 +37,64 @@ def enqueue(session: Session, event_type: str, payload: dict[str, Any]) -> int:
     """
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown webhook event type {event_type!r}")
-    subscriptions = session.scalars(
-        select(t.WebhookSubscription).where(t.WebhookSubscription.active.is_(True))
-    ).all()
-    written = 0
-    for sub in subscriptions:
-        if event_type in sub.event_types or "*" in sub.event_types:
-            session.add(
-                t.OutboxMessage(
-                    subscription_id=sub.id,
-                    event_type=event_type,
-                    payload={"type": event_type, "data": payload},
+    return Subscribers.load(session).enqueue(session, event_type, payload)
+
+
+class Subscribers:
+    """The active subscriptions, loaded once for a batch of messages."""
+
+    def __init__(self, subscriptions: list[t.WebhookSubscription]) -> None:
+        self._by_type: dict[str, list[str]] = {}
+        for sub in subscriptions:
+            types = EVENT_TYPES if "*" in sub.event_types else sub.event_types
+            for event_type in types:
+                self._by_type.setdefault(event_type, []).append(sub.id)
+
+    @classmethod
+    def load(cls, session: Session) -> Subscribers:
+        """The subscriptions active now."""
+        return cls(
+            list(
+                session.scalars(
+                    select(t.WebhookSubscription).where(t.WebhookSubscription.active.is_(True))
                 )
             )
-            written += 1
-    return written
+        )
+
+    def enqueue(self, session: Session, event_type: str, payload: dict[str, Any]) -> int:
+        """Queue ``payload`` for each subscriber to ``event_type``; returns messages written."""
+        ids = self._by_type.get(event_type, [])
+        session.add_all(
+            t.OutboxMessage(
+                subscription_id=sub_id,
+                event_type=event_type,
+                payload={"type": event_type, "data": payload},
+            )
+            for sub_id in ids
+        )
+        return len(ids)
+
+
+def enqueue_to(
+    session: Session, subscription_id: str, event_type: str, payload: dict[str, Any]
+) -> t.OutboxMessage:
+    """Queue ``payload`` for one subscription only, whatever event types it asked for.
+
+    Used for ``ping`` (a subscription's test message). The message is flushed,
+    so its ``id`` is set.
+
+    Raises
+    ------
+    ValueError
+        For an event type not in :data:`EVENT_TYPES`.
+    """
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown webhook event type {event_type!r}")
+    message = t.OutboxMessage(
+        subscription_id=subscription_id,
+        event_type=event_type,
+        payload={"type": event_type, "data": payload},
+    )
+    session.add(message)
+    session.flush()
+    return message

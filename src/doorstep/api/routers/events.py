@@ -1,0 +1,144 @@
+"""Scan events: the batch endpoint drivers' apps and depot scanners post to."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from doorstep.api.deps import Config, Db
+from doorstep.api.security import Principal, Role, require
+from doorstep.dispatch.ingest import EventIn, describe, ingest
+from doorstep.domain.events import FailureReason, ScanKind
+from doorstep.store import tables as t
+
+router = APIRouter(prefix="/v1", tags=["events"])
+
+Poster = Annotated[Principal, Depends(require(Role.DISPATCHER, Role.DRIVER))]
+Reader = Annotated[Principal, Depends(require(Role.DISPATCHER, Role.PLANNER, Role.INTEGRATION))]
+
+MAX_BATCH = 1000
+Id = Annotated[str, Field(min_length=1, max_length=120)]
+
+
+class ProofIn(BaseModel):
+    """Proof of delivery: who took it, and references to a signature or photo."""
+
+    model_config = ConfigDict(extra="forbid")
+    recipient_name: str = Field(default="", max_length=200)
+    signature_ref: str = Field(default="", max_length=500)
+    photo_ref: str = Field(default="", max_length=500)
+
+
+class PositionIn(BaseModel):
+    """Where the scan happened (GPS)."""
+
+    model_config = ConfigDict(extra="forbid")
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+class ScanIn(BaseModel):
+    """One scan event; ``event_id`` is the client's id and makes posting it again a no-op."""
+
+    model_config = ConfigDict(extra="forbid")
+    event_id: Id
+    parcel_id: Id
+    kind: ScanKind
+    at: AwareDatetime
+    vehicle_id: str | None = Field(default=None, max_length=100)
+    position: PositionIn | None = None
+    failure_reason: FailureReason | None = None
+    proof: ProofIn | None = None
+
+
+class BatchIn(BaseModel):
+    """A batch of scan events, in any order."""
+
+    model_config = ConfigDict(extra="forbid")
+    events: list[ScanIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class Result(BaseModel):
+    """What became of one event."""
+
+    event_id: str
+    status: str
+    code: str | None
+    detail: str | None
+
+
+class BatchOut(BaseModel):
+    """Counts, and one result per event in the order sent."""
+
+    accepted: int
+    duplicates: int
+    rejected: int
+    results: list[Result]
+
+
+@router.post("/events", response_model=BatchOut)
+def post_events(body: BatchIn, db: Db, settings: Config, who: Poster) -> dict[str, Any]:
+    """Ingest a batch: each event is accepted, a duplicate, or rejected with a code.
+
+    A rejected event (an impossible transition, an unknown parcel, a parcel not
+    on the driver's routes) does not stop the others. States, ETAs and webhooks
+    follow from the accepted ones.
+    """
+    events = [
+        EventIn(
+            event_id=e.event_id,
+            parcel_id=e.parcel_id,
+            kind=e.kind,
+            at=e.at,
+            vehicle_id=e.vehicle_id,
+            lat=None if e.position is None else e.position.lat,
+            lon=None if e.position is None else e.position.lon,
+            failure_reason=e.failure_reason,
+            proof=None if e.proof is None else e.proof.model_dump(),
+        )
+        for e in body.events
+    ]
+    outcomes = ingest(
+        db,
+        events,
+        timezone=ZoneInfo(settings.timezone),
+        now=t.utcnow(),
+        key_id=who.key_id,
+        driver_id=who.driver_id if who.role is Role.DRIVER else None,
+    )
+    return describe(outcomes)
+
+
+class EventOut(BaseModel):
+    """An accepted event as stored."""
+
+    model_config = ConfigDict(from_attributes=True)
+    event_id: str
+    parcel_id: str
+    kind: str
+    at: datetime
+    received_at: datetime
+    failure_reason: str | None
+    proof: dict[str, Any] | None
+
+
+@router.get("/parcels/{parcel_id}/events", response_model=list[EventOut])
+def parcel_events(
+    parcel_id: str,
+    db: Db,
+    _: Reader,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[t.Event]:
+    """A parcel's accepted events, in event-time order."""
+    query = (
+        select(t.Event)
+        .where(t.Event.parcel_id == parcel_id)
+        .order_by(t.Event.at, t.Event.event_id)
+        .limit(limit)
+    )
+    return list(db.scalars(query))
