@@ -8,6 +8,7 @@ from doorstep import __version__
 from doorstep.cli.bench import bench_command, solve_command
 from doorstep.cli.network import matrix_command, network_app
 from doorstep.cli.plan import plan_command
+from doorstep.cli.serve import db_app, keys_app, serve_command
 from doorstep.cli.validate import validate_command
 
 app = typer.Typer(
@@ -27,6 +28,9 @@ app.command("matrix")(matrix_command)
 app.command("solve")(solve_command)
 app.command("bench")(bench_command)
 app.add_typer(network_app, name="network")
+app.command("serve")(serve_command)
+app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,145 @@
+"""``doorstep serve``, ``doorstep db`` and ``doorstep keys``: running the service."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+
+from doorstep.cli.output import fail, stdout
+from doorstep.errors import InputError
+from doorstep.settings import Settings
+
+db_app = typer.Typer(
+    help="The service's database: migrations.", no_args_is_help=True, rich_markup_mode="rich"
+)
+keys_app = typer.Typer(help="API keys for the service.", no_args_is_help=True)
+
+UrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        help="SQLAlchemy URL (default: DOORSTEP_DATABASE_URL, doorstep.toml, "
+        "else sqlite:///doorstep.db).",
+    ),
+]
+
+
+def load_settings(database_url: str | None = None) -> Settings:
+    """Settings from the environment and doorstep.toml, with a URL given on the command line."""
+    given = {} if database_url is None else {"database_url": database_url}
+    try:
+        return Settings(**given)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        fail(
+            InputError(
+                f"settings are not valid: {problems}",
+                hint="Check the DOORSTEP_* environment variables and doorstep.toml.",
+            )
+        )
+
+
+def _revision(settings: Settings) -> str | None:
+    from doorstep.store.database import current_revision, make_engine
+
+    try:
+        engine = make_engine(settings.database_url)
+    except InputError as exc:
+        fail(exc)
+    try:
+        return current_revision(engine)
+    except Exception as exc:  # the server is down, the file is not a database...
+        fail(InputError(f"cannot open the database: {exc}", hint="Check --database-url."))
+    finally:
+        engine.dispose()
+
+
+@db_app.command("upgrade")
+def upgrade_command(database_url: UrlOption = None) -> None:
+    """Create or migrate the database to the latest schema (safe to run again)."""
+    from doorstep.store.database import upgrade
+
+    settings = load_settings(database_url)
+    before = _revision(settings)
+    upgrade(settings.database_url)
+    after = _revision(settings)
+    stdout.print(f"database at revision {after} (was {before or 'empty'})")
+
+
+@db_app.command("status")
+def status_command(database_url: UrlOption = None) -> None:
+    """Show which migration the database is at."""
+    settings = load_settings(database_url)
+    revision = _revision(settings)
+    stdout.print(f"database at revision {revision or 'none (run: doorstep db upgrade)'}")
+
+
+@keys_app.command("create")
+def create_key_command(
+    role: Annotated[str, typer.Option(help="admin, planner, dispatcher, driver or integration")],
+    name: Annotated[str, typer.Option(help="What the key is for.")] = "",
+    driver: Annotated[str | None, typer.Option(help="The driver a driver key belongs to.")] = None,
+    database_url: UrlOption = None,
+) -> None:
+    """Create an API key and print it (once: only its hash is stored).
+
+    The first admin key has to come from here; admins make the others over the API.
+    """
+    from doorstep.api.problems import ProblemError
+    from doorstep.api.security import Role, create_key
+    from doorstep.store.database import make_engine, session_factory, transaction
+
+    try:
+        chosen = Role(role)
+    except ValueError:
+        fail(InputError(f"unknown role {role!r}", hint=f"Use one of: {', '.join(Role)}."))
+    settings = load_settings(database_url)
+    if _revision(settings) is None:
+        fail(InputError("the database is empty", hint="Run: doorstep db upgrade"))
+    engine = make_engine(settings.database_url)
+    try:
+        with transaction(session_factory(engine)) as db:
+            secret, row = create_key(db, chosen, name, driver)
+    except ProblemError as exc:
+        fail(InputError(exc.detail))
+    finally:
+        engine.dispose()
+    stdout.print(f"{row.id} ({chosen.value}): {secret}")
+
+
+def serve_command(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
+    database_url: UrlOption = None,
+) -> None:
+    """Run the REST API (OpenAPI docs at /docs).
+
+    Settings come from DOORSTEP_* environment variables or doorstep.toml. The
+    database must be migrated first: doorstep db upgrade.
+    """
+    import uvicorn
+
+    settings = load_settings(database_url)
+    if _revision(settings) is None:
+        fail(
+            InputError(
+                f"the database {settings.database_url} has no schema yet",
+                hint="Run: doorstep db upgrade",
+            )
+        )
+    os.environ["DOORSTEP_DATABASE_URL"] = settings.database_url  # for the worker processes
+    stdout.print(f"Doorstep on http://{host}:{port} (docs at /docs), {settings.database_url}")
+    uvicorn.run(
+        "doorstep.api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+    )
