@@ -157,8 +157,9 @@ def ingest(
         accepted.append((i, event))
 
     if accepted:
-        _store(session, [e for _, e in accepted], parcels, key_id)
-        _follow_up(session, [e for _, e in accepted], parcels, orders, timezone, now)
+        subscribers = Subscribers.load(session)
+        _store(session, [e for _, e in accepted], parcels, key_id, subscribers)
+        _follow_up(session, [e for _, e in accepted], parcels, orders, subscribers, timezone, now)
     return [outcomes[i] for i in range(len(events))]
 
 
@@ -216,7 +217,11 @@ def _histories(session: Session, parcel_ids: list[str]) -> dict[str, list[ScanEv
 
 
 def _store(
-    session: Session, events: list[EventIn], parcels: dict[str, t.Parcel], key_id: str | None
+    session: Session,
+    events: list[EventIn],
+    parcels: dict[str, t.Parcel],
+    key_id: str | None,
+    subscribers: Subscribers,
 ) -> None:
     session.add_all(
         t.Event(
@@ -233,7 +238,6 @@ def _store(
         )
         for e in events
     )
-    subscribers = Subscribers.load(session)
     for e in events:
         subscribers.enqueue(
             session,
@@ -261,6 +265,7 @@ def _follow_up(
     events: Iterable[EventIn],
     parcels: dict[str, t.Parcel],
     orders: dict[str, t.Order],
+    subscribers: Subscribers,
     timezone: ZoneInfo,
     now: datetime,
 ) -> None:
@@ -276,7 +281,6 @@ def _follow_up(
         last_at[order_id] = max(last_at.get(order_id, e.at), e.at)
         if e.kind is ScanKind.ARRIVED_AT_STOP:
             arrived[order_id] = min(arrived.get(order_id, e.at), e.at)
-    subscribers = Subscribers.load(session)
     for order_id in touched:
         order = orders[order_id]
         status = order_status(
