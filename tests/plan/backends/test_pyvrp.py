@@ -6,6 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from doorstep.domain import Load
+from doorstep.domain.fleet import Costs
 from doorstep.io.instances import read_instance
 from doorstep.plan.backends.pyvrp import (
     PyVrpSolver,
@@ -19,6 +20,7 @@ from doorstep.plan.backends.pyvrp import (
 from doorstep.plan.benchmark import problem_from_instance
 from doorstep.plan.evaluator import evaluate
 from doorstep.plan.problem import Objective, Problem
+from doorstep.plan.reasons import explain
 from doorstep.plan.solver import SolveSettings
 from plan_problems import order, problem, van
 
@@ -91,3 +93,24 @@ def test_a_vehicles_objective_solve_is_deterministic_and_feasible() -> None:
     assert first.routes == again.routes
     assert evaluate(day, first).feasible
     assert len(first.routes) <= 12
+
+
+def test_fixed_costs_never_buy_an_overloaded_van() -> None:
+    """Two 30-parcel orders and two 50-parcel vans at 50 fixed: two routes, no overload."""
+    orders = [replace(order(f"o{i}", i + 1, 1), demand=Load(30)) for i in range(2)]
+    vans = [van(v, parcels=50, costs=Costs(fixed=5000)) for v in "AB"]
+    day = problem(orders, vans)
+    plan = PyVrpSolver().solve(day, SolveSettings(time_limit_s=5, seed=0, max_iterations=3000))
+    evaluation = evaluate(day, plan)
+    assert evaluation.feasible, [v.message for v in evaluation.violations]
+    assert evaluation.kpis.served == 2 and evaluation.kpis.vehicles_used == 2
+
+
+def test_an_order_bigger_than_every_vehicle_is_left_out() -> None:
+    """No van can carry 80 parcels: the order is not planned (and explained as too_big)."""
+    orders = [replace(order("big", 1, 1), demand=Load(80)), order("small", 2, 1)]
+    day = problem(orders, [van("A", parcels=50)])
+    plan = PyVrpSolver().solve(day, SolveSettings(time_limit_s=5, seed=0, max_iterations=500))
+    evaluation = evaluate(day, plan, explain(day, plan))
+    assert evaluation.feasible
+    assert [(u.order_id, u.code) for u in evaluation.plan.unassigned] == [("big", "too_big")]

@@ -45,6 +45,7 @@ from types import FrameType
 
 import numpy as np
 import pyvrp
+from pyvrp import PenaltyParams, SolveParams
 from pyvrp.exceptions import PenaltyBoundWarning
 from pyvrp.stop import FirstFeasible, MultipleCriteria
 
@@ -174,6 +175,7 @@ class PyVrpSolver:
                 collect_stats=False,
                 display=False,
                 initial_solution=initial,
+                params=solve_params(data),
             )
         finally:
             if previous is not None:
@@ -237,6 +239,7 @@ def _minimise_fleet(
                 seed=seed,
                 collect_stats=False,
                 display=False,
+                params=solve_params(trial),
             )
         if not result.best.is_feasible():
             break
@@ -283,6 +286,32 @@ def _window(order: Order, k: int = 0) -> tuple[int, int]:
     return w.start, w.end
 
 
+def _fits(order: Order, vehicle: Vehicle) -> bool:
+    """Whether ``order`` alone fits in ``vehicle`` (else no route can carry it)."""
+    return all(
+        d <= c for d, c in zip(order.demand.as_tuple(), vehicle.capacity.as_tuple(), strict=True)
+    )
+
+
+def solve_params(data: pyvrp.ProblemData) -> SolveParams:
+    """PyVRP's parameters, with penalties allowed to outgrow every cost and prize.
+
+    PyVRP caps the penalty of a unit of excess load or time at 100,000 by
+    default. With fixed vehicle costs or prizes above that, overloading a van
+    (or serving a stop late) can stay cheaper than paying for a second van or
+    dropping the stop, and the search never finds a feasible plan. So the cap is
+    raised to twice the largest fixed cost or prize.
+    """
+    biggest = max(
+        [float(vt.fixed_cost) for vt in data.vehicle_types()]
+        + [float(c.prize) for c in data.clients()]
+        + [float(s.prize) for s in data.shipments()],
+        default=0.0,
+    )
+    default = PenaltyParams()
+    return SolveParams(penalty=PenaltyParams(max_penalty=max(default.max_penalty, 2 * biggest)))
+
+
 def load_dimensions(problem: Problem) -> tuple[int, ...]:
     """The capacity dimensions (parcels, grams, millilitres) some order uses.
 
@@ -302,7 +331,7 @@ def build_model(problem: Problem) -> _Model:
     """Translate ``problem`` into PyVRP's ``ProblemData``."""
     vehicles = problem.fleet.vehicles
     servable = [
-        any(problem.can_serve(v, o) for v in vehicles)
+        any(problem.can_serve(v, o) and _fits(o, v) for v in vehicles)
         and problem.order_location(i) not in problem.off_network
         for i, o in enumerate(problem.orders)
     ]
