@@ -1,0 +1,190 @@
+"""Webhook subscriptions over HTTP: create, read, deactivate, ping, delivery log, roles, 422s."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+from sqlalchemy import select
+
+from doorstep.api.security import Role
+from doorstep.notify.outbox import enqueue
+from doorstep.notify.sender import DEAD, PENDING, WebhookSender
+from doorstep.notify.signing import verify
+from doorstep.store import tables as t
+from doorstep.store.database import transaction
+from doorstep.store.tables import utcnow
+
+from .conftest import Service
+
+HOOK = {"url": "https://shop.example/hooks/doorstep", "event_types": ["parcel.delivered"]}
+
+
+def test_integration_key_creates_and_reads_a_subscription(service: Service) -> None:
+    """201 with a generated secret shown once; list and get show the subscription without it."""
+    c = service.client
+    key = service.key(Role.INTEGRATION)
+    body = {**HOOK, "event_types": ["parcel.delivered", "plan.published", "parcel.delivered"]}
+    r = c.post("/v1/webhooks", json=body, headers=key)
+    assert r.status_code == 201
+    created = r.json()
+    assert created["id"].startswith("wh_")
+    assert created["url"] == HOOK["url"]
+    assert created["event_types"] == ["parcel.delivered", "plan.published"]
+    assert created["active"] is True
+    assert len(created["secret"]) >= 32
+    public = {k: v for k, v in created.items() if k != "secret"}
+    assert c.get("/v1/webhooks", headers=key).json() == [public]
+    assert c.get(f"/v1/webhooks/{created['id']}", headers=key).json() == public
+    with service.app.state.sessions() as db:  # type: ignore[attr-defined]
+        assert db.get_one(t.WebhookSubscription, created["id"]).secret == created["secret"]
+
+
+def test_a_given_secret_is_kept_and_star_means_every_event(service: Service) -> None:
+    """A secret in the request is the one stored; "*" subscribes to all event types."""
+    secret = "my-own-secret-0123456789"
+    r = service.client.post(
+        "/v1/webhooks",
+        json={**HOOK, "event_types": ["*"], "secret": secret},
+        headers=service.key(Role.INTEGRATION),
+    )
+    assert r.status_code == 201
+    assert r.json()["secret"] == secret and r.json()["event_types"] == ["*"]
+
+
+def test_only_admin_and_integration_keys_manage_webhooks(
+    service: Service, admin: dict[str, str]
+) -> None:
+    """No key 401; planner, dispatcher and driver keys 403; admin and integration allowed."""
+    c = service.client
+    assert c.post("/v1/webhooks", json=HOOK).status_code == 401
+    assert c.get("/v1/webhooks").status_code == 401
+    for role in (Role.PLANNER, Role.DISPATCHER):
+        key = service.key(role)
+        r = c.post("/v1/webhooks", json=HOOK, headers=key)
+        assert r.status_code == 403 and r.json()["code"] == "forbidden"
+        assert c.get("/v1/webhooks", headers=key).status_code == 403
+    created = c.post("/v1/webhooks", json=HOOK, headers=admin)
+    assert created.status_code == 201
+    sub_id = created.json()["id"]
+    integration = service.key(Role.INTEGRATION)
+    assert c.get(f"/v1/webhooks/{sub_id}", headers=integration).status_code == 200
+    assert c.post(f"/v1/webhooks/{sub_id}/test", headers=admin).status_code == 202
+    planner = service.key(Role.PLANNER)
+    assert c.get(f"/v1/webhooks/{sub_id}/deliveries", headers=planner).status_code == 403
+    assert c.delete(f"/v1/webhooks/{sub_id}", headers=planner).status_code == 403
+
+
+def test_bad_urls_are_refused_naming_the_field(service: Service) -> None:
+    """Non-http(s) schemes, missing hosts, bad ports and spaces give 422 invalid_url on body.url."""
+    c = service.client
+    key = service.key(Role.INTEGRATION)
+    for url in [
+        "ftp://shop.example/hook",
+        "shop.example/hook",
+        "javascript:alert(1)",
+        "http://",
+        "https://shop.example:99999/hook",
+        "https://shop example/hook",
+    ]:
+        r = c.post("/v1/webhooks", json={**HOOK, "url": url}, headers=key)
+        assert r.status_code == 422, url
+        assert r.json()["code"] == "invalid_url", url
+        assert r.json()["errors"][0]["field"] == "body.url", url
+    assert c.get("/v1/webhooks", headers=key).json() == []
+
+
+def test_bad_event_types_and_secrets_are_refused_naming_the_field(service: Service) -> None:
+    """An unknown type is 422 unknown_event_type at its index; empty lists, bad secrets 422."""
+    c = service.client
+    key = service.key(Role.INTEGRATION)
+    body = {**HOOK, "event_types": ["parcel.delivered", "parcel.teleported"]}
+    r = c.post("/v1/webhooks", json=body, headers=key)
+    assert r.status_code == 422 and r.json()["code"] == "unknown_event_type"
+    assert r.json()["errors"] == [
+        {"field": "body.event_types[1]", "message": "unknown event type 'parcel.teleported'"}
+    ]
+    assert "parcel.delivered" in r.json()["detail"]
+    r = c.post("/v1/webhooks", json={**HOOK, "event_types": []}, headers=key)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.event_types"
+    for secret in ["short", "with a space 0123456789", "nul\x00byte-0123456789"]:
+        r = c.post("/v1/webhooks", json={**HOOK, "secret": secret}, headers=key)
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.secret", secret
+    r = c.post("/v1/webhooks", json={**HOOK, "active": False}, headers=key)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.active"
+
+
+def test_deactivating_stops_messages_and_gives_up_waiting_ones(service: Service) -> None:
+    """DELETE deactivates: waiting messages are dead, new events skip it, ping is 409."""
+    c = service.client
+    key = service.key(Role.INTEGRATION)
+    sub_id = c.post("/v1/webhooks", json=HOOK, headers=key).json()["id"]
+    sessions = service.app.state.sessions  # type: ignore[attr-defined]
+    with transaction(sessions) as db:
+        assert enqueue(db, "parcel.delivered", {"parcel_id": "p1"}) == 1
+
+    r = c.delete(f"/v1/webhooks/{sub_id}", headers=key)
+    assert r.status_code == 200 and r.json()["active"] is False
+
+    assert c.get(f"/v1/webhooks/{sub_id}", headers=key).json()["active"] is False
+    with transaction(sessions) as db:
+        assert enqueue(db, "parcel.delivered", {"parcel_id": "p2"}) == 0
+        assert set(db.scalars(select(t.OutboxMessage.status))) == {DEAD}
+    r = c.post(f"/v1/webhooks/{sub_id}/test", headers=key)
+    assert r.status_code == 409 and r.json()["code"] == "subscription_inactive"
+    for method, path in [
+        ("DELETE", "/v1/webhooks/wh_nope"),
+        ("GET", "/v1/webhooks/wh_nope"),
+        ("GET", "/v1/webhooks/wh_nope/deliveries"),
+        ("POST", "/v1/webhooks/wh_nope/test"),
+        ("GET", "/v1/webhooks/wh%00nope"),
+    ]:
+        r = c.request(method, path, headers=key)
+        assert r.status_code == 404 and r.json()["code"] == "not_found", path
+
+
+def test_ping_is_queued_for_one_subscription_and_its_attempts_are_logged(
+    service: Service,
+) -> None:
+    """The test endpoint queues a ping for that subscription alone; the log is newest first."""
+    c = service.client
+    key = service.key(Role.INTEGRATION)
+    created = c.post("/v1/webhooks", json=HOOK, headers=key).json()
+    c.post("/v1/webhooks", json={**HOOK, "event_types": ["*"]}, headers=key)
+
+    r = c.post(f"/v1/webhooks/{created['id']}/test", headers=key)
+
+    assert r.status_code == 202
+    message_id = r.json()["message_id"]
+    assert r.json()["event_type"] == "ping"
+    sessions = service.app.state.sessions  # type: ignore[attr-defined]
+    with sessions() as db:
+        [queued] = db.scalars(select(t.OutboxMessage)).all()
+    assert (queued.id, queued.subscription_id) == (message_id, created["id"])
+    assert queued.status == PENDING
+    assert queued.payload == {"type": "ping", "data": {"subscription_id": created["id"]}}
+
+    requests: list[httpx.Request] = []
+
+    def shop(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        return httpx.Response(500 if len(requests) == 1 else 204)
+
+    settings = service.app.state.settings  # type: ignore[attr-defined]
+    with httpx.Client(transport=httpx.MockTransport(shop)) as client:
+        sender = WebhookSender(sessions, settings, client)
+        t0 = utcnow()
+        assert sender.run_once(now=t0) == 1
+        assert sender.run_once(now=t0 + timedelta(hours=1)) == 1
+
+    assert str(requests[0].url) == HOOK["url"]
+    assert verify(created["secret"], requests[1].content, requests[1].headers["doorstep-signature"])
+    log = c.get(f"/v1/webhooks/{created['id']}/deliveries", headers=key).json()
+    assert [(d["attempt"], d["status_code"]) for d in log] == [(2, 204), (1, 500)]
+    assert [d["error"] for d in log] == [None, "HTTP 500"]
+    assert {(d["message_id"], d["event_type"], d["message_status"]) for d in log} == {
+        (message_id, "ping", "sent")
+    }
+    assert all(d["duration_ms"] >= 0 and d["at"] for d in log)
+    limited = c.get(f"/v1/webhooks/{created['id']}/deliveries?limit=1", headers=key).json()
+    assert limited == log[:1]

@@ -1,0 +1,371 @@
+"""The webhook sender against a real local HTTP receiver, on SQLite and PostgreSQL.
+
+Time is moved by passing ``now=`` to ``run_once``; nothing sleeps for a retry.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from doorstep.notify.outbox import enqueue, enqueue_to
+from doorstep.notify.sender import DEAD, PENDING, SENDING, SENT, WebhookSender
+from doorstep.notify.signing import verify
+from doorstep.settings import Settings
+from doorstep.store import tables as t
+from doorstep.store.database import make_engine, session_factory, transaction
+from doorstep.store.tables import utcnow
+
+SECRET = "test-secret-0123456789"
+
+
+@dataclass(frozen=True)
+class Received:
+    """One request the receiver got (header names lower-cased)."""
+
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def delivery(self) -> int:
+        return int(self.headers["doorstep-delivery"])
+
+
+class Receiver:
+    """An HTTP server on 127.0.0.1 that records POSTs and answers scripted status codes."""
+
+    def __init__(self) -> None:
+        self.received: list[Received] = []
+        self.statuses: list[int] = []
+        """Answers to give, in order; 200 once they run out."""
+        self.delay_s = 0.0
+        self.arrived = threading.Event()
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                with receiver._lock:
+                    receiver.received.append(Received(headers, body))
+                    status = receiver.statuses.pop(0) if receiver.statuses else 200
+                if receiver.delay_s:
+                    time.sleep(receiver.delay_s)
+                answer = b"ok" if status < 300 else b"nope"
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+                receiver.arrived.set()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host!s}:{port}/hooks/doorstep"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A running receiver, shut down after the test."""
+    r = Receiver()
+    yield r
+    r.close()
+
+
+@pytest.fixture
+def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
+    """Sessions on a freshly migrated database."""
+    engine = make_engine(database_url)
+    yield session_factory(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def client() -> Iterator[httpx.Client]:
+    """An HTTP client that ignores proxy settings of the environment."""
+    with httpx.Client(trust_env=False) as c:
+        yield c
+
+
+def make_sender(
+    sessions: sessionmaker[Session], client: httpx.Client, **settings: Any
+) -> WebhookSender:
+    """A sender with test settings (backoff 2 s, 5 attempts unless overridden)."""
+    values: dict[str, Any] = {
+        "database_url": "sqlite://",
+        "webhook_backoff_s": 2.0,
+        "webhook_max_attempts": 5,
+        "webhook_timeout_s": 5.0,
+    }
+    values.update(settings)
+    lease_s = values.pop("lease_s", None)
+    return WebhookSender(sessions, Settings(**values), client, lease_s=lease_s)
+
+
+def subscribe(sessions: sessionmaker[Session], url: str, event_types: list[str]) -> str:
+    """A new active subscription; returns its id."""
+    with transaction(sessions) as db:
+        db.add(t.WebhookSubscription(id="wh_test", url=url, event_types=event_types, secret=SECRET))
+    return "wh_test"
+
+
+def queue(sessions: sessionmaker[Session], sub_id: str, n: int = 1) -> list[int]:
+    """Queue ``n`` parcel.delivered messages for ``sub_id``; returns their ids."""
+    with transaction(sessions) as db:
+        messages = [
+            enqueue_to(db, sub_id, "parcel.delivered", {"parcel_id": f"p{i}"}) for i in range(n)
+        ]
+        return [m.id for m in messages]
+
+
+def message(sessions: sessionmaker[Session], message_id: int) -> t.OutboxMessage:
+    """The stored message."""
+    with sessions() as db:
+        return db.get_one(t.OutboxMessage, message_id)
+
+
+def log(sessions: sessionmaker[Session], message_id: int) -> list[t.WebhookDelivery]:
+    """The delivery log of a message, first attempt first."""
+    with sessions() as db:
+        query = (
+            select(t.WebhookDelivery)
+            .where(t.WebhookDelivery.message_id == message_id)
+            .order_by(t.WebhookDelivery.attempt, t.WebhookDelivery.id)
+        )
+        return list(db.scalars(query))
+
+
+def test_a_delivery_is_signed_and_names_event_and_message(
+    sessions: sessionmaker[Session], receiver: Receiver, client: httpx.Client
+) -> None:
+    """The POST carries the stored JSON, a signature that verifies, the event and message id."""
+    subscribe(sessions, receiver.url, ["parcel.delivered"])
+    with transaction(sessions) as db:
+        assert enqueue(db, "parcel.delivered", {"parcel_id": "p1"}) == 1
+    with sessions() as db:
+        message_id = db.scalars(select(t.OutboxMessage.id)).one()
+
+    assert make_sender(sessions, client).run_once() == 1
+
+    [request] = receiver.received
+    assert json.loads(request.body) == {"type": "parcel.delivered", "data": {"parcel_id": "p1"}}
+    assert request.headers["content-type"] == "application/json"
+    assert verify(SECRET, request.body, request.headers["doorstep-signature"])
+    assert not verify("another-secret-000", request.body, request.headers["doorstep-signature"])
+    assert request.headers["doorstep-event"] == "parcel.delivered"
+    assert request.delivery == message_id
+    stored = message(sessions, message_id)
+    assert (stored.status, stored.attempts, stored.last_error) == (SENT, 1, None)
+    [attempt] = log(sessions, message_id)
+    assert (attempt.attempt, attempt.status_code, attempt.error) == (1, 200, None)
+    assert attempt.duration_ms > 0
+
+
+def test_failures_are_retried_with_exponential_backoff_until_one_succeeds(
+    sessions: sessionmaker[Session], receiver: Receiver, client: httpx.Client
+) -> None:
+    """After 500s the message is due again 2 s then 4 s later, not before; then 200 sends it."""
+    [message_id] = queue(sessions, subscribe(sessions, receiver.url, ["*"]))
+    receiver.statuses = [500, 500]
+    sender = make_sender(sessions, client, webhook_backoff_s=2.0)
+    t0 = utcnow()
+
+    assert sender.run_once(now=t0) == 1
+    first = message(sessions, message_id)
+    assert (first.status, first.attempts) == (PENDING, 1)
+    assert first.next_attempt_at == t0 + timedelta(seconds=2)
+    assert first.last_error == "HTTP 500: nope"
+    assert sender.run_once(now=t0 + timedelta(seconds=1.9)) == 0
+
+    t1 = t0 + timedelta(seconds=2)
+    assert sender.run_once(now=t1) == 1
+    assert message(sessions, message_id).next_attempt_at == t1 + timedelta(seconds=4)
+    assert sender.run_once(now=t1 + timedelta(seconds=3.9)) == 0
+
+    assert sender.run_once(now=t1 + timedelta(seconds=4)) == 1
+    done = message(sessions, message_id)
+    assert (done.status, done.attempts, done.last_error) == (SENT, 3, None)
+    assert [r.delivery for r in receiver.received] == [message_id] * 3
+    attempts = log(sessions, message_id)
+    assert [(a.attempt, a.status_code) for a in attempts] == [(1, 500), (2, 500), (3, 200)]
+    assert [a.error for a in attempts] == ["HTTP 500: nope", "HTTP 500: nope", None]
+    assert [a.at for a in attempts] == [t0, t1, t1 + timedelta(seconds=4)]
+
+
+def test_a_message_is_dead_after_the_last_attempt(
+    sessions: sessionmaker[Session], receiver: Receiver, client: httpx.Client
+) -> None:
+    """With 3 attempts allowed, the third failure marks it dead and nothing is sent again."""
+    [message_id] = queue(sessions, subscribe(sessions, receiver.url, ["*"]))
+    receiver.statuses = [503] * 10
+    sender = make_sender(sessions, client, webhook_max_attempts=3)
+    t0 = utcnow()
+
+    sent = [sender.run_once(now=t0 + timedelta(hours=h)) for h in range(5)]
+
+    assert sent == [1, 1, 1, 0, 0]
+    dead = message(sessions, message_id)
+    assert (dead.status, dead.attempts, dead.last_error) == (DEAD, 3, "HTTP 503: nope")
+    assert len(receiver.received) == 3
+    assert [a.status_code for a in log(sessions, message_id)] == [503, 503, 503]
+
+
+def test_network_errors_are_logged_and_retried(
+    sessions: sessionmaker[Session], client: httpx.Client
+) -> None:
+    """A refused connection is an attempt with no status code and the error, retried later."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    [message_id] = queue(sessions, subscribe(sessions, f"http://127.0.0.1:{port}/x", ["*"]))
+    t0 = utcnow()
+
+    assert make_sender(sessions, client).run_once(now=t0) == 1
+
+    stored = message(sessions, message_id)
+    assert (stored.status, stored.attempts) == (PENDING, 1)
+    assert stored.next_attempt_at == t0 + timedelta(seconds=2)
+    [attempt] = log(sessions, message_id)
+    assert attempt.status_code is None
+    assert attempt.error is not None and attempt.error.startswith("ConnectError")
+    assert stored.last_error == attempt.error
+
+
+def test_a_message_claimed_by_a_crashed_sender_is_sent_once_its_lease_expires(
+    sessions: sessionmaker[Session], receiver: Receiver, client: httpx.Client
+) -> None:
+    """A claim never finished holds the message for the lease; after it another sender sends."""
+    [message_id] = queue(sessions, subscribe(sessions, receiver.url, ["*"]))
+    crashed = make_sender(sessions, client, lease_s=60)
+    other = make_sender(sessions, client, lease_s=60)
+    t0 = utcnow()
+
+    claim = crashed.claim(message_id, t0)
+    assert claim is not None and message(sessions, message_id).status == SENDING
+    assert other.run_once(now=t0 + timedelta(seconds=59)) == 0
+    assert receiver.received == []
+
+    assert other.run_once(now=t0 + timedelta(seconds=61)) == 1
+    assert [r.delivery for r in receiver.received] == [message_id]
+    assert (message(sessions, message_id).status, message(sessions, message_id).attempts) == (
+        SENT,
+        1,
+    )
+
+    # The "crashed" sender wakes up and fails its stale attempt: the outcome is logged
+    # but does not overwrite the message another sender has finished.
+    receiver.statuses = [500]
+    assert crashed.deliver(claim, now=t0 + timedelta(seconds=70)) is False
+    stored = message(sessions, message_id)
+    assert (stored.status, stored.attempts, stored.last_error) == (SENT, 1, None)
+    assert [a.status_code for a in log(sessions, message_id)] == [200, 500]
+
+
+def test_two_senders_never_send_a_message_twice(
+    database_url: str, sessions: sessionmaker[Session], receiver: Receiver, client: httpx.Client
+) -> None:
+    """Two senders (own engines, own threads) draining 40 messages at once send each once."""
+    ids = queue(sessions, subscribe(sessions, receiver.url, ["*"]), n=40)
+    receiver.delay_s = 0.005
+    engines = [make_engine(database_url) for _ in range(2)]
+    senders = [
+        WebhookSender(session_factory(e), Settings(database_url=database_url), client, batch_size=5)
+        for e in engines
+    ]
+    now = utcnow()
+    start = threading.Barrier(2)
+    counts: list[int] = []
+
+    def run(sender: WebhookSender) -> None:
+        start.wait()
+        counts.append(sender.run_once(now=now))
+
+    threads = [threading.Thread(target=run, args=(s,)) for s in senders]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for engine in engines:
+        engine.dispose()
+
+    assert sorted(r.delivery for r in receiver.received) == ids
+    assert sum(counts) == 40
+    assert all(c > 0 for c in counts), f"one sender did all the work: {counts}"
+    with sessions() as db:
+        assert set(db.scalars(select(t.OutboxMessage.status))) == {SENT}
+        assert len(db.scalars(select(t.WebhookDelivery.id)).all()) == 40
+
+
+def test_messages_of_a_deactivated_subscription_are_given_up(
+    sessions: sessionmaker[Session], receiver: Receiver, client: httpx.Client
+) -> None:
+    """A message whose subscription was deactivated after queueing is marked dead, not sent."""
+    sub_id = subscribe(sessions, receiver.url, ["*"])
+    [message_id] = queue(sessions, sub_id)
+    with transaction(sessions) as db:
+        db.get_one(t.WebhookSubscription, sub_id).active = False
+
+    assert make_sender(sessions, client).run_once() == 0
+
+    assert receiver.received == []
+    assert message(sessions, message_id).status == DEAD
+    assert log(sessions, message_id) == []
+
+
+def test_start_sends_in_the_background_until_stop(
+    sessions: sessionmaker[Session], receiver: Receiver
+) -> None:
+    """start() delivers queued messages from a thread (own HTTP client); stop() ends it."""
+    [message_id] = queue(sessions, subscribe(sessions, receiver.url, ["*"]))
+    sender = WebhookSender(sessions, Settings(database_url="sqlite://"))
+    sender.start()
+    try:
+        assert sender.running
+        assert receiver.arrived.wait(10)
+        deadline = time.monotonic() + 10
+        while message(sessions, message_id).status != SENT and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        sender.stop()
+    assert not sender.running
+    assert message(sessions, message_id).status == SENT
+    assert len(receiver.received) == 1
+
+
+def test_now_defaults_to_the_clock(
+    sessions: sessionmaker[Session], receiver: Receiver, client: httpx.Client
+) -> None:
+    """Without now=, a failed attempt is scheduled backoff seconds after the real time."""
+    [message_id] = queue(sessions, subscribe(sessions, receiver.url, ["*"]))
+    receiver.statuses = [500]
+    before = utcnow()
+    assert make_sender(sessions, client, webhook_backoff_s=30).run_once() == 1
+    after = utcnow()
+    scheduled: datetime = message(sessions, message_id).next_attempt_at
+    assert before + timedelta(seconds=30) <= scheduled <= after + timedelta(seconds=30)
