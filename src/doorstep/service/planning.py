@@ -1,0 +1,631 @@
+"""Planning jobs: a plan is solved in the background and its result stored.
+
+``POST /v1/plans`` stores a plan row (status ``queued``) and hands its id to
+:class:`PlanningJobs`, which runs one job at a time on a worker thread::
+
+    queued -> running -> done -> published      (publishing is a person's act)
+              running -> failed
+
+A job reads the orders to plan and the fleet from the database, runs the route
+engine (:func:`~doorstep.plan.day.build_problem`,
+:func:`~doorstep.plan.day.choose_backend`, :func:`~doorstep.plan.day.solve_problem`),
+writes its progress into the plan row while it searches, and stores the result
+in one transaction: the ``plan.json`` document, a ``Route`` row per route, a
+``Stop`` row per visit and the ``plan.done`` webhook. A job that cannot plan
+stores ``failed`` with a sentence saying why, and queues ``plan.failed``.
+
+Nothing lives only in memory: after a restart, done plans are in the database,
+and :meth:`PlanningJobs.recover` marks the plans a crash left queued or running
+as failed ("interrupted by a restart").
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from doorstep.domain.fleet import Fleet
+from doorstep.domain.order import Order
+from doorstep.errors import DoorstepError, InputError
+from doorstep.network.provider import TravelTimeProvider
+from doorstep.notify.outbox import enqueue
+from doorstep.plan.day import build_problem, choose_backend, solve_problem
+from doorstep.plan.outputs.plan_json import chosen_window, plan_document
+from doorstep.plan.problem import Objective
+from doorstep.plan.result import DayPlan
+from doorstep.plan.solver import Progress, SolveSettings
+from doorstep.settings import Settings
+from doorstep.store import tables as t
+from doorstep.store.convert import to_fleet, to_order
+from doorstep.store.database import transaction
+
+log = logging.getLogger("doorstep.planning")
+
+INTERRUPTED_BY_RESTART = "interrupted by a restart"
+"""The error of a plan that was queued or running when the service stopped unexpectedly."""
+
+INTERRUPTED_BY_SHUTDOWN = "interrupted by a shutdown"
+"""The error of a plan whose search was stopped because the service shut down."""
+
+PUBLISHED_ROUTE_STATES = ("published", "in_progress", "completed")
+"""Route states that hand a route's orders to a driver (``planned`` does not)."""
+
+REPORT_EVERY_S = 0.5
+"""Least time between two progress writes to a plan row (at most two a second)."""
+
+
+class PlanStatus(StrEnum):
+    """Where a plan is in its life."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    PUBLISHED = "published"
+
+
+class PlanningInterruptedError(Exception):
+    """Raised inside a search to abandon it (the service is shutting down)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PlanRequest:
+    """What a planning job was asked to do (stored as the plan row's ``request``).
+
+    Attributes
+    ----------
+    order_ids
+        Orders to plan; ``None``: every order with status ``created`` that is on
+        no published route.
+    vehicle_ids
+        Vehicles to plan with; ``None``: every vehicle.
+    objective
+        What the engine minimises.
+    time_limit_s
+        Seconds of search; ``None``: the service's ``plan_time_limit_s``.
+    seed
+        Random seed of the search.
+    max_iterations
+        Stop the search after this many iterations (with the seed, the same plan
+        on every machine); the time limit still applies.
+    """
+
+    order_ids: tuple[str, ...] | None = None
+    vehicle_ids: tuple[str, ...] | None = None
+    objective: Objective = Objective.COST
+    time_limit_s: float | None = None
+    seed: int = 0
+    max_iterations: int | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        """The request as JSON-ready data.
+
+        Returns
+        -------
+        dict
+            The attributes, with tuples as lists and the objective as its name.
+        """
+        return {
+            "order_ids": None if self.order_ids is None else list(self.order_ids),
+            "vehicle_ids": None if self.vehicle_ids is None else list(self.vehicle_ids),
+            "objective": self.objective.value,
+            "time_limit_s": self.time_limit_s,
+            "seed": self.seed,
+            "max_iterations": self.max_iterations,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> PlanRequest:
+        """The request stored as ``data`` (the inverse of :meth:`as_json`).
+
+        Parameters
+        ----------
+        data
+            A plan row's ``request``; missing keys take their defaults.
+
+        Returns
+        -------
+        PlanRequest
+            The request.
+
+        Raises
+        ------
+        ValueError
+            For an unknown objective.
+        """
+        orders = data.get("order_ids")
+        vehicles = data.get("vehicle_ids")
+        limit = data.get("time_limit_s")
+        iterations = data.get("max_iterations")
+        return cls(
+            order_ids=None if orders is None else tuple(str(i) for i in orders),
+            vehicle_ids=None if vehicles is None else tuple(str(i) for i in vehicles),
+            objective=Objective(data.get("objective", Objective.COST.value)),
+            time_limit_s=None if limit is None else float(limit),
+            seed=int(data.get("seed", 0)),
+            max_iterations=None if iterations is None else int(iterations),
+        )
+
+
+def provider_for(settings: Settings) -> TravelTimeProvider:
+    """The travel-time provider the service's settings name.
+
+    Parameters
+    ----------
+    settings
+        ``router`` picks the provider; ``router_source`` is the ``.pbf`` path
+        (``pbf``) or the server URL (``osrm``, ``valhalla``).
+
+    Returns
+    -------
+    TravelTimeProvider
+        Bundled Helsinki roads, another OpenStreetMap file, an OSRM or Valhalla
+        server, or straight-line estimates.
+
+    Raises
+    ------
+    InputError
+        ``router_source`` is missing, the ``.pbf`` file does not exist, or the
+        server URL is not an http(s) URL.
+    """
+    router, source = settings.router, settings.router_source.strip()
+    if router == "straight":
+        from doorstep.network.straight_line import StraightLineProvider
+
+        return StraightLineProvider()
+    if router == "bundled":
+        from doorstep.network.osm_provider import OsmProvider
+
+        return OsmProvider()
+    if not source:
+        what = "the path of a .pbf file" if router == "pbf" else "the server's URL"
+        raise InputError(
+            f"router {router!r} needs router_source",
+            hint=f"Set DOORSTEP_ROUTER_SOURCE (or router_source in doorstep.toml) to {what}.",
+        )
+    if router == "pbf":
+        from doorstep.network.osm_provider import OsmProvider
+
+        path = Path(source)
+        if not path.is_file():
+            raise InputError(f"{path}: no such file", hint="Give an OpenStreetMap .pbf extract.")
+        return OsmProvider(path)
+    from doorstep.network.osrm import OsrmProvider
+    from doorstep.network.valhalla import ValhallaProvider
+
+    server = OsrmProvider if router == "osrm" else ValhallaProvider
+    try:
+        return server(source)
+    except ValueError as error:
+        raise InputError(f"router_source {source!r}: {error}") from None
+
+
+def load_orders(db: Session, order_ids: Sequence[str] | None) -> list[Order]:
+    """The orders a plan covers, as domain orders.
+
+    Parameters
+    ----------
+    db
+        A session.
+    order_ids
+        The orders asked for, or ``None`` for every order with status
+        ``created`` that is on no published route.
+
+    Returns
+    -------
+    list of Order
+        In id order.
+
+    Raises
+    ------
+    InputError
+        Some of ``order_ids`` do not exist.
+    """
+    query = select(t.Order).order_by(t.Order.id)
+    if order_ids is None:
+        published = (
+            select(t.Stop.order_id)
+            .join(t.Route, t.Route.id == t.Stop.route_id)
+            .where(t.Route.state.in_(PUBLISHED_ROUTE_STATES))
+        )
+        query = query.where(t.Order.status == "created", t.Order.id.not_in(published))
+    else:
+        query = query.where(t.Order.id.in_(set(order_ids)))
+    rows = db.scalars(query).all()
+    if order_ids is not None:
+        missing = sorted(set(order_ids) - {r.id for r in rows})
+        if missing:
+            raise InputError(f"unknown orders: {_names(missing)}")
+    return [to_order(row) for row in rows]
+
+
+def load_fleet(db: Session, vehicle_ids: Sequence[str] | None) -> Fleet:
+    """The vehicles a plan may use, with their depots, as a domain fleet.
+
+    Parameters
+    ----------
+    db
+        A session.
+    vehicle_ids
+        The vehicles asked for, or ``None`` for every vehicle.
+
+    Returns
+    -------
+    Fleet
+        The vehicles in id order and the depots they start or end at.
+
+    Raises
+    ------
+    InputError
+        Some of ``vehicle_ids`` do not exist.
+    """
+    query = select(t.Vehicle).order_by(t.Vehicle.id)
+    if vehicle_ids is not None:
+        query = query.where(t.Vehicle.id.in_(set(vehicle_ids)))
+    vehicles = db.scalars(query).all()
+    if vehicle_ids is not None:
+        missing = sorted(set(vehicle_ids) - {v.id for v in vehicles})
+        if missing:
+            raise InputError(f"unknown vehicles: {_names(missing)}")
+    depot_ids = {v.depot_id for v in vehicles}
+    depots = db.scalars(select(t.Depot).where(t.Depot.id.in_(depot_ids)).order_by(t.Depot.id))
+    return to_fleet(depots.all(), vehicles)
+
+
+def _names(ids: Sequence[str], limit: int = 10) -> str:
+    shown = ", ".join(ids[:limit])
+    return shown if len(ids) <= limit else f"{shown} and {len(ids) - limit} more"
+
+
+def route_rows(plan_id: str, day: str, plan: DayPlan) -> list[tuple[t.Route, list[t.Stop]]]:
+    """The ``Route`` and ``Stop`` rows of a planned day.
+
+    Parameters
+    ----------
+    plan_id
+        The plan the routes belong to; a route's id is ``"{plan_id}-{vehicle_id}"``.
+    day
+        ISO date of the plan.
+    plan
+        The planned day.
+
+    Returns
+    -------
+    list of (Route, list of Stop)
+        One entry per route with visits, in the order of the plan document.
+        A stop's ``leg_s`` is the driving time from the previous stop (or the
+        depot) by the evaluator's schedule: arrival less the previous departure,
+        less a break taken in between; its window is the one the visit uses
+        (:func:`~doorstep.plan.outputs.plan_json.chosen_window`) and its ETA is
+        the planned arrival.
+    """
+    vehicles = {v.id: v for v in plan.problem.fleet.vehicles}
+    orders = {o.id: o for o in plan.problem.orders}
+    out: list[tuple[t.Route, list[t.Stop]]] = []
+    for route in plan.evaluation.plan.routes:
+        route_id = f"{plan_id}-{route.vehicle_id}"
+        brk = vehicles[route.vehicle_id].break_
+        row = t.Route(
+            id=route_id,
+            plan_id=plan_id,
+            vehicle_id=route.vehicle_id,
+            day=day,
+            state="planned",
+            start_s=route.start_s,
+            end_s=route.end_s,
+            distance_m=route.distance_m,
+        )
+        stops: list[t.Stop] = []
+        previous = route.start_s
+        for k, visit in enumerate(route.visits):
+            if brk is not None and route.break_after == k - 1 and route.break_start_s is not None:
+                previous = route.break_start_s + brk.duration_s
+            order = orders[visit.order_id]
+            window = chosen_window(order, visit.arrival_s)
+            stops.append(
+                t.Stop(
+                    route_id=route_id,
+                    seq=k + 1,
+                    order_id=order.id,
+                    leg_s=visit.arrival_s - previous,
+                    service_s=order.service_s,
+                    window_start_s=None if window is None else window.start,
+                    window_end_s=None if window is None else window.end,
+                    planned_arrival_s=visit.arrival_s,
+                    planned_start_s=visit.start_s,
+                    eta_s=visit.arrival_s,
+                    state="pending",
+                )
+            )
+            previous = visit.departure_s
+        out.append((row, stops))
+    return out
+
+
+class ProgressWriter:
+    """A solver progress callback that writes progress and best cost into a plan row.
+
+    Parameters
+    ----------
+    sessions
+        Where the plan row is.
+    plan_id
+        The plan.
+    time_limit_s
+        The search's time limit: progress is elapsed time over it (capped below 1;
+        only a finished plan is at 1).
+    stopping
+        Set when the search must be abandoned: the next call raises
+        :class:`PlanningInterruptedError`.
+    every_s
+        Least time between two writes; calls in between are dropped.
+    clock
+        Monotonic seconds (a parameter for tests).
+    """
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        plan_id: str,
+        time_limit_s: float,
+        stopping: threading.Event | None = None,
+        every_s: float = REPORT_EVERY_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.sessions = sessions
+        self.plan_id = plan_id
+        self.time_limit_s = time_limit_s
+        self.stopping = stopping or threading.Event()
+        self.every_s = every_s
+        self.clock = clock
+        self.last_write = -math.inf
+        self.writes = 0
+
+    def __call__(self, progress: Progress) -> None:
+        """Record ``progress`` unless the last write was less than ``every_s`` ago.
+
+        Raises
+        ------
+        PlanningInterruptedError
+            When ``stopping`` is set.
+        """
+        if self.stopping.is_set():
+            raise PlanningInterruptedError(INTERRUPTED_BY_SHUTDOWN)
+        now = self.clock()
+        if now - self.last_write < self.every_s:
+            return
+        self.last_write = now
+        values: dict[str, Any] = {
+            "progress": min(max(progress.elapsed_s / self.time_limit_s, 0.0), 0.99)
+        }
+        if progress.best_cost is not None and math.isfinite(progress.best_cost):
+            values["best_cost"] = progress.best_cost
+        try:
+            with transaction(self.sessions) as db:
+                db.execute(
+                    update(t.Plan)
+                    .where(t.Plan.id == self.plan_id, t.Plan.status == PlanStatus.RUNNING.value)
+                    .values(**values)
+                )
+            self.writes += 1
+        except SQLAlchemyError:
+            log.warning("could not record the progress of plan %s", self.plan_id, exc_info=True)
+
+
+class PlanningJobs:
+    """Runs planning jobs one at a time on a worker thread.
+
+    Parameters
+    ----------
+    sessions
+        Sessions on the service's database.
+    settings
+        The service's settings: router, default time limit.
+    provider
+        Travel times; by default built from ``settings`` by :func:`provider_for`
+        when the first job needs it (and kept, with its caches, for the next).
+    """
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        settings: Settings,
+        provider: TravelTimeProvider | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.settings = settings
+        self._provider = provider
+        self._stopping = threading.Event()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="doorstep-planning")
+
+    def submit(self, plan_id: str) -> Future[None]:
+        """Plan ``plan_id`` in the background; the plan row must be committed first.
+
+        Parameters
+        ----------
+        plan_id
+            A plan with status ``queued``.
+
+        Returns
+        -------
+        Future
+            Done when the job has stored its outcome.
+        """
+        return self._executor.submit(self.run, plan_id)
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Stop: abandon the running search (its plan fails) and drop queued jobs.
+
+        Plans still queued stay so in the database until :meth:`recover` runs.
+        """
+        self._stopping.set()
+        self._executor.shutdown(wait=wait, cancel_futures=True)
+
+    def recover(self) -> list[str]:
+        """Mark every plan left queued or running (by a crash) as failed.
+
+        Call it at startup, before any job is submitted.
+
+        Returns
+        -------
+        list of str
+            Ids of the plans marked failed; each gets a ``plan.failed`` webhook.
+        """
+        with transaction(self.sessions) as db:
+            plans = db.scalars(
+                select(t.Plan)
+                .where(t.Plan.status.in_((PlanStatus.QUEUED.value, PlanStatus.RUNNING.value)))
+                .order_by(t.Plan.created_at)
+            ).all()
+            for plan in plans:
+                _mark_failed(db, plan, INTERRUPTED_BY_RESTART)
+            ids = [p.id for p in plans]
+        if ids:
+            log.warning("plans interrupted by a restart: %s", ", ".join(ids))
+        return ids
+
+    def run(self, plan_id: str) -> None:
+        """Plan ``plan_id`` now, in this thread, and store the outcome.
+
+        A plan that is not ``queued`` (or does not exist) is left alone. Every
+        failure is stored as the plan's error; nothing is raised.
+        """
+        try:
+            request = self._start(plan_id)
+        except Exception:
+            log.exception("could not start plan %s", plan_id)
+            return
+        if request is None:
+            return
+        try:
+            plan, cost = self._plan(plan_id, request)
+            self._finish(plan_id, plan, cost)
+        except PlanningInterruptedError:
+            self._fail(plan_id, INTERRUPTED_BY_SHUTDOWN)
+        except DoorstepError as error:
+            self._fail(plan_id, str(error))
+        except Exception as error:
+            log.exception("plan %s failed", plan_id)
+            self._fail(plan_id, f"the planning failed unexpectedly: {type(error).__name__}")
+
+    @property
+    def provider(self) -> TravelTimeProvider:
+        """The travel-time provider (built on first use)."""
+        if self._provider is None:
+            self._provider = provider_for(self.settings)
+        return self._provider
+
+    def _start(self, plan_id: str) -> PlanRequest | None:
+        with transaction(self.sessions) as db:
+            plan = db.get(t.Plan, plan_id, with_for_update=True)
+            if plan is None:
+                log.warning("plan %s does not exist", plan_id)
+                return None
+            if plan.status != PlanStatus.QUEUED.value:
+                log.info("plan %s is %s, not queued: not run", plan_id, plan.status)
+                return None
+            plan.status = PlanStatus.RUNNING.value
+            plan.started_at = t.utcnow()
+            plan.progress = 0.0
+            stored = dict(plan.request)
+        try:
+            return PlanRequest.from_json(stored)
+        except (TypeError, ValueError) as error:
+            self._fail(plan_id, f"the plan's request cannot be read: {error}")
+            return None
+
+    def _plan(self, plan_id: str, request: PlanRequest) -> tuple[DayPlan, float | None]:
+        started = time.perf_counter()
+        with self.sessions() as db:
+            orders = load_orders(db, request.order_ids)
+            fleet = load_fleet(db, request.vehicle_ids)
+        if not orders:
+            raise InputError(
+                "no orders to plan",
+                hint="Every order is planned already or on a published route; "
+                "add orders, or list order_ids.",
+            )
+        if not fleet.vehicles:
+            raise InputError("no vehicles to plan with", hint="Add vehicles first.")
+        problem = build_problem(orders, fleet, self.provider, objective=request.objective)
+        solver = choose_backend(problem)
+        limit = request.time_limit_s or self.settings.plan_time_limit_s
+        settings = SolveSettings(
+            time_limit_s=limit, seed=request.seed, max_iterations=request.max_iterations
+        )
+        writer = ProgressWriter(self.sessions, plan_id, limit, self._stopping)
+        assignment, evaluation = solve_problem(problem, solver, settings, writer)
+        plan = DayPlan(
+            problem=problem,
+            evaluation=evaluation,
+            backend=solver.name,
+            time_limit_s=limit,
+            seed=request.seed,
+            runtime_s=time.perf_counter() - started,
+        )
+        return plan, assignment.objective
+
+    def _finish(self, plan_id: str, day_plan: DayPlan, cost: float | None) -> None:
+        document = plan_document(day_plan)
+        with transaction(self.sessions) as db:
+            plan = db.get(t.Plan, plan_id, with_for_update=True)
+            if plan is None or plan.status != PlanStatus.RUNNING.value:
+                log.warning("plan %s changed while it was planned; result dropped", plan_id)
+                return
+            for route, stops in route_rows(plan_id, plan.day, day_plan):
+                db.add(route)
+                db.flush()
+                db.add_all(stops)
+            plan.document = document
+            plan.status = PlanStatus.DONE.value
+            plan.progress = 1.0
+            if cost is not None and math.isfinite(cost):
+                plan.best_cost = cost
+            plan.error = None
+            plan.finished_at = t.utcnow()
+            kpis = day_plan.evaluation.kpis
+            enqueue(
+                db,
+                "plan.done",
+                {
+                    "plan_id": plan.id,
+                    "day": plan.day,
+                    "status": plan.status,
+                    "orders": kpis.orders,
+                    "served": kpis.served,
+                    "unassigned": kpis.unassigned,
+                    "vehicles_used": kpis.vehicles_used,
+                    "feasible": day_plan.evaluation.feasible,
+                },
+            )
+
+    def _fail(self, plan_id: str, message: str) -> None:
+        try:
+            with transaction(self.sessions) as db:
+                plan = db.get(t.Plan, plan_id, with_for_update=True)
+                if plan is not None and plan.status in (
+                    PlanStatus.QUEUED.value,
+                    PlanStatus.RUNNING.value,
+                ):
+                    _mark_failed(db, plan, message)
+        except Exception:
+            log.exception("could not store the failure of plan %s: %s", plan_id, message)
+
+
+def _mark_failed(db: Session, plan: t.Plan, message: str) -> None:
+    plan.status = PlanStatus.FAILED.value
+    plan.error = message
+    plan.finished_at = t.utcnow()
+    enqueue(db, "plan.failed", {"plan_id": plan.id, "day": plan.day, "error": message})

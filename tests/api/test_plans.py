@@ -1,0 +1,293 @@
+"""Plans and routes over HTTP: jobs, results, publishing, driver scoping, restarts."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from doorstep.api.app import create_app
+from doorstep.api.security import Role
+from doorstep.domain.load import Load
+from doorstep.domain.location import Location
+from doorstep.domain.order import Address
+from doorstep.domain.order import Order as DomainOrder
+from doorstep.domain.time_window import TimeWindow
+from doorstep.service import INTERRUPTED_BY_RESTART
+from doorstep.store import tables as t
+from doorstep.store.convert import order_row
+from doorstep.store.database import transaction
+from service_data import DEPOT, VEHICLE, order
+
+from .conftest import Service
+
+DAY = "2026-01-15"
+QUICK: dict[str, Any] = {"day": DAY, "time_limit_s": 0.5, "max_iterations": 200}
+"""A short, reproducible search."""
+FINAL = {"done", "failed", "published"}
+
+
+def add_orders(service: Service, *bodies: dict[str, Any]) -> None:
+    """Store orders directly (one parcel row per parcel): orders have no endpoint here."""
+    with transaction(service.app.state.sessions) as db:  # type: ignore[attr-defined]
+        for body in bodies:
+            domain = DomainOrder(
+                id=body["id"],
+                location=Location(body["lat"], body["lon"]),
+                address=Address(body["street"], "", body["zip"], body["city"]),
+                windows=tuple(TimeWindow(a, b) for a, b in body["windows"]),
+                service_s=body["service_s"],
+                demand=Load(body["parcels"]),
+                skills=frozenset(body.get("skills", ())),
+            )
+            db.add(order_row(domain))
+            db.flush()
+            for k in range(1, body["parcels"] + 1):
+                db.add(t.Parcel(id=f"{body['id']}-{k}", order_id=body["id"]))
+
+
+def add_fleet(service: Service, planner: dict[str, str], vans: int = 1, **fields: Any) -> None:
+    """The depot, ``vans`` vans (van1, van2...) and a driver per van (d1, d2...)."""
+    c = service.client
+    assert c.post("/v1/depots", json=DEPOT, headers=planner).status_code == 201
+    for k in range(1, vans + 1):
+        van = VEHICLE | {"id": f"van{k}"} | fields
+        assert c.post("/v1/vehicles", json=van, headers=planner).status_code == 201
+        driver = {"id": f"d{k}", "name": f"Driver {k}", "vehicle_id": f"van{k}"}
+        assert c.post("/v1/drivers", json=driver, headers=planner).status_code == 201
+
+
+def wait_for(
+    service: Service, plan_id: str, headers: dict[str, str], timeout_s: float = 30
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Poll the plan until it is done or failed: its last state and every state seen."""
+    seen: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        body = service.client.get(f"/v1/plans/{plan_id}", headers=headers).json()
+        seen.append(body)
+        if body["status"] in FINAL:
+            return body, seen
+        time.sleep(0.05)
+    raise AssertionError(f"plan {plan_id} still {seen[-1]['status']} after {timeout_s} s")
+
+
+def plan_now(service: Service, planner: dict[str, str], **body: Any) -> dict[str, Any]:
+    """Post a plan and wait for it to finish."""
+    r = service.client.post("/v1/plans", json=QUICK | body, headers=planner)
+    assert r.status_code == 202, r.text
+    final, _ = wait_for(service, r.json()["id"], planner)
+    return final
+
+
+def test_a_plan_goes_queued_running_done_and_its_routes_match(service: Service) -> None:
+    """202 queued, then running with progress, then done; the route's stops match its visits."""
+    planner = service.key(Role.PLANNER)
+    add_fleet(service, planner)
+    add_orders(service, *(order(f"o{k}", k) for k in range(1, 5)))
+    c = service.client
+    r = c.post("/v1/plans", json={"day": DAY, "time_limit_s": 1.5}, headers=planner)
+    assert r.status_code == 202
+    created = r.json()
+    assert created["status"] == "queued" and created["progress"] == 0
+    assert r.headers["location"] == created["links"]["self"] == f"/v1/plans/{created['id']}"
+    assert created["request"]["time_limit_s"] == 1.5 and created["request"]["order_ids"] is None
+
+    dispatcher = service.key(Role.DISPATCHER)
+    plan, seen = wait_for(service, created["id"], dispatcher)
+    statuses = list(dict.fromkeys(s["status"] for s in seen))
+    assert statuses in (["running", "done"], ["queued", "running", "done"])
+    running = [s for s in seen if s["status"] == "running"]
+    assert all(s["routes"] is None and s["summary"] is None for s in running)
+    assert any(0 < s["progress"] < 1 and s["best_cost"] is not None for s in running)
+
+    assert plan["progress"] == 1 and plan["error"] is None
+    assert plan["summary"]["served"] == 4 and plan["unassigned"] == []
+    assert plan["links"]["publish"] == f"/v1/plans/{plan['id']}/publish"
+    (route,) = plan["routes"]
+    assert (route["id"], route["state"], route["driver_id"]) == (
+        f"{plan['id']}-van1",
+        "planned",
+        None,
+    )
+    assert all(v["eta_s"] == v["arrival_s"] and v["state"] == "pending" for v in route["visits"])
+
+    detail = c.get(f"/v1/routes/{route['id']}", headers=dispatcher).json()
+    assert (detail["start_s"], detail["end_s"]) == (route["start_s"], route["end_s"])
+    assert detail["stop_count"] == len(detail["stops"]) == 4
+    for stop, visit in zip(detail["stops"], route["visits"], strict=True):
+        assert (stop["seq"], stop["order_id"]) == (visit["stop"], visit["order_id"])
+        assert stop["planned_arrival_s"] == stop["eta_s"] == visit["arrival_s"]
+        assert stop["planned_start_s"] == visit["start_s"]
+        assert stop["address"] == visit["address"] and stop["lat"] == visit["lat"]
+        assert stop["window"] == visit["window"] == "09:00-12:00"
+        assert stop["eta"] == visit["arrival"]
+        eta_at = datetime.fromisoformat(stop["eta_at"])
+        assert eta_at.isoformat()[:10] == DAY and eta_at.utcoffset() is not None
+        assert eta_at.utcoffset().total_seconds() == 2 * 3600  # Helsinki in winter
+        assert eta_at.strftime("%H:%M") == stop["eta"]
+
+    listed = c.get("/v1/plans", headers=dispatcher).json()
+    assert [p["id"] for p in listed] == [plan["id"]] and "routes" not in listed[0]
+
+
+def test_an_order_no_vehicle_can_serve_comes_back_unassigned_with_a_reason(
+    service: Service,
+) -> None:
+    """An order needing a skill no van has is listed in unassigned with code and sentence."""
+    planner = service.key(Role.PLANNER)
+    add_fleet(service, planner)
+    add_orders(service, order("plain", 1), order("frozen", 2, skills=["freezer"]))
+    plan = plan_now(service, planner, order_ids=["plain", "frozen"])
+    assert plan["status"] == "done"
+    assert plan["unassigned"] == [
+        {
+            "order_id": "frozen",
+            "code": "no_skill",
+            "reason": "No vehicle has the skills it needs (freezer).",
+        }
+    ]
+    assert [v["order_id"] for v in plan["routes"][0]["visits"]] == ["plain"]
+    assert plan["violations"] == [] and plan["summary"]["unassigned"] == 1
+
+
+def test_a_plan_that_cannot_run_fails_with_a_readable_error(service: Service) -> None:
+    """No orders: failed, saying so; no vehicles: failed, saying so."""
+    planner = service.key(Role.PLANNER)
+    plan = plan_now(service, planner)
+    assert plan["status"] == "failed" and plan["error"].startswith("no orders to plan")
+    assert plan["routes"] is None and plan["finished_at"] is not None
+
+    add_orders(service, order("o1", 1))
+    plan = plan_now(service, planner)
+    assert plan["status"] == "failed" and plan["error"].startswith("no vehicles to plan with")
+
+
+def test_requests_are_checked_before_a_job_is_queued(service: Service) -> None:
+    """Bad time limits, objectives and unknown ids are 422s naming the field; roles apply."""
+    planner = service.key(Role.PLANNER)
+    c = service.client
+    for bad in ({"time_limit_s": 0}, {"time_limit_s": 601}, {"objective": "fastest"}, {"x": 1}):
+        r = c.post("/v1/plans", json={"day": DAY} | bad, headers=planner)
+        assert r.status_code == 422 and r.json()["code"] == "validation", bad
+    r = c.post("/v1/plans", json={"day": DAY, "order_ids": ["nope"]}, headers=planner)
+    assert r.status_code == 422 and r.json()["code"] == "unknown_orders"
+    assert r.json()["errors"] == [{"field": "body.order_ids[0]", "message": "unknown order"}]
+    r = c.post("/v1/plans", json={"day": DAY, "vehicle_ids": ["ghost"]}, headers=planner)
+    assert r.status_code == 422 and r.json()["code"] == "unknown_vehicles"
+    assert c.get("/v1/plans", headers=planner).json() == []
+
+    r = c.post("/v1/plans", json={"day": DAY}, headers=service.key(Role.DISPATCHER))
+    assert r.status_code == 403
+    r = c.get("/v1/plans", headers=service.key(Role.DRIVER, _driver(service)))
+    assert r.status_code == 403
+    r = c.get("/v1/routes", headers=service.key(Role.INTEGRATION))
+    assert r.status_code == 403
+    assert c.get("/v1/plans/nope", headers=planner).json()["code"] == "not_found"
+
+
+def _driver(service: Service, driver_id: str = "lone") -> str:
+    with transaction(service.app.state.sessions) as db:  # type: ignore[attr-defined]
+        db.add(t.Driver(id=driver_id, name="Lone"))
+    return driver_id
+
+
+def test_publish_assigns_drivers_and_refuses_what_it_cannot_do(service: Service) -> None:
+    """409 before done, 422 unknown driver; then routes, orders and plan become published."""
+    planner = service.key(Role.PLANNER)
+    c = service.client
+    add_fleet(service, planner)
+    add_orders(service, order("o1", 1), order("o2", 2))
+    with transaction(service.app.state.sessions) as db:  # type: ignore[attr-defined]
+        db.add(t.Plan(id="busy", day=DAY, status="running", request={}))
+        db.add(
+            t.WebhookSubscription(id="s", url="https://x.example", event_types=["*"], secret="s")
+        )
+    r = c.post("/v1/plans/busy/publish", headers=planner)
+    assert r.status_code == 409 and r.json()["code"] == "plan_not_done"
+
+    plan = plan_now(service, planner, vehicle_ids=["van1"], order_ids=["o1", "o2"])
+    assert plan["status"] == "done"
+    url = f"/v1/plans/{plan['id']}/publish"
+    r = c.post(url, json={"assignments": {"van1": "nobody"}}, headers=planner)
+    assert r.status_code == 422 and r.json()["code"] == "unknown_driver"
+    assert r.json()["errors"] == [{"field": "body.assignments.van1", "message": "unknown driver"}]
+    r = c.post(url, json={"assignments": {"van9": "d1"}}, headers=planner)
+    assert r.status_code == 422 and r.json()["code"] == "vehicle_not_in_plan"
+    assert c.post(url, headers=service.key(Role.DISPATCHER)).status_code == 403
+
+    r = c.post(url, json={"assignments": {"van1": _driver(service)}}, headers=planner)
+    assert r.status_code == 200, r.text
+    published = r.json()
+    assert published["status"] == "published" and published["published_at"] is not None
+    (route,) = published["routes"]
+    assert (route["state"], route["driver_id"]) == ("published", "lone")
+    with service.app.state.sessions() as db:  # type: ignore[attr-defined]
+        assert {db.get_one(t.Order, i).status for i in ("o1", "o2")} == {"planned"}
+        messages = list(db.scalars(select(t.OutboxMessage).order_by(t.OutboxMessage.id)))
+    assert [m.event_type for m in messages] == ["plan.done", "plan.published"]
+    assert messages[1].payload["data"]["routes"] == [
+        {"route_id": route["id"], "vehicle_id": "van1", "driver_id": "lone"}
+    ]
+    r = c.post(url, headers=planner)
+    assert r.status_code == 409 and r.json()["code"] == "plan_not_done"
+
+    add_orders(service, order("o3", 3))
+    again = plan_now(service, planner)
+    assert [v["order_id"] for v in again["routes"][0]["visits"]] == ["o3"]
+    r = c.post(f"/v1/plans/{again['id']}/publish", headers=planner)
+    assert r.status_code == 200 and r.json()["routes"][0]["driver_id"] == "d1"
+
+
+def test_drivers_see_only_their_own_published_routes(service: Service) -> None:
+    """Before publishing a driver sees nothing; after, its own route only; others' are 404."""
+    planner = service.key(Role.PLANNER)
+    c = service.client
+    # Two orders of 30 parcels need both 50-parcel vans. With a fixed cost per van the
+    # PyVRP backend overloads one van instead (its capacity penalty is bounded below
+    # that cost), so these vans cost nothing to take out.
+    add_fleet(service, planner, vans=2, cost_fixed=0)
+    add_orders(service, order("a", 1, parcels=30), order("b", 2, parcels=30))
+    plan = plan_now(service, planner)
+    assert plan["status"] == "done" and len(plan["routes"]) == 2
+    d1 = service.key(Role.DRIVER, "d1")
+    assert c.get(f"/v1/routes?day={DAY}", headers=d1).json() == []
+    hidden = c.get(f"/v1/routes/{plan['routes'][0]['id']}", headers=d1)
+    assert hidden.status_code == 404 and hidden.json()["code"] == "not_found"
+
+    assert c.post(f"/v1/plans/{plan['id']}/publish", headers=planner).status_code == 200
+    dispatcher = service.key(Role.DISPATCHER)
+    every = c.get(f"/v1/routes?day={DAY}", headers=dispatcher).json()
+    assert sorted((r["vehicle_id"], r["driver_id"]) for r in every) == [
+        ("van1", "d1"),
+        ("van2", "d2"),
+    ]
+    mine = c.get(f"/v1/routes?day={DAY}", headers=d1).json()
+    assert [(r["vehicle_id"], r["driver_id"], r["stop_count"]) for r in mine] == [("van1", "d1", 1)]
+    assert c.get("/v1/routes?day=2026-01-16", headers=d1).json() == []
+    theirs = next(r["id"] for r in every if r["driver_id"] == "d2")
+    r = c.get(f"/v1/routes/{theirs}", headers=d1)
+    assert r.status_code == 404 and r.json()["code"] == "not_found"
+    r = c.get(f"/v1/routes/{mine[0]['id']}", headers=d1)
+    assert r.status_code == 200 and [s["parcels"] for s in r.json()["stops"]] == [30]
+
+
+def test_a_restart_keeps_done_plans_and_marks_interrupted_ones(service: Service) -> None:
+    """After a restart a done plan reads the same; one left running says it was interrupted."""
+    planner = service.key(Role.PLANNER)
+    add_fleet(service, planner)
+    add_orders(service, order("o1", 1))
+    done = plan_now(service, planner)
+    with transaction(service.app.state.sessions) as db:  # type: ignore[attr-defined]
+        db.add(t.Plan(id="crashed", day=DAY, status="running", request={}))
+
+    settings = service.app.state.settings  # type: ignore[attr-defined]
+    with TestClient(create_app(settings), raise_server_exceptions=False) as again:
+        after = again.get(f"/v1/plans/{done['id']}", headers=planner).json()
+        assert after["status"] == "done" and after["routes"] == done["routes"]
+        assert after["summary"] == done["summary"]
+        crashed = again.get("/v1/plans/crashed", headers=planner).json()
+        assert (crashed["status"], crashed["error"]) == ("failed", INTERRUPTED_BY_RESTART)

@@ -1,0 +1,358 @@
+"""Planning jobs: queued to done or failed, rows that match the document, progress, recovery."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from doorstep.domain.fleet import Profile
+from doorstep.domain.load import Load
+from doorstep.domain.location import Location
+from doorstep.domain.order import Address
+from doorstep.domain.order import Order as DomainOrder
+from doorstep.domain.time_window import TimeWindow
+from doorstep.errors import InputError
+from doorstep.network.osrm import OsrmProvider
+from doorstep.network.straight_line import StraightLineProvider
+from doorstep.plan.solver import Progress
+from doorstep.service import (
+    INTERRUPTED_BY_RESTART,
+    INTERRUPTED_BY_SHUTDOWN,
+    PlanningInterruptedError,
+    PlanningJobs,
+    PlanRequest,
+    ProgressWriter,
+    provider_for,
+)
+from doorstep.service.planning import load_orders
+from doorstep.settings import Settings
+from doorstep.store import tables as t
+from doorstep.store.convert import order_row
+from doorstep.store.database import make_engine, session_factory, transaction
+from service_data import DEPOT, VEHICLE, order
+
+DAY = "2026-01-15"
+QUICK: dict[str, Any] = {"time_limit_s": 0.3, "max_iterations": 200}
+"""A short, reproducible search."""
+
+
+@pytest.fixture
+def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
+    """Sessions on a freshly migrated database."""
+    engine = make_engine(database_url)
+    yield session_factory(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def jobs(sessions: sessionmaker[Session], database_url: str) -> Iterator[PlanningJobs]:
+    """A planning worker with straight-line travel times."""
+    settings = Settings(database_url=database_url, router="straight", dispatch_webhooks=False)
+    worker = PlanningJobs(sessions, settings)
+    yield worker
+    worker.shutdown()
+
+
+def add_fleet(db: Session, *vehicles: dict[str, Any]) -> None:
+    """The test depot and ``vehicles`` (default: the test van)."""
+    db.add(t.Depot(**DEPOT))
+    db.flush()
+    for vehicle in vehicles or (VEHICLE,):
+        db.add(t.Vehicle(**vehicle))
+    db.flush()
+
+
+def add_order(db: Session, body: dict[str, Any]) -> None:
+    """Store an order body of ``service_data.order`` with one parcel row per parcel."""
+    domain = DomainOrder(
+        id=body["id"],
+        location=Location(body["lat"], body["lon"]),
+        address=Address(body["street"], "", body["zip"], body["city"]),
+        windows=tuple(TimeWindow(a, b) for a, b in body["windows"]),
+        service_s=body["service_s"],
+        demand=Load(body["parcels"]),
+        skills=frozenset(body.get("skills", ())),
+    )
+    db.add(order_row(domain))
+    db.flush()
+    for k in range(1, body["parcels"] + 1):
+        db.add(t.Parcel(id=f"{body['id']}-{k}", order_id=body["id"]))
+
+
+def add_plan(db: Session, plan_id: str = "p1", status: str = "queued", **request: Any) -> str:
+    """A plan row asking for ``request``."""
+    db.add(t.Plan(id=plan_id, day=DAY, status=status, request=PlanRequest(**request).as_json()))
+    return plan_id
+
+
+def add_route(db: Session, route_id: str, state: str, order_id: str) -> None:
+    """A route of plan ``old`` in ``state`` with one stop, at ``order_id``."""
+    db.add(
+        t.Route(
+            id=route_id,
+            plan_id="old",
+            vehicle_id=route_id,
+            day=DAY,
+            state=state,
+            start_s=0,
+            end_s=0,
+            distance_m=0,
+        )
+    )
+    db.flush()
+    db.add(
+        t.Stop(
+            route_id=route_id,
+            seq=1,
+            order_id=order_id,
+            leg_s=0,
+            service_s=0,
+            planned_arrival_s=0,
+            planned_start_s=0,
+            eta_s=0,
+        )
+    )
+
+
+def subscribe(db: Session) -> None:
+    """A webhook subscription to every event type."""
+    db.add(
+        t.WebhookSubscription(id="sub", url="https://shop.example/h", event_types=["*"], secret="s")
+    )
+
+
+def outbox(sessions: sessionmaker[Session]) -> list[t.OutboxMessage]:
+    """Every queued webhook message, oldest first."""
+    with sessions() as db:
+        return list(db.scalars(select(t.OutboxMessage).order_by(t.OutboxMessage.id)))
+
+
+def plan_row(sessions: sessionmaker[Session], plan_id: str = "p1") -> t.Plan:
+    """The plan row as stored now."""
+    with sessions() as db:
+        plan = db.get(t.Plan, plan_id)
+        assert plan is not None
+        return plan
+
+
+def test_provider_for_builds_the_router_the_settings_name(tmp_path: Path) -> None:
+    """Straight lines and OSRM are built; a missing source or .pbf file is a readable error."""
+    assert isinstance(provider_for(Settings(router="straight")), StraightLineProvider)
+    osrm = provider_for(Settings(router="osrm", router_source="http://localhost:5000"))
+    assert isinstance(osrm, OsrmProvider)
+    with pytest.raises(InputError, match="needs router_source"):
+        provider_for(Settings(router="valhalla"))
+    with pytest.raises(InputError, match="no such file"):
+        provider_for(Settings(router="pbf", router_source=str(tmp_path / "none.pbf")))
+    with pytest.raises(InputError, match="router_source"):
+        provider_for(Settings(router="osrm", router_source="localhost:5000"))
+
+
+def test_job_stores_routes_and_stops_that_match_the_document(
+    jobs: PlanningJobs, sessions: sessionmaker[Session]
+) -> None:
+    """Done: document stored, one Route per route, Stops with legs, windows and ETAs; plan.done."""
+    with transaction(sessions) as db:
+        subscribe(db)
+        add_fleet(db)
+        for k in range(1, 5):
+            add_order(db, order(f"o{k}", k))
+        add_plan(db, **QUICK)
+    jobs.submit("p1").result(timeout=60)
+
+    plan = plan_row(sessions)
+    assert (plan.status, plan.error, plan.progress) == ("done", None, 1.0)
+    assert plan.started_at is not None and plan.finished_at is not None
+    document = plan.document
+    assert document is not None and document["summary"]["served"] == 4
+    with sessions() as db:
+        routes = list(db.scalars(select(t.Route).where(t.Route.plan_id == "p1")))
+        assert [r.vehicle_id for r in routes] == [r["vehicle_id"] for r in document["routes"]]
+        for route, expected in zip(routes, document["routes"], strict=True):
+            assert (route.id, route.state, route.day) == (f"p1-{route.vehicle_id}", "planned", DAY)
+            assert (route.start_s, route.end_s) == (expected["start_s"], expected["end_s"])
+            assert route.distance_m == expected["distance_m"]
+            stops = list(
+                db.scalars(select(t.Stop).where(t.Stop.route_id == route.id).order_by(t.Stop.seq))
+            )
+            visits = expected["visits"]
+            assert [s.order_id for s in stops] == [v["order_id"] for v in visits]
+            previous = route.start_s
+            for stop, visit in zip(stops, visits, strict=True):
+                assert stop.seq == visit["stop"]
+                assert stop.leg_s == visit["arrival_s"] - previous > 0
+                assert stop.planned_arrival_s == stop.eta_s == visit["arrival_s"]
+                assert stop.planned_start_s == visit["start_s"]
+                assert (stop.window_start_s, stop.window_end_s) == (9 * 3600, 12 * 3600)
+                assert (stop.service_s, stop.state) == (180, "pending")
+                previous = visit["departure_s"]
+    messages = outbox(sessions)
+    assert [m.event_type for m in messages] == ["plan.done"]
+    data = messages[0].payload["data"]
+    assert (data["plan_id"], data["status"], data["served"]) == ("p1", "done", 4)
+
+
+def test_a_break_between_stops_is_not_counted_as_driving(
+    jobs: PlanningJobs, sessions: sessionmaker[Session]
+) -> None:
+    """With a break between two stops, leg_s is still the road time between them."""
+    van = VEHICLE | {"break_start_s": 10 * 3600, "break_end_s": 11 * 3600, "break_s": 1800}
+    early = order("early", 2, windows=[[9 * 3600, 9 * 3600 + 1800]])
+    late = order("late", 4, windows=[[12 * 3600, 12 * 3600 + 1800]])
+    with transaction(sessions) as db:
+        add_fleet(db, van)
+        add_order(db, early)
+        add_order(db, late)
+        add_plan(db, **QUICK)
+    jobs.run("p1")
+
+    plan = plan_row(sessions)
+    assert plan.status == "done" and plan.document is not None
+    (route,) = plan.document["routes"]
+    assert [v["order_id"] for v in route["visits"]] == ["early", "late"]
+    assert route["break"]["after_stop"] == 1
+    road = StraightLineProvider().matrices(
+        [Location(DEPOT["lat"], DEPOT["lon"])]
+        + [Location(o["lat"], o["lon"]) for o in (early, late)],
+        Profile.VAN,
+    )
+    with sessions() as db:
+        legs = list(db.scalars(select(t.Stop.leg_s).order_by(t.Stop.seq)))
+    assert legs == [int(road.durations[0, 1]), int(road.durations[1, 2])]
+
+
+def test_an_order_no_vehicle_can_serve_is_unassigned_with_a_reason(
+    jobs: PlanningJobs, sessions: sessionmaker[Session]
+) -> None:
+    """An order needing a skill no vehicle has is left out with code no_skill and gets no stop."""
+    with transaction(sessions) as db:
+        add_fleet(db)
+        add_order(db, order("plain", 1))
+        add_order(db, order("frozen", 2, skills=["freezer"]))
+        add_plan(db, **QUICK)
+    jobs.run("p1")
+
+    plan = plan_row(sessions)
+    assert plan.status == "done" and plan.document is not None
+    (left_out,) = plan.document["unassigned"]
+    assert (left_out["order_id"], left_out["code"]) == ("frozen", "no_skill")
+    assert "freezer" in left_out["reason"]
+    with sessions() as db:
+        assert list(db.scalars(select(t.Stop.order_id))) == ["plain"]
+
+
+def test_a_job_with_nothing_to_plan_fails_with_a_readable_error(
+    jobs: PlanningJobs, sessions: sessionmaker[Session]
+) -> None:
+    """No orders, or an unknown vehicle: failed, the error says why, plan.failed is queued."""
+    with transaction(sessions) as db:
+        subscribe(db)
+        add_fleet(db)
+        add_plan(db, "empty", **QUICK)
+    jobs.run("empty")
+    plan = plan_row(sessions, "empty")
+    assert plan.status == "failed" and plan.error is not None
+    assert plan.error.startswith("no orders to plan")
+    assert plan.finished_at is not None and plan.document is None
+
+    with transaction(sessions) as db:
+        add_order(db, order("o1", 1))
+        add_plan(db, "ghost", vehicle_ids=("ghost",), **QUICK)
+    jobs.run("ghost")
+    assert plan_row(sessions, "ghost").error == "unknown vehicles: ghost"
+    failed = [m.payload["data"] for m in outbox(sessions) if m.event_type == "plan.failed"]
+    assert [(d["plan_id"], d["error"][:17]) for d in failed] == [
+        ("empty", "no orders to plan"),
+        ("ghost", "unknown vehicles:"),
+    ]
+
+
+def test_by_default_only_orders_not_yet_handed_out_are_planned(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Orders with another status, or on a published route, are left to their plans."""
+    with transaction(sessions) as db:
+        for k, name in enumerate(("fresh", "planned", "on_route", "on_draft")):
+            add_order(db, order(name, k))
+        db.get_one(t.Order, "planned").status = "planned"
+        add_plan(db, "old", status="published")
+        add_route(db, "r1", "published", "on_route")
+        add_route(db, "r2", "planned", "on_draft")
+    with sessions() as db:
+        assert [o.id for o in load_orders(db, None)] == ["fresh", "on_draft"]
+        assert [o.id for o in load_orders(db, ["planned"])] == ["planned"]
+        with pytest.raises(InputError, match="unknown orders: nope"):
+            load_orders(db, ["fresh", "nope"])
+
+
+def test_progress_is_written_at_most_every_half_second(sessions: sessionmaker[Session]) -> None:
+    """Reports closer than every_s are dropped; progress is elapsed over the time limit."""
+    with transaction(sessions) as db:
+        add_plan(db, status="running")
+    now = [100.0]
+    writer = ProgressWriter(sessions, "p1", time_limit_s=2.0, clock=lambda: now[0])
+
+    writer(Progress(0.5, 10.0, True))
+    assert (plan_row(sessions).progress, plan_row(sessions).best_cost) == (0.25, 10.0)
+    now[0] += 0.2
+    writer(Progress(0.7, 5.0, True))
+    assert (plan_row(sessions).progress, plan_row(sessions).best_cost) == (0.25, 10.0)
+    now[0] += 0.4
+    writer(Progress(1.5, None, False))
+    assert (plan_row(sessions).progress, plan_row(sessions).best_cost) == (0.75, 10.0)
+    now[0] += 1.0
+    writer(Progress(5.0, 4.0, True))
+    assert (plan_row(sessions).progress, plan_row(sessions).best_cost) == (0.99, 4.0)
+    assert writer.writes == 3
+
+    writer.stopping.set()
+    with pytest.raises(PlanningInterruptedError):
+        writer(Progress(6.0, 3.0, True))
+
+
+def test_recover_marks_plans_interrupted_by_a_crash_as_failed(
+    jobs: PlanningJobs, sessions: sessionmaker[Session]
+) -> None:
+    """Queued and running plans become failed ('interrupted by a restart'); done ones stay."""
+    with transaction(sessions) as db:
+        subscribe(db)
+        add_plan(db, "queued", status="queued")
+        add_plan(db, "running", status="running")
+        add_plan(db, "done", status="done")
+    assert sorted(jobs.recover()) == ["queued", "running"]
+    for plan_id in ("queued", "running"):
+        plan = plan_row(sessions, plan_id)
+        assert (plan.status, plan.error) == ("failed", INTERRUPTED_BY_RESTART)
+    assert plan_row(sessions, "done").status == "done"
+    assert sorted(m.payload["data"]["plan_id"] for m in outbox(sessions)) == ["queued", "running"]
+    assert jobs.recover() == []
+
+    jobs.run("queued")
+    assert plan_row(sessions, "queued").status == "failed"
+
+
+def test_shutdown_abandons_a_running_search(
+    jobs: PlanningJobs, sessions: sessionmaker[Session]
+) -> None:
+    """A 60 s search stops within seconds of shutdown; its plan says it was interrupted."""
+    with transaction(sessions) as db:
+        add_fleet(db)
+        for k in range(1, 4):
+            add_order(db, order(f"o{k}", k))
+        add_plan(db, time_limit_s=60.0)
+    future = jobs.submit("p1")
+    deadline = time.monotonic() + 30
+    while plan_row(sessions).progress == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert plan_row(sessions).status == "running" and plan_row(sessions).progress > 0
+    stopped = time.monotonic()
+    jobs.shutdown()
+    assert future.done() and time.monotonic() - stopped < 10
+    plan = plan_row(sessions)
+    assert (plan.status, plan.error) == ("failed", INTERRUPTED_BY_SHUTDOWN)
