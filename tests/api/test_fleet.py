@@ -61,3 +61,10 @@ def test_admin_mints_and_revokes_keys(service: Service, admin: dict[str, str]) -
     assert r.status_code == 422 and r.json()["code"] == "driver_key_needs_driver"
     r = c.post("/v1/keys", json={"role": "planner"}, headers=service.key(Role.PLANNER))
     assert r.status_code == 403
+
+
+def test_a_value_the_database_cannot_store_is_a_422(service: Service) -> None:
+    """A NUL character in an id (PostgreSQL refuses it in text) is the caller's error, not a 500."""
+    r = service.client.get("/v1/depots/d%00x", headers=service.key(Role.PLANNER))
+    assert r.status_code in (404, 422)
+    assert r.json()["code"] in ("not_found", "value_not_storable")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -9,6 +10,7 @@ from fastapi import FastAPI
 
 from doorstep.api import problems
 from doorstep.api.routers import events, fleet, keys, orders, plans, track, webhooks
+from doorstep.notify.sender import WebhookSender
 from doorstep.settings import Settings
 from doorstep.store.database import make_engine, session_factory
 
@@ -29,7 +31,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        plans.start_planning(app)
+        sender = WebhookSender(app.state.sessions, settings)
+        if settings.dispatch_webhooks:
+            sender.start()
         yield
+        await asyncio.to_thread(sender.stop)
+        plans.stop_planning(app)
         engine.dispose()
 
     app = FastAPI(

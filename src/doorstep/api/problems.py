@@ -18,6 +18,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from doorstep.errors import DomainError, DoorstepError, InputError
@@ -133,6 +134,19 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
         return problem_response(422, exc.code, str(exc))
+
+    @app.exception_handler(DataError)
+    async def _data(request: Request, exc: DataError) -> JSONResponse:
+        # The database refused a value the schema allows (a NUL character in text,
+        # a number out of its column's range): the request's fault, and nothing was written.
+        log.info(
+            "database refused a value on %s %s: %s", request.method, request.url.path, exc.orig
+        )
+        return problem_response(
+            422,
+            "value_not_storable",
+            "A value in the request cannot be stored (for example a NUL character in text).",
+        )
 
     @app.exception_handler(DoorstepError)
     async def _doorstep(request: Request, exc: DoorstepError) -> JSONResponse:
