@@ -29,9 +29,8 @@ UrlOption = Annotated[
 
 def load_settings(database_url: str | None = None) -> Settings:
     """Settings from the environment and doorstep.toml, with a URL given on the command line."""
-    given = {} if database_url is None else {"database_url": database_url}
     try:
-        return Settings(**given)
+        return Settings() if database_url is None else Settings(database_url=database_url)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
