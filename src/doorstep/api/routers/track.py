@@ -6,10 +6,12 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter
-from sqlalchemy import select
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import aliased
 
-from doorstep.api.deps import Config, Db
+from doorstep.api.deps import Config
 from doorstep.api.problems import ProblemError
 from doorstep.dispatch.ingest import ACTIVE_ROUTE_STATES
 from doorstep.store import tables as t
@@ -28,50 +30,78 @@ def _moment(day: str, seconds: int, zone: ZoneInfo) -> datetime:
     )
 
 
-@router.get("/track/{token}")
-def track(token: str, db: Db, settings: Config) -> dict[str, Any]:
+class TrackOut(BaseModel):
+    """What a customer sees."""
+
+    status: str
+    eta_window: dict[str, str] | None
+    proof: dict[str, Any] | None
+
+
+_S2 = aliased(t.Stop)
+_AHEAD = (
+    select(func.count())
+    .where(_S2.route_id == t.Stop.route_id, _S2.seq < t.Stop.seq, _S2.state == "pending")
+    .correlate(t.Stop)
+    .scalar_subquery()
+)
+_QUERY = (
+    select(t.Order.id, t.Order.status, t.Stop.eta_s, t.Stop.state, t.Route.day, _AHEAD)
+    .select_from(t.Order)
+    .outerjoin(t.Stop, t.Stop.order_id == t.Order.id)
+    .outerjoin(t.Route, t.Route.id == t.Stop.route_id)
+    .where(t.Order.tracking_token == bindparam("token"))
+    .order_by(t.Route.state.in_(ACTIVE_ROUTE_STATES).desc())
+    .limit(1)
+)
+_PROOF = (
+    select(t.Event.at, t.Event.proof)
+    .join(t.Parcel, t.Parcel.id == t.Event.parcel_id)
+    .where(
+        t.Parcel.order_id == bindparam("order_id"),
+        t.Event.kind.in_(("delivered", "return_picked_up")),
+    )
+    .order_by(t.Event.at.desc())
+    .limit(1)
+)
+_DONE = ("delivered", "picked_up", "returned_to_depot", "failed_attempt")
+
+
+@router.get("/track/{token}", response_model=TrackOut)
+def track(token: str, request: Request, settings: Config) -> dict[str, Any]:
     """Status, ETA window and proof of delivery of the order behind ``token``; nothing else.
 
     No API key: the unguessable token (128 random bits) is the credential.
     The ETA window is the current estimate plus or minus 15 minutes, 2 more
-    per stop still ahead; it is absent once the stop is done.
+    per stop still ahead; it is absent once the stop is done. Read-only: one
+    query (two once delivered), no transaction.
     """
-    order = None
-    if len(token) <= 64:
-        order = db.scalars(select(t.Order).where(t.Order.tracking_token == token)).first()
-    if order is None:
+    if len(token) > 64:
         raise ProblemError(404, "not_found", "No parcel is tracked with this link.")
-    body: dict[str, Any] = {"status": order.status, "eta_window": None, "proof": None}
-    row = db.execute(
-        select(t.Stop, t.Route)
-        .join(t.Route, t.Route.id == t.Stop.route_id)
-        .where(t.Stop.order_id == order.id, t.Route.state.in_(ACTIVE_ROUTE_STATES))
-    ).first()
+    engine = request.app.state.engine
+    with engine.connect() as connection:
+        row = connection.execute(_QUERY, {"token": token}).first()
+        if row is None:
+            raise ProblemError(404, "not_found", "No parcel is tracked with this link.")
+        order_id, status, eta_s, stop_state, day, ahead = row
+        proof = None
+        if status in _DONE:
+            proof = connection.execute(_PROOF, {"order_id": order_id}).first()
     zone = ZoneInfo(settings.timezone)
-    if row is not None and row[0].state in ("pending", "arrived"):
-        stop, route = row
-        ahead = db.scalars(
-            select(t.Stop.id).where(
-                t.Stop.route_id == route.id, t.Stop.seq < stop.seq, t.Stop.state == "pending"
-            )
-        ).all()
-        half = MARGIN_S + MARGIN_PER_STOP_S * len(ahead)
+    body: dict[str, Any] = {"status": status, "eta_window": None, "proof": None}
+    if eta_s is not None and stop_state in ("pending", "arrived") and status not in _DONE:
+        half = MARGIN_S + MARGIN_PER_STOP_S * int(ahead or 0)
         body["eta_window"] = {
-            "start": _moment(route.day, stop.eta_s - half, zone).isoformat(),
-            "end": _moment(route.day, stop.eta_s + half, zone).isoformat(),
+            "start": _moment(day, eta_s - half, zone).isoformat(),
+            "end": _moment(day, eta_s + half, zone).isoformat(),
         }
-    delivered = db.execute(
-        select(t.Event.at, t.Event.proof)
-        .join(t.Parcel, t.Parcel.id == t.Event.parcel_id)
-        .where(t.Parcel.order_id == order.id, t.Event.kind.in_(("delivered", "return_picked_up")))
-        .order_by(t.Event.at.desc())
-    ).first()
-    if delivered is not None:
-        at, proof = delivered
+    if proof is not None:
+        at, details = proof
+        details = details or {}
         body["proof"] = {
             "at": at.astimezone(zone).isoformat(),
-            "recipient_name": (proof or {}).get("recipient_name", ""),
-            "signature": bool((proof or {}).get("signature_ref")),
-            "photo": bool((proof or {}).get("photo_ref")),
+            "recipient_name": details.get("recipient_name", ""),
+            "signature": bool(details.get("signature_ref")),
+            "photo": bool(details.get("photo_ref")),
         }
     return body
