@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from datetime import datetime
 from typing import Any
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from doorstep.api.app import create_app
+from doorstep.api.routers import plans
 from doorstep.api.security import Role
 from doorstep.domain.load import Load
 from doorstep.domain.location import Location
@@ -17,6 +21,7 @@ from doorstep.domain.order import Address
 from doorstep.domain.order import Order as DomainOrder
 from doorstep.domain.time_window import TimeWindow
 from doorstep.service import INTERRUPTED_BY_RESTART
+from doorstep.service.planning import OWNER_KEY, Owner
 from doorstep.store import tables as t
 from doorstep.store.convert import order_row
 from doorstep.store.database import transaction
@@ -166,6 +171,20 @@ def test_a_plan_that_cannot_run_fails_with_a_readable_error(service: Service) ->
     assert plan["status"] == "failed" and plan["error"].startswith("no vehicles to plan with")
 
 
+def test_a_new_plan_records_this_process_as_its_owner(service: Service) -> None:
+    """The stored request names the process that runs the plan; the API does not show it."""
+    planner = service.key(Role.PLANNER)
+    r = service.client.post("/v1/plans", json=QUICK, headers=planner)
+    assert r.status_code == 202
+    plan_id = r.json()["id"]
+    assert OWNER_KEY not in r.json()["request"]
+    final, _ = wait_for(service, plan_id, planner)
+    assert OWNER_KEY not in final["request"] and final["request"]["seed"] == 0
+    with service.app.state.sessions() as db:  # type: ignore[attr-defined]
+        stored = db.get_one(t.Plan, plan_id).request
+    assert stored[OWNER_KEY] == Owner.current().as_json()
+
+
 def test_requests_are_checked_before_a_job_is_queued(service: Service) -> None:
     """Bad time limits, objectives and unknown ids are 422s naming the field; roles apply."""
     planner = service.key(Role.PLANNER)
@@ -242,6 +261,58 @@ def test_publish_assigns_drivers_and_refuses_what_it_cannot_do(service: Service)
     assert r.status_code == 200 and r.json()["routes"][0]["driver_id"] == "d1"
 
 
+def test_publish_refuses_a_route_nobody_drives(service: Service) -> None:
+    """422 route_without_driver names the van with no driver; the plan stays done."""
+    planner = service.key(Role.PLANNER)
+    c = service.client
+    assert c.post("/v1/depots", json=DEPOT, headers=planner).status_code == 201
+    assert c.post("/v1/vehicles", json=VEHICLE | {"id": "van1"}, headers=planner).status_code == 201
+    add_orders(service, order("o1", 1))
+    plan = plan_now(service, planner)
+    assert plan["status"] == "done"
+    r = c.post(f"/v1/plans/{plan['id']}/publish", headers=planner)
+    assert r.status_code == 422 and r.json()["code"] == "route_without_driver"
+    assert r.json()["errors"] == [{"field": "body.assignments.van1", "message": "no driver"}]
+    after = c.get(f"/v1/plans/{plan['id']}", headers=planner).json()
+    assert after["status"] == "done" and after["routes"][0]["state"] == "planned"
+
+
+def test_publish_refuses_one_driver_on_two_routes(service: Service) -> None:
+    """422 driver_assigned_twice when an assignment gives a driver a second route."""
+    planner = service.key(Role.PLANNER)
+    c = service.client
+    add_fleet(service, planner, vans=2, cost_fixed=0)  # both vans used (see below)
+    add_orders(service, order("a", 1, parcels=30), order("b", 2, parcels=30))
+    plan = plan_now(service, planner)
+    assert plan["status"] == "done" and len(plan["routes"]) == 2
+    url = f"/v1/plans/{plan['id']}/publish"
+    r = c.post(url, json={"assignments": {"van2": "d1"}}, headers=planner)
+    assert r.status_code == 422 and r.json()["code"] == "driver_assigned_twice"
+    assert "'d1'" in r.json()["detail"]
+    after = c.get(f"/v1/plans/{plan['id']}", headers=planner).json()
+    assert after["status"] == "done"
+    assert {(r["state"], r["driver_id"]) for r in after["routes"]} == {("planned", None)}
+
+
+def test_publish_refuses_orders_another_plan_has_published(service: Service) -> None:
+    """409 orders_already_published when an order is on a published route of another plan."""
+    planner = service.key(Role.PLANNER)
+    c = service.client
+    add_fleet(service, planner)
+    add_orders(service, order("o1", 1), order("o2", 2))
+    first = plan_now(service, planner, order_ids=["o1"])
+    assert c.post(f"/v1/plans/{first['id']}/publish", headers=planner).status_code == 200
+    second = plan_now(service, planner, order_ids=["o1", "o2"])
+    assert second["status"] == "done"
+    r = c.post(f"/v1/plans/{second['id']}/publish", headers=planner)
+    assert r.status_code == 409 and r.json()["code"] == "orders_already_published"
+    assert "o1" in r.json()["detail"] and "o2" not in r.json()["detail"]
+    after = c.get(f"/v1/plans/{second['id']}", headers=planner).json()
+    assert after["status"] == "done" and after["routes"][0]["state"] == "planned"
+    with service.app.state.sessions() as db:  # type: ignore[attr-defined]
+        assert db.get_one(t.Order, "o2").status == "created"
+
+
 def test_drivers_see_only_their_own_published_routes(service: Service) -> None:
     """Before publishing a driver sees nothing; after, its own route only; others' are 404."""
     planner = service.key(Role.PLANNER)
@@ -276,13 +347,19 @@ def test_drivers_see_only_their_own_published_routes(service: Service) -> None:
 
 
 def test_a_restart_keeps_done_plans_and_marks_interrupted_ones(service: Service) -> None:
-    """After a restart a done plan reads the same; one left running says it was interrupted."""
+    """After a restart a done plan reads the same; one left running says it was interrupted.
+
+    A plan a live worker process owns (here: this process) is not touched by
+    another worker starting.
+    """
     planner = service.key(Role.PLANNER)
     add_fleet(service, planner)
     add_orders(service, order("o1", 1))
     done = plan_now(service, planner)
     with transaction(service.app.state.sessions) as db:  # type: ignore[attr-defined]
         db.add(t.Plan(id="crashed", day=DAY, status="running", request={}))
+        live = {OWNER_KEY: Owner.current().as_json()}
+        db.add(t.Plan(id="live", day=DAY, status="running", request=live))
 
     settings = service.app.state.settings  # type: ignore[attr-defined]
     with TestClient(create_app(settings), raise_server_exceptions=False) as again:
@@ -291,3 +368,41 @@ def test_a_restart_keeps_done_plans_and_marks_interrupted_ones(service: Service)
         assert after["summary"] == done["summary"]
         crashed = again.get("/v1/plans/crashed", headers=planner).json()
         assert (crashed["status"], crashed["error"]) == ("failed", INTERRUPTED_BY_RESTART)
+        alive = again.get("/v1/plans/live", headers=planner).json()
+        assert (alive["status"], alive["error"]) == ("running", None)
+
+
+def test_stopping_planning_keeps_the_event_loop_serving() -> None:
+    """While the planning worker winds down, other coroutines keep running."""
+
+    class SlowJobs:
+        def __init__(self) -> None:
+            self.stopped = False
+
+        def shutdown(self) -> None:
+            time.sleep(0.5)
+            self.stopped = True
+
+    app = FastAPI()
+    jobs = SlowJobs()
+    app.state.planning = jobs
+
+    async def stop_while_ticking() -> int:
+        ticks = 0
+
+        async def tick() -> None:
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0.01)
+
+        ticker = asyncio.create_task(tick())
+        await asyncio.sleep(0)
+        await plans.stop_planning(app)
+        ticker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await ticker
+        return ticks
+
+    assert asyncio.run(stop_while_ticking()) >= 10
+    assert jobs.stopped and app.state.planning is None

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,7 +34,7 @@ from doorstep.service import (
     ProgressWriter,
     provider_for,
 )
-from doorstep.service.planning import load_orders
+from doorstep.service.planning import OWNER_KEY, Owner, load_orders, owned_request
 from doorstep.settings import Settings
 from doorstep.store import tables as t
 from doorstep.store.convert import order_row
@@ -319,7 +323,7 @@ def test_progress_is_written_at_most_every_half_second(sessions: sessionmaker[Se
 def test_recover_marks_plans_interrupted_by_a_crash_as_failed(
     jobs: PlanningJobs, sessions: sessionmaker[Session]
 ) -> None:
-    """Queued and running plans become failed ('interrupted by a restart'); done ones stay."""
+    """Queued and running plans with no owner become failed ('interrupted by a restart')."""
     with transaction(sessions) as db:
         subscribe(db)
         add_plan(db, "queued", status="queued")
@@ -337,16 +341,128 @@ def test_recover_marks_plans_interrupted_by_a_crash_as_failed(
     assert plan_row(sessions, "queued").status == "failed"
 
 
+def add_owned_plan(
+    sessions: sessionmaker[Session], owner: dict[str, Any] | None, status: str = "running"
+) -> None:
+    """Plan ``p1`` in ``status``, owned by ``owner`` (``None``: no owner recorded)."""
+    request = PlanRequest().as_json()
+    if owner is not None:
+        request[OWNER_KEY] = owner
+    with transaction(sessions) as db:
+        db.add(t.Plan(id="p1", day=DAY, status=status, request=request))
+
+
+def dead_pid() -> int:
+    """The pid of a process that has exited (and been reaped)."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_recover_leaves_the_plans_of_this_live_process_alone(
+    jobs: PlanningJobs, sessions: sessionmaker[Session]
+) -> None:
+    """A running plan owned by this process (host, pid and boot id) stays running."""
+    with transaction(sessions) as db:
+        subscribe(db)
+    add_owned_plan(sessions, Owner.current().as_json())
+    assert jobs.recover() == []
+    assert (plan_row(sessions).status, plan_row(sessions).error) == ("running", None)
+    assert outbox(sessions) == []
+
+
+def test_recover_leaves_the_plans_of_a_live_sibling_alone(
+    jobs: PlanningJobs, sessions: sessionmaker[Session]
+) -> None:
+    """A queued plan owned by another live process on this host stays queued."""
+    sibling = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        owner = Owner(socket.gethostname(), sibling.pid, "sibling")
+        add_owned_plan(sessions, owner.as_json(), status="queued")
+        assert jobs.recover() == []
+        assert plan_row(sessions).status == "queued"
+    finally:
+        sibling.kill()
+        sibling.wait()
+
+
+def test_recover_fails_a_plan_whose_process_has_died(
+    jobs: PlanningJobs, sessions: sessionmaker[Session]
+) -> None:
+    """A running plan owned by a pid of this host that is no longer alive is failed."""
+    with transaction(sessions) as db:
+        subscribe(db)
+    add_owned_plan(sessions, Owner(socket.gethostname(), dead_pid(), "gone").as_json())
+    assert jobs.recover() == ["p1"]
+    plan = plan_row(sessions)
+    assert (plan.status, plan.error) == ("failed", INTERRUPTED_BY_RESTART)
+    assert [m.event_type for m in outbox(sessions)] == ["plan.failed"]
+
+
+def test_recover_fails_a_plan_of_an_earlier_process_with_this_pid(
+    jobs: PlanningJobs, sessions: sessionmaker[Session]
+) -> None:
+    """Same host and pid but another boot id: the pid was reused, so the plan is failed."""
+    me = Owner.current()
+    add_owned_plan(sessions, Owner(me.host, me.pid, "an earlier boot").as_json())
+    assert jobs.recover() == ["p1"]
+    assert (plan_row(sessions).status, plan_row(sessions).error) == (
+        "failed",
+        INTERRUPTED_BY_RESTART,
+    )
+
+
+def test_recover_fails_a_plan_without_an_owner(
+    jobs: PlanningJobs, sessions: sessionmaker[Session]
+) -> None:
+    """No owner recorded, or one that cannot be read (pid 0, no boot id): failed."""
+    me = Owner.current().as_json()
+    unreadable = [None, "me", me | {"pid": 0}, me | {"pid": True}, me | {"boot": ""}]
+    with transaction(sessions) as db:
+        for k, owner in enumerate(unreadable):
+            request = PlanRequest().as_json()
+            if owner is not None:
+                request[OWNER_KEY] = owner
+            db.add(t.Plan(id=f"p{k}", day=DAY, status="running", request=request))
+    assert sorted(jobs.recover()) == [f"p{k}" for k in range(len(unreadable))]
+
+
+def test_recover_leaves_the_plans_of_another_host_alone(
+    jobs: PlanningJobs, sessions: sessionmaker[Session]
+) -> None:
+    """A plan owned by another host is not failed here, even if its pid is dead here."""
+    other = socket.gethostname() + "-elsewhere"
+    add_owned_plan(sessions, Owner(other, dead_pid(), "theirs").as_json())
+    assert jobs.recover() == []
+    assert plan_row(sessions).status == "running"
+
+
+def test_owned_request_records_this_process_and_reads_back_as_the_request() -> None:
+    """The stored request names this process as owner; the job still reads its request."""
+    request = PlanRequest(order_ids=("o1",), seed=3)
+    stored = owned_request(request)
+    assert stored[OWNER_KEY] == {
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "boot": Owner.current().boot,
+    }
+    assert Owner.from_json(stored[OWNER_KEY]) == Owner.current()
+    assert PlanRequest.from_json(stored) == request
+
+
 def test_shutdown_abandons_a_running_search(
     jobs: PlanningJobs, sessions: sessionmaker[Session]
 ) -> None:
-    """A 60 s search stops within seconds of shutdown; its plan says it was interrupted."""
+    """A 60 s search stops within seconds of shutdown; it and the queued plans fail."""
     with transaction(sessions) as db:
         add_fleet(db)
         for k in range(1, 4):
             add_order(db, order(f"o{k}", k))
         add_plan(db, time_limit_s=60.0)
+        add_plan(db, "p2", **QUICK)
+        add_plan(db, "p3", **QUICK)
     future = jobs.submit("p1")
+    queued = jobs.submit("p2")
     deadline = time.monotonic() + 30
     while plan_row(sessions).progress == 0 and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -354,5 +470,9 @@ def test_shutdown_abandons_a_running_search(
     stopped = time.monotonic()
     jobs.shutdown()
     assert future.done() and time.monotonic() - stopped < 10
-    plan = plan_row(sessions)
-    assert (plan.status, plan.error) == ("failed", INTERRUPTED_BY_SHUTDOWN)
+    assert queued.cancelled()
+    late = jobs.submit("p3")
+    assert late.done()
+    for plan_id in ("p1", "p2", "p3"):
+        plan = plan_row(sessions, plan_id)
+        assert (plan.status, plan.error) == ("failed", INTERRUPTED_BY_SHUTDOWN), plan_id

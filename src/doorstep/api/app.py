@@ -37,7 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             sender.start()
         yield
         await asyncio.to_thread(sender.stop)
-        plans.stop_planning(app)
+        await plans.stop_planning(app)
         engine.dispose()
 
     app = FastAPI(

@@ -14,17 +14,24 @@ in one transaction: the ``plan.json`` document, a ``Route`` row per route, a
 ``Stop`` row per visit and the ``plan.done`` webhook. A job that cannot plan
 stores ``failed`` with a sentence saying why, and queues ``plan.failed``.
 
-Nothing lives only in memory: after a restart, done plans are in the database,
-and :meth:`PlanningJobs.recover` marks the plans a crash left queued or running
-as failed ("interrupted by a restart").
+Nothing lives only in memory: after a restart, done plans are in the database.
+Each plan records the process that owns its job (:class:`Owner`, stored as the
+request's ``"worker"``), so that with several service processes
+(``doorstep serve --workers N``) :meth:`PlanningJobs.recover` marks only the plans
+whose process is gone as failed ("interrupted by a restart"), not those another
+live process is running or has queued.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import os
+import socket
+import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -64,6 +71,12 @@ PUBLISHED_ROUTE_STATES = ("published", "in_progress", "completed")
 
 REPORT_EVERY_S = 0.5
 """Least time between two progress writes to a plan row (at most two a second)."""
+
+OWNER_KEY = "worker"
+"""The key of a plan row's ``request`` that holds the plan's :class:`Owner`."""
+
+MAX_PID = 2**31 - 1
+"""Largest process id an owner may name (larger ones cannot exist)."""
 
 
 class PlanStatus(StrEnum):
@@ -157,6 +170,146 @@ class PlanRequest:
             seed=int(data.get("seed", 0)),
             max_iterations=None if iterations is None else int(iterations),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Owner:
+    """The service process that owns a plan's job (stored as ``request["worker"]``).
+
+    A process owns the plans submitted to it: it alone runs them, so a queued or
+    running plan is orphaned exactly when its owner is gone.
+
+    Attributes
+    ----------
+    host
+        The host name of the process's machine. Processes that share a host name
+        must share process ids (one machine, or one container): a container that
+        reuses another's host name with its own process ids is not told apart.
+    pid
+        The process id.
+    boot
+        An id made when the process started (or forked), which tells this process
+        apart from an earlier one that had the same pid.
+    """
+
+    host: str
+    pid: int
+    boot: str
+
+    @classmethod
+    def current(cls) -> Owner:
+        """The process the caller runs in.
+
+        Returns
+        -------
+        Owner
+            The same owner for every call in a process; a forked child gets its own.
+        """
+        return _current_owner
+
+    def as_json(self) -> dict[str, Any]:
+        """The owner as JSON-ready data.
+
+        Returns
+        -------
+        dict
+            ``host``, ``pid`` and ``boot``.
+        """
+        return {"host": self.host, "pid": self.pid, "boot": self.boot}
+
+    @classmethod
+    def from_json(cls, data: object) -> Owner | None:
+        """The owner stored as ``data`` (the inverse of :meth:`as_json`).
+
+        Parameters
+        ----------
+        data
+            A plan row's ``request["worker"]``, or ``None`` when it has none.
+
+        Returns
+        -------
+        Owner or None
+            ``None`` when ``data`` is missing or malformed (no owner is known).
+        """
+        if not isinstance(data, Mapping):
+            return None
+        host, pid, boot = data.get("host"), data.get("pid"), data.get("boot")
+        if not (isinstance(host, str) and host and isinstance(boot, str) and boot):
+            return None
+        if type(pid) is not int or not 0 < pid <= MAX_PID:
+            return None
+        return cls(host, pid, boot)
+
+    def is_gone(self, current: Owner | None = None) -> bool:
+        """Whether this owner is known to have stopped (as seen from ``current``).
+
+        Parameters
+        ----------
+        current
+            The process asking; default: this process.
+
+        Returns
+        -------
+        bool
+            True when the owner ran on ``current``'s host and its pid is not alive,
+            or is ``current``'s pid with another boot id (the pid was reused).
+            False for a live process, and for a process on another host, which
+            cannot be checked from here.
+        """
+        me = current or Owner.current()
+        if self.host != me.host:
+            return False
+        if self.pid == me.pid:
+            return self.boot != me.boot
+        return not _pid_alive(self.pid)
+
+
+def _new_owner() -> Owner:
+    return Owner(socket.gethostname(), os.getpid(), uuid.uuid4().hex)
+
+
+def _forked() -> None:
+    global _current_owner
+    _current_owner = _new_owner()
+
+
+_current_owner = _new_owner()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forked)
+
+
+def _pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this machine (``pid`` > 0)."""
+    if sys.platform == "win32":  # os.kill(pid, 0) would terminate the process there
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, run by another user
+        return True
+    except (OSError, OverflowError):
+        log.warning("cannot tell whether process %d is alive", pid, exc_info=True)
+        return True
+    return True
+
+
+def owned_request(request: PlanRequest, owner: Owner | None = None) -> dict[str, Any]:
+    """A plan row's ``request``: what is asked, and the process that will run it.
+
+    Parameters
+    ----------
+    request
+        What the job is asked to do.
+    owner
+        The process the plan is submitted to; default: this process.
+
+    Returns
+    -------
+    dict
+        :meth:`PlanRequest.as_json` with the owner under ``"worker"``.
+    """
+    return request.as_json() | {OWNER_KEY: (owner or Owner.current()).as_json()}
 
 
 def provider_for(settings: Settings) -> TravelTimeProvider:
@@ -427,6 +580,10 @@ class ProgressWriter:
 class PlanningJobs:
     """Runs planning jobs one at a time on a worker thread.
 
+    A service process has one; the plans submitted to it are owned by the
+    process (:class:`Owner`, recorded by :func:`owned_request` when the plan row
+    is made).
+
     Parameters
     ----------
     sessions
@@ -449,9 +606,13 @@ class PlanningJobs:
         self._provider = provider
         self._stopping = threading.Event()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="doorstep-planning")
+        self._lock = threading.Lock()
+        self._submitted: list[tuple[str, Future[None]]] = []
 
     def submit(self, plan_id: str) -> Future[None]:
         """Plan ``plan_id`` in the background; the plan row must be committed first.
+
+        After :meth:`shutdown` the plan is failed ("interrupted by a shutdown") at once.
 
         Parameters
         ----------
@@ -463,31 +624,78 @@ class PlanningJobs:
         Future
             Done when the job has stored its outcome.
         """
-        return self._executor.submit(self.run, plan_id)
+        with self._lock:
+            if not self._stopping.is_set():
+                future = self._executor.submit(self.run, plan_id)
+                self._submitted = [(p, f) for p, f in self._submitted if not f.done()]
+                self._submitted.append((plan_id, future))
+                return future
+        self._fail(plan_id, INTERRUPTED_BY_SHUTDOWN)
+        refused: Future[None] = Future()
+        refused.set_result(None)
+        return refused
 
     def shutdown(self, wait: bool = True) -> None:
-        """Stop: abandon the running search (its plan fails) and drop queued jobs.
+        """Stop: abandon the running search and drop the queued jobs; their plans fail.
 
-        Plans still queued stay so in the database until :meth:`recover` runs.
+        The running plan and the queued ones fail with "interrupted by a shutdown"
+        (the running one once its search notices, which ``wait`` waits for), so
+        no plan is left queued by a process that is still alive.
+
+        Parameters
+        ----------
+        wait
+            Return only when the worker thread has finished.
         """
-        self._stopping.set()
-        self._executor.shutdown(wait=wait, cancel_futures=True)
+        with self._lock:
+            self._stopping.set()
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            dropped = [p for p, f in self._submitted if f.cancelled()]
+            self._submitted = []
+        for plan_id in dropped:
+            self._fail(plan_id, INTERRUPTED_BY_SHUTDOWN)
+        if wait:
+            self._executor.shutdown(wait=True)
 
     def recover(self) -> list[str]:
-        """Mark every plan left queued or running (by a crash) as failed.
+        """Mark the plans whose owning process is gone as failed.
 
-        Call it at startup, before any job is submitted.
+        A queued or running plan is failed ("interrupted by a restart") when it
+        records no :class:`Owner`, or its owner ran on this host and is gone:
+        its pid is not alive, or it is this process's pid with another boot id
+        (the pid was reused). Plans owned by a live process on this host (this
+        one, or another ``--workers`` process) are left alone, so a process that
+        starts later does not fail the plans its siblings run or have queued.
+
+        Plans owned by another host are left alone too, as this host cannot
+        tell whether their process is alive: a plan of a host that died stays
+        queued or running until the service starts again on that host, whose
+        own ``recover`` then fails it. Likewise a plan whose owner's pid now
+        belongs to an unrelated live process stays until a restart frees the pid
+        or reuses it for a service process.
+
+        Call it at startup, before any job is submitted. Processes starting at
+        once may each call it: a plan is failed, and its webhook queued, once.
 
         Returns
         -------
         list of str
             Ids of the plans marked failed; each gets a ``plan.failed`` webhook.
         """
+        unfinished = t.Plan.status.in_((PlanStatus.QUEUED.value, PlanStatus.RUNNING.value))
+        me = Owner.current()
+        with self.sessions() as db:
+            rows = db.execute(select(t.Plan.id, t.Plan.request).where(unfinished)).all()
+        orphans = [plan_id for plan_id, request in rows if _orphaned(request, me)]
+        if not orphans:
+            return []
         with transaction(self.sessions) as db:
+            # Locked and checked again: another process may have failed them meanwhile.
             plans = db.scalars(
                 select(t.Plan)
-                .where(t.Plan.status.in_((PlanStatus.QUEUED.value, PlanStatus.RUNNING.value)))
-                .order_by(t.Plan.created_at)
+                .where(t.Plan.id.in_(orphans), unfinished)
+                .order_by(t.Plan.created_at, t.Plan.id)
+                .with_for_update()
             ).all()
             for plan in plans:
                 _mark_failed(db, plan, INTERRUPTED_BY_RESTART)
@@ -502,6 +710,9 @@ class PlanningJobs:
         A plan that is not ``queued`` (or does not exist) is left alone. Every
         failure is stored as the plan's error; nothing is raised.
         """
+        if self._stopping.is_set():
+            self._fail(plan_id, INTERRUPTED_BY_SHUTDOWN)
+            return
         try:
             request = self._start(plan_id)
         except Exception:
@@ -622,6 +833,13 @@ class PlanningJobs:
                     _mark_failed(db, plan, message)
         except Exception:
             log.exception("could not store the failure of plan %s: %s", plan_id, message)
+
+
+def _orphaned(request: object, me: Owner) -> bool:
+    """Whether the plan whose stored request is ``request`` has no live owner."""
+    data = request.get(OWNER_KEY) if isinstance(request, Mapping) else None
+    owner = Owner.from_json(data)
+    return owner is None or owner.is_gone(me)
 
 
 def _mark_failed(db: Session, plan: t.Plan, message: str) -> None:

@@ -11,6 +11,7 @@ zone; ETAs are also given as ISO date-times in that zone.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections import Counter
 from datetime import date, datetime, timedelta
@@ -30,10 +31,12 @@ from doorstep.domain.order import Address
 from doorstep.notify.outbox import enqueue
 from doorstep.plan.problem import Objective
 from doorstep.service.planning import (
+    OWNER_KEY,
     PUBLISHED_ROUTE_STATES,
     PlanningJobs,
     PlanRequest,
     PlanStatus,
+    owned_request,
 )
 from doorstep.store import tables as t
 from doorstep.store.database import transaction
@@ -54,7 +57,9 @@ MAX_TIME_LIMIT_S = 600.0
 def start_planning(app: FastAPI) -> PlanningJobs:
     """Start the planning worker as ``app.state.planning`` (call at startup).
 
-    Plans a previous run left queued or running are marked failed first
+    Plans left queued or running by a process that is gone (a previous run, or
+    a crashed sibling worker) are marked failed first; plans of live sibling
+    workers are left to them
     (:meth:`~doorstep.service.planning.PlanningJobs.recover`).
 
     Parameters
@@ -73,8 +78,12 @@ def start_planning(app: FastAPI) -> PlanningJobs:
     return jobs
 
 
-def stop_planning(app: FastAPI) -> None:
-    """Stop the planning worker (call at shutdown); a running search is abandoned.
+async def stop_planning(app: FastAPI) -> None:
+    """Stop the planning worker (await it at shutdown) without blocking the event loop.
+
+    New plans are refused (503) at once; the running search is abandoned and the
+    queued plans fail. Waiting for the worker thread to finish happens in
+    another thread, so the event loop keeps serving meanwhile.
 
     Parameters
     ----------
@@ -83,8 +92,8 @@ def stop_planning(app: FastAPI) -> None:
     """
     jobs: PlanningJobs | None = getattr(app.state, "planning", None)
     if jobs is not None:
-        jobs.shutdown()
         app.state.planning = None
+        await asyncio.to_thread(jobs.shutdown)
 
 
 def planning_jobs(request: Request) -> PlanningJobs:
@@ -135,6 +144,7 @@ class PlanOut(BaseModel):
     best_cost: float | None
     error: str | None
     request: dict[str, Any]
+    """What was asked for; which process runs the plan is not shown."""
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
@@ -267,7 +277,7 @@ def _plan_fields(plan: t.Plan) -> dict[str, Any]:
         "progress": plan.progress,
         "best_cost": plan.best_cost,
         "error": plan.error,
-        "request": plan.request,
+        "request": {k: v for k, v in plan.request.items() if k != OWNER_KEY},
         "created_at": plan.created_at,
         "started_at": plan.started_at,
         "finished_at": plan.finished_at,
@@ -362,7 +372,7 @@ def create_plan(
             day=body.day.isoformat(),
             status=PlanStatus.QUEUED.value,
             progress=0.0,
-            request=job.as_json(),
+            request=owned_request(job),
         )
         db.add(plan)
         db.flush()
