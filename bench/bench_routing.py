@@ -192,7 +192,8 @@ def summarise(
     Under "vehicles first" a distance gap only means something with the
     best-known vehicle count, so gaps are taken over those instances and the
     others are counted; ``common`` is the mean over the instances where every
-    solver has that count (the fair comparison).
+    solver has that count, and ``with_pyvrp`` the pair comparison: this solver
+    and PyVRP direct over the instances where both have it.
     """
 
     def scored(row: dict[str, object], who: str) -> bool:
@@ -204,6 +205,7 @@ def summarise(
     out = []
     for who in solvers:
         gaps = [float(r[f"{who}_gap_pct"]) for r in rows if scored(r, who)]
+        pair = [r for r in rows if scored(r, who) and "pyvrp" in solvers and scored(r, "pyvrp")]
         bks = [r for r in rows if r["bks_vehicles"] is not None]
         out.append(
             {
@@ -219,6 +221,17 @@ def summarise(
                     3,
                 )
                 if common
+                else None,
+                "with_pyvrp_instances": len(pair),
+                "with_pyvrp_mean_gap_pct": round(
+                    statistics.mean(float(r[f"{who}_gap_pct"]) for r in pair), 3
+                )
+                if pair
+                else None,
+                "pyvrp_on_those_mean_gap_pct": round(
+                    statistics.mean(float(r["pyvrp_gap_pct"]) for r in pair), 3
+                )
+                if pair
                 else None,
                 "vehicles": sum(int(r[f"{who}_vehicles"]) for r in rows),
                 "over_bks": sum(int(r[f"{who}_vehicles"]) > int(r["bks_vehicles"]) for r in bks),
