@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     """First retry delay; each further retry doubles it."""
     dispatch_webhooks: bool = True
     """Run the webhook sender inside ``doorstep serve``."""
+    admin_key: str | None = Field(default=None, min_length=32)
+    """An admin API key taken from the deployment's secrets (at least 32 characters),
+    accepted besides the keys in the database: a way in before any key exists."""
 
     @classmethod
     def settings_customise_sources(

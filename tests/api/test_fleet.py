@@ -68,3 +68,21 @@ def test_a_value_the_database_cannot_store_is_a_422(service: Service) -> None:
     r = service.client.get("/v1/depots/d%00x", headers=service.key(Role.PLANNER))
     assert r.status_code in (404, 422)
     assert r.json()["code"] in ("not_found", "value_not_storable")
+
+
+def test_the_configured_admin_key_is_accepted(database_url: str) -> None:
+    """A key from the settings (the deployment's secret) works before any key exists."""
+    from fastapi.testclient import TestClient
+
+    from doorstep.api.app import create_app
+    from doorstep.settings import Settings
+
+    secret = "k" * 40
+    settings = Settings(
+        database_url=database_url, router="straight", dispatch_webhooks=False, admin_key=secret
+    )
+    with TestClient(create_app(settings)) as client:
+        ok = client.post("/v1/keys", json={"role": "planner"}, headers={"X-API-Key": secret})
+        assert ok.status_code == 201
+        wrong = client.get("/v1/depots", headers={"X-API-Key": "k" * 39 + "j"})
+        assert wrong.status_code == 401
