@@ -247,8 +247,11 @@ def test_publish_assigns_drivers_and_refuses_what_it_cannot_do(service: Service)
     with service.app.state.sessions() as db:  # type: ignore[attr-defined]
         assert {db.get_one(t.Order, i).status for i in ("o1", "o2")} == {"planned"}
         messages = list(db.scalars(select(t.OutboxMessage).order_by(t.OutboxMessage.id)))
-    assert [m.event_type for m in messages] == ["plan.done", "plan.published"]
-    assert messages[1].payload["data"]["routes"] == [
+    kinds = [m.event_type for m in messages]
+    assert kinds == ["plan.done", "order.status_changed", "order.status_changed", "plan.published"]
+    assert {m.payload["data"]["order_id"] for m in messages[1:3]} == {"o1", "o2"}
+    assert messages[1].payload["data"]["to"] == "planned"
+    assert messages[3].payload["data"]["routes"] == [
         {"route_id": route["id"], "vehicle_id": "van1", "driver_id": "lone"}
     ]
     r = c.post(url, headers=planner)

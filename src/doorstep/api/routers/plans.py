@@ -28,7 +28,7 @@ from doorstep.api.deps import Config, Db
 from doorstep.api.problems import ProblemError, not_found
 from doorstep.api.security import Principal, Role, require
 from doorstep.domain.order import Address
-from doorstep.notify.outbox import enqueue
+from doorstep.notify.outbox import Subscribers, enqueue
 from doorstep.plan.problem import Objective
 from doorstep.service.planning import (
     OWNER_KEY,
@@ -505,8 +505,14 @@ def publish_plan(plan_id: str, db: Db, _: Planner, body: PublishIn | None = None
     for route in routes:
         route.driver_id = drivers[route.id]
         route.state = "published"
+    subscribers = Subscribers.load(db)
     for order in db.scalars(select(t.Order).where(t.Order.id.in_(order_ids))):
         if order.status == "created":
+            subscribers.enqueue(
+                db,
+                "order.status_changed",
+                {"order_id": order.id, "from": "created", "to": "planned"},
+            )
             order.status = "planned"
     plan.status = PlanStatus.PUBLISHED.value
     plan.published_at = t.utcnow()
