@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+from sqlalchemy.orm import Session, sessionmaker
 
 settings.register_profile(
     "ci", deadline=None, max_examples=150, suppress_health_check=[HealthCheck.too_slow]
@@ -74,3 +75,13 @@ def database_url(
     url = create_database(base, name, template=_postgres_template)
     yield url
     drop_database(base, name)
+
+
+@pytest.fixture
+def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
+    """Sessions on a freshly migrated database (SQLite, then PostgreSQL)."""
+    from doorstep.store.database import make_engine, session_factory
+
+    engine = make_engine(database_url)
+    yield session_factory(engine)
+    engine.dispose()

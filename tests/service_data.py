@@ -4,6 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.orm import Session
+
+from doorstep.domain import Load, Location, TimeWindow
+from doorstep.domain.order import Address
+from doorstep.domain.order import Order as DomainOrder
+from doorstep.store import tables as t
+from doorstep.store.convert import order_row
+
 DEPOT: dict[str, Any] = {"id": "hki", "name": "Helsinki depot", "lat": 60.1699, "lon": 24.9384}
 
 VEHICLE: dict[str, Any] = {
@@ -34,3 +42,20 @@ def order(order_id: str, k: int = 0, **fields: Any) -> dict[str, Any]:
     }
     body.update(fields)
     return body
+
+
+def store_order(db: Session, body: dict[str, Any]) -> None:
+    """Store an order body of :func:`order` directly, with one parcel row per parcel."""
+    domain = DomainOrder(
+        id=body["id"],
+        location=Location(body["lat"], body["lon"]),
+        address=Address(body["street"], "", body["zip"], body["city"]),
+        windows=tuple(TimeWindow(a, b) for a, b in body["windows"]),
+        service_s=body["service_s"],
+        demand=Load(body["parcels"]),
+        skills=frozenset(body.get("skills", ())),
+    )
+    db.add(order_row(domain))
+    db.flush()
+    for k in range(1, body["parcels"] + 1):
+        db.add(t.Parcel(id=f"{body['id']}-{k}", order_id=body["id"]))

@@ -15,17 +15,11 @@ from sqlalchemy import select
 from doorstep.api.app import create_app
 from doorstep.api.routers import plans
 from doorstep.api.security import Role
-from doorstep.domain.load import Load
-from doorstep.domain.location import Location
-from doorstep.domain.order import Address
-from doorstep.domain.order import Order as DomainOrder
-from doorstep.domain.time_window import TimeWindow
 from doorstep.service import INTERRUPTED_BY_RESTART
 from doorstep.service.planning import OWNER_KEY, Owner
 from doorstep.store import tables as t
-from doorstep.store.convert import order_row
 from doorstep.store.database import transaction
-from service_data import DEPOT, VEHICLE, order
+from service_data import DEPOT, VEHICLE, order, store_order
 
 from .conftest import Service
 
@@ -36,22 +30,10 @@ FINAL = {"done", "failed", "published"}
 
 
 def add_orders(service: Service, *bodies: dict[str, Any]) -> None:
-    """Store orders directly (one parcel row per parcel): orders have no endpoint here."""
+    """Store orders directly (one parcel row per parcel)."""
     with transaction(service.app.state.sessions) as db:  # type: ignore[attr-defined]
         for body in bodies:
-            domain = DomainOrder(
-                id=body["id"],
-                location=Location(body["lat"], body["lon"]),
-                address=Address(body["street"], "", body["zip"], body["city"]),
-                windows=tuple(TimeWindow(a, b) for a, b in body["windows"]),
-                service_s=body["service_s"],
-                demand=Load(body["parcels"]),
-                skills=frozenset(body.get("skills", ())),
-            )
-            db.add(order_row(domain))
-            db.flush()
-            for k in range(1, body["parcels"] + 1):
-                db.add(t.Parcel(id=f"{body['id']}-{k}", order_id=body["id"]))
+            store_order(db, body)
 
 
 def add_fleet(service: Service, planner: dict[str, str], vans: int = 1, **fields: Any) -> None:

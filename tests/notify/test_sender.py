@@ -99,14 +99,6 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
-    """Sessions on a freshly migrated database."""
-    engine = make_engine(database_url)
-    yield session_factory(engine)
-    engine.dispose()
-
-
-@pytest.fixture
 def client() -> Iterator[httpx.Client]:
     """An HTTP client that ignores proxy settings of the environment."""
     with httpx.Client(trust_env=False) as c:

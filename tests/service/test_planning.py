@@ -16,11 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from doorstep.domain.fleet import Profile
-from doorstep.domain.load import Load
 from doorstep.domain.location import Location
-from doorstep.domain.order import Address
-from doorstep.domain.order import Order as DomainOrder
-from doorstep.domain.time_window import TimeWindow
 from doorstep.errors import InputError
 from doorstep.network.osrm import OsrmProvider
 from doorstep.network.straight_line import StraightLineProvider
@@ -37,21 +33,12 @@ from doorstep.service import (
 from doorstep.service.planning import OWNER_KEY, Owner, load_orders, owned_request
 from doorstep.settings import Settings
 from doorstep.store import tables as t
-from doorstep.store.convert import order_row
-from doorstep.store.database import make_engine, session_factory, transaction
-from service_data import DEPOT, VEHICLE, order
+from doorstep.store.database import transaction
+from service_data import DEPOT, VEHICLE, order, store_order
 
 DAY = "2026-01-15"
 QUICK: dict[str, Any] = {"time_limit_s": 0.3, "max_iterations": 200}
 """A short, reproducible search."""
-
-
-@pytest.fixture
-def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
-    """Sessions on a freshly migrated database."""
-    engine = make_engine(database_url)
-    yield session_factory(engine)
-    engine.dispose()
 
 
 @pytest.fixture
@@ -70,23 +57,6 @@ def add_fleet(db: Session, *vehicles: dict[str, Any]) -> None:
     for vehicle in vehicles or (VEHICLE,):
         db.add(t.Vehicle(**vehicle))
     db.flush()
-
-
-def add_order(db: Session, body: dict[str, Any]) -> None:
-    """Store an order body of ``service_data.order`` with one parcel row per parcel."""
-    domain = DomainOrder(
-        id=body["id"],
-        location=Location(body["lat"], body["lon"]),
-        address=Address(body["street"], "", body["zip"], body["city"]),
-        windows=tuple(TimeWindow(a, b) for a, b in body["windows"]),
-        service_s=body["service_s"],
-        demand=Load(body["parcels"]),
-        skills=frozenset(body.get("skills", ())),
-    )
-    db.add(order_row(domain))
-    db.flush()
-    for k in range(1, body["parcels"] + 1):
-        db.add(t.Parcel(id=f"{body['id']}-{k}", order_id=body["id"]))
 
 
 def add_plan(db: Session, plan_id: str = "p1", status: str = "queued", **request: Any) -> str:
@@ -166,7 +136,7 @@ def test_job_stores_routes_and_stops_that_match_the_document(
         subscribe(db)
         add_fleet(db)
         for k in range(1, 5):
-            add_order(db, order(f"o{k}", k))
+            store_order(db, order(f"o{k}", k))
         add_plan(db, **QUICK)
     jobs.submit("p1").result(timeout=60)
 
@@ -211,8 +181,8 @@ def test_a_break_between_stops_is_not_counted_as_driving(
     late = order("late", 4, windows=[[12 * 3600, 12 * 3600 + 1800]])
     with transaction(sessions) as db:
         add_fleet(db, van)
-        add_order(db, early)
-        add_order(db, late)
+        store_order(db, early)
+        store_order(db, late)
         add_plan(db, **QUICK)
     jobs.run("p1")
 
@@ -237,8 +207,8 @@ def test_an_order_no_vehicle_can_serve_is_unassigned_with_a_reason(
     """An order needing a skill no vehicle has is left out with code no_skill and gets no stop."""
     with transaction(sessions) as db:
         add_fleet(db)
-        add_order(db, order("plain", 1))
-        add_order(db, order("frozen", 2, skills=["freezer"]))
+        store_order(db, order("plain", 1))
+        store_order(db, order("frozen", 2, skills=["freezer"]))
         add_plan(db, **QUICK)
     jobs.run("p1")
 
@@ -266,7 +236,7 @@ def test_a_job_with_nothing_to_plan_fails_with_a_readable_error(
     assert plan.finished_at is not None and plan.document is None
 
     with transaction(sessions) as db:
-        add_order(db, order("o1", 1))
+        store_order(db, order("o1", 1))
         add_plan(db, "ghost", vehicle_ids=("ghost",), **QUICK)
     jobs.run("ghost")
     assert plan_row(sessions, "ghost").error == "unknown vehicles: ghost"
@@ -283,7 +253,7 @@ def test_by_default_only_orders_not_yet_handed_out_are_planned(
     """Orders with another status, or on a published route, are left to their plans."""
     with transaction(sessions) as db:
         for k, name in enumerate(("fresh", "planned", "on_route", "on_draft")):
-            add_order(db, order(name, k))
+            store_order(db, order(name, k))
         db.get_one(t.Order, "planned").status = "planned"
         add_plan(db, "old", status="published")
         add_route(db, "r1", "published", "on_route")
@@ -457,7 +427,7 @@ def test_shutdown_abandons_a_running_search(
     with transaction(sessions) as db:
         add_fleet(db)
         for k in range(1, 4):
-            add_order(db, order(f"o{k}", k))
+            store_order(db, order(f"o{k}", k))
         add_plan(db, time_limit_s=60.0)
         add_plan(db, "p2", **QUICK)
         add_plan(db, "p3", **QUICK)
