@@ -157,7 +157,10 @@ def test_late_events_fold_by_time_and_impossible_ones_alone_are_rejected(
     assert "delivered" in body["results"][1]["detail"]
     assert c.get("/v1/orders/O0", headers=planner).json()["status"] == "delivered"
     assert c.get("/v1/orders/O1", headers=planner).json()["status"] == "at_depot"
-    assert stop(service, "O0").arrived_at.astimezone(ZONE).isoformat() == at(8.4)  # type: ignore[union-attr]
+    late_stop = stop(service, "O0")
+    assert late_stop.arrived_at.astimezone(ZONE).isoformat() == at(8.4)  # type: ignore[union-attr]
+    # The late arrival does not move the finish: still the delivery's time.
+    assert late_stop.finished_at.astimezone(ZONE).isoformat() == at(8.5)  # type: ignore[union-attr]
     history = c.get("/v1/parcels/O0-1/events", headers=planner).json()
     assert [e["event_id"] for e in history] == ["1", "2", "3", "4", "5"]
 

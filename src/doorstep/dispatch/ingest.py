@@ -24,7 +24,7 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from doorstep.dispatch.eta import StopTimes, estimate
@@ -32,10 +32,20 @@ from doorstep.dispatch.state import order_status, stop_state
 from doorstep.domain.events import FailureReason, ParcelState, ScanEvent, ScanKind, fold
 from doorstep.domain.order import OrderKind
 from doorstep.errors import InvalidTransitionError
-from doorstep.notify.outbox import Subscribers
+from doorstep.notify.outbox import Outbox, Subscribers
 from doorstep.store import tables as t
 
 ACTIVE_ROUTE_STATES = ("published", "in_progress")
+
+FINISHING = frozenset(
+    {
+        ScanKind.DELIVERED,
+        ScanKind.FAILED_ATTEMPT,
+        ScanKind.RETURN_PICKED_UP,
+        ScanKind.RETURNED_TO_DEPOT,
+    }
+)
+"""Scans that end a visit: their time is the stop's finish time."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,21 +124,26 @@ def ingest(
 
     parcel_ids = sorted({e.parcel_id for _, e in fresh})
     parcels = {
-        p.id: p
-        for p in session.scalars(
-            select(t.Parcel).where(t.Parcel.id.in_(parcel_ids)).with_for_update()
+        row.id: _ParcelRow(row.id, row.order_id, row.state)
+        for row in session.execute(
+            select(t.Parcel.id, t.Parcel.order_id, t.Parcel.state)
+            .where(t.Parcel.id.in_(parcel_ids))
+            .with_for_update()
         )
     }
     orders = {
-        o.id: o
-        for o in session.scalars(
-            select(t.Order).where(t.Order.id.in_({p.order_id for p in parcels.values()}))
+        row.id: _OrderRow(row.id, OrderKind(row.kind), row.status)
+        for row in session.execute(
+            select(t.Order.id, t.Order.kind, t.Order.status).where(
+                t.Order.id.in_({p.order_id for p in parcels.values()})
+            )
         )
     }
     allowed = _driver_orders(session, driver_id, set(orders)) if driver_id is not None else None
     history = _histories(session, list(parcels))
 
-    accepted: list[tuple[int, EventIn]] = []
+    accepted: list[EventIn] = []
+    moved: dict[str, _ParcelRow] = {}
     for i, event in sorted(fresh, key=lambda pair: (pair[1].at, pair[1].event_id)):
         parcel = parcels.get(event.parcel_id)
         if parcel is None:
@@ -143,24 +158,44 @@ def ingest(
                 f"Parcel {event.parcel_id!r} is not on one of your published routes.",
             )
             continue
-        kind = OrderKind(orders[parcel.order_id].kind)
         trial = [*history[parcel.id], _scan(event)]
         try:
-            state = fold(trial, kind)
+            state = fold(trial, orders[parcel.order_id].kind)
         except InvalidTransitionError as exc:
             outcomes[i] = _rejected(event, exc.code, str(exc))
             continue
         history[parcel.id] = trial
         parcel.state = state.value
         parcel.state_at = max(s.at for s in trial)
+        moved[parcel.id] = parcel
         outcomes[i] = Outcome(event.event_id, "accepted")
-        accepted.append((i, event))
+        accepted.append(event)
 
     if accepted:
-        subscribers = Subscribers.load(session)
-        _store(session, [e for _, e in accepted], parcels, key_id, subscribers)
-        _follow_up(session, [e for _, e in accepted], parcels, orders, subscribers, timezone, now)
+        outbox = Outbox(Subscribers.load(session))
+        session.execute(
+            update(t.Parcel),
+            [{"id": p.id, "state": p.state, "state_at": p.state_at} for p in moved.values()],
+        )
+        _store(session, accepted, parcels, key_id, outbox)
+        _follow_up(session, accepted, parcels, orders, outbox, timezone, now)
+        outbox.write(session)
     return [outcomes[i] for i in range(len(events))]
+
+
+@dataclass(slots=True)
+class _ParcelRow:
+    id: str
+    order_id: str
+    state: str
+    state_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class _OrderRow:
+    id: str
+    kind: OrderKind
+    status: str
 
 
 def _known_event_ids(session: Session, ids: list[str]) -> set[str]:
@@ -219,28 +254,32 @@ def _histories(session: Session, parcel_ids: list[str]) -> dict[str, list[ScanEv
 def _store(
     session: Session,
     events: list[EventIn],
-    parcels: dict[str, t.Parcel],
+    parcels: dict[str, _ParcelRow],
     key_id: str | None,
-    subscribers: Subscribers,
+    outbox: Outbox,
 ) -> None:
-    session.add_all(
-        t.Event(
-            event_id=e.event_id,
-            parcel_id=e.parcel_id,
-            kind=e.kind.value,
-            at=e.at,
-            vehicle_id=e.vehicle_id,
-            lat=e.lat,
-            lon=e.lon,
-            failure_reason=None if e.failure_reason is None else e.failure_reason.value,
-            proof=e.proof,
-            key_id=key_id,
-        )
-        for e in events
+    received = t.utcnow()
+    session.execute(
+        insert(t.Event),
+        [
+            {
+                "event_id": e.event_id,
+                "parcel_id": e.parcel_id,
+                "kind": e.kind.value,
+                "at": e.at,
+                "received_at": received,
+                "vehicle_id": e.vehicle_id,
+                "lat": e.lat,
+                "lon": e.lon,
+                "failure_reason": None if e.failure_reason is None else e.failure_reason.value,
+                "proof": e.proof,
+                "key_id": key_id,
+            }
+            for e in events
+        ],
     )
     for e in events:
-        subscribers.enqueue(
-            session,
+        outbox.add(
             f"parcel.{e.kind.value}",
             {
                 "event_id": e.event_id,
@@ -263,74 +302,100 @@ def clock_seconds(moment: datetime, day: str, timezone: ZoneInfo) -> int:
 def _follow_up(
     session: Session,
     events: Iterable[EventIn],
-    parcels: dict[str, t.Parcel],
-    orders: dict[str, t.Order],
-    subscribers: Subscribers,
+    parcels: dict[str, _ParcelRow],
+    orders: dict[str, _OrderRow],
+    outbox: Outbox,
     timezone: ZoneInfo,
     now: datetime,
 ) -> None:
     """Orders, stops, routes and ETAs after the parcels moved."""
     touched = {parcels[e.parcel_id].order_id for e in events}
-    states: dict[str, list[str]] = defaultdict(list)
-    for parcel in session.scalars(select(t.Parcel).where(t.Parcel.order_id.in_(touched))):
-        states[parcel.order_id].append(parcel.state)
+    states: dict[str, list[ParcelState]] = defaultdict(list)
+    for order_id, state in session.execute(
+        select(t.Parcel.order_id, t.Parcel.state).where(t.Parcel.order_id.in_(touched))
+    ):
+        states[order_id].append(ParcelState(state))
     arrived: dict[str, datetime] = {}
-    last_at: dict[str, datetime] = {}
+    finished: dict[str, datetime] = {}
     for e in events:
         order_id = parcels[e.parcel_id].order_id
-        last_at[order_id] = max(last_at.get(order_id, e.at), e.at)
         if e.kind is ScanKind.ARRIVED_AT_STOP:
             arrived[order_id] = min(arrived.get(order_id, e.at), e.at)
+        elif e.kind in FINISHING:
+            finished[order_id] = max(finished.get(order_id, e.at), e.at)
+    changed = []
     for order_id in touched:
         order = orders[order_id]
-        status = order_status(
-            OrderKind(order.kind), [ParcelState(s) for s in states[order_id]], order.status
-        )
+        status = order_status(order.kind, states[order_id], order.status)
         if status != order.status:
-            subscribers.enqueue(
-                session,
-                "order.status_changed",
-                {"order_id": order_id, "from": order.status, "to": status},
+            outbox.add(
+                "order.status_changed", {"order_id": order_id, "from": order.status, "to": status}
             )
             order.status = status
-    stops = session.scalars(
-        select(t.Stop)
+            changed.append({"id": order_id, "status": status})
+    if changed:
+        session.execute(update(t.Order), changed)
+    stops = session.execute(
+        select(t.Stop.id, t.Stop.route_id, t.Stop.order_id, t.Stop.arrived_at, t.Stop.finished_at)
         .join(t.Route, t.Route.id == t.Stop.route_id)
         .where(t.Stop.order_id.in_(touched), t.Route.state.in_(ACTIVE_ROUTE_STATES))
     ).all()
-    route_ids = set()
-    for stop in stops:
-        order = orders[stop.order_id]
-        new_state = stop_state(order.status, OrderKind(order.kind))
-        if stop.order_id in arrived:
-            first = arrived[stop.order_id]
-            stop.arrived_at = first if stop.arrived_at is None else min(stop.arrived_at, first)
-        if new_state in ("done", "failed"):
-            stop.finished_at = last_at[stop.order_id]
-        stop.state = new_state
-        route_ids.add(stop.route_id)
-    for route_id in route_ids:
+    if not stops:
+        return
+    updates = []
+    for stop_id, _route, order_id, arrived_at, finished_at in stops:
+        order = orders[order_id]
+        row: dict[str, Any] = {"id": stop_id, "state": stop_state(order.status, order.kind)}
+        if order_id in arrived:
+            first = arrived[order_id]
+            arrived_at = first if arrived_at is None else min(arrived_at, first)
+        row["arrived_at"] = arrived_at
+        if row["state"] in ("done", "failed"):
+            candidates = [m for m in (finished_at, finished.get(order_id)) if m is not None]
+            row["finished_at"] = max(candidates) if candidates else None
+        else:
+            row["finished_at"] = None
+        updates.append(row)
+    session.execute(update(t.Stop), updates)
+    for route_id in sorted({stop.route_id for stop in stops}):
         refresh_route(session, route_id, timezone, now)
 
 
 def refresh_route(session: Session, route_id: str, timezone: ZoneInfo, now: datetime) -> None:
-    """Recompute a route's state and the ETAs of its stops."""
-    route = session.get(t.Route, route_id)
+    """Recompute a route's state and the ETAs of its stops (only changed rows are written)."""
+    route = session.execute(
+        select(t.Route.day, t.Route.start_s, t.Route.state).where(t.Route.id == route_id)
+    ).first()
     if route is None:
         return
-    stops = session.scalars(
-        select(t.Stop).where(t.Stop.route_id == route_id).order_by(t.Stop.seq)
+    day, start_s, state = route
+    stops = session.execute(
+        select(
+            t.Stop.id,
+            t.Stop.leg_s,
+            t.Stop.service_s,
+            t.Stop.window_start_s,
+            t.Stop.arrived_at,
+            t.Stop.finished_at,
+            t.Stop.state,
+            t.Stop.eta_s,
+        )
+        .where(t.Stop.route_id == route_id)
+        .order_by(t.Stop.seq)
     ).all()
     if not stops:
         return
     states = {s.state for s in stops}
+    new_state = state
     if states <= {"done", "failed"}:
-        route.state = "completed"
-    elif states != {"pending"} and route.state == "published":
-        route.state = "in_progress"
+        new_state = "completed"
+    elif states != {"pending"} and state == "published":
+        new_state = "in_progress"
+    if new_state != state:
+        session.execute(update(t.Route), [{"id": route_id, "state": new_state}])
 
     def seconds(moment: datetime | None) -> int | None:
-        return None if moment is None else clock_seconds(moment, route.day, timezone)
+        return None if moment is None else clock_seconds(moment, day, timezone)
 
     times = [
         StopTimes(
@@ -342,8 +407,12 @@ def refresh_route(session: Session, route_id: str, timezone: ZoneInfo, now: date
         )
         for s in stops
     ]
-    for stop, eta in zip(stops, estimate(times, route.start_s, seconds(now)), strict=True):
-        stop.eta_s = eta
+    etas = estimate(times, start_s, seconds(now))
+    moved = [
+        {"id": s.id, "eta_s": eta} for s, eta in zip(stops, etas, strict=True) if eta != s.eta_s
+    ]
+    if moved:
+        session.execute(update(t.Stop), moved)
 
 
 def describe(outcomes: Sequence[Outcome]) -> dict[str, Any]:

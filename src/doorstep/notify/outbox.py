@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from doorstep.domain.events import ScanKind
@@ -61,6 +61,10 @@ class Subscribers:
             )
         )
 
+    def ids(self, event_type: str) -> list[str]:
+        """The subscriptions that want ``event_type``."""
+        return self._by_type.get(event_type, [])
+
     def enqueue(self, session: Session, event_type: str, payload: dict[str, Any]) -> int:
         """Queue ``payload`` for each subscriber to ``event_type``; returns messages written."""
         ids = self._by_type.get(event_type, [])
@@ -98,3 +102,29 @@ def enqueue_to(
     session.add(message)
     session.flush()
     return message
+
+
+class Outbox:
+    """Messages collected during a batch, written with one INSERT at the end."""
+
+    def __init__(self, subscribers: Subscribers) -> None:
+        self.subscribers = subscribers
+        self.rows: list[dict[str, Any]] = []
+
+    def add(self, event_type: str, payload: dict[str, Any]) -> None:
+        """Queue ``payload`` for each subscriber to ``event_type``."""
+        for sub_id in self.subscribers.ids(event_type):
+            self.rows.append(
+                {
+                    "subscription_id": sub_id,
+                    "event_type": event_type,
+                    "payload": {"type": event_type, "data": payload},
+                }
+            )
+
+    def write(self, session: Session) -> int:
+        """Insert the collected messages; returns how many."""
+        if self.rows:
+            session.execute(insert(t.OutboxMessage), self.rows)
+        written, self.rows = len(self.rows), []
+        return written

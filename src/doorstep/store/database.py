@@ -7,6 +7,7 @@ PostgreSQL is reached by URL (``postgresql+psycopg://...``).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -42,6 +43,7 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
+        _serialise_sqlite_writers(engine)
         return engine
     return create_engine(parsed, pool_size=10, max_overflow=10, pool_pre_ping=True)
 
@@ -53,6 +55,33 @@ def _sqlite_pragmas(connection: Any, record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+def _serialise_sqlite_writers(engine: Engine) -> None:
+    """Let one connection of this process write at a time, queueing the others.
+
+    SQLite allows one writer. A second connection that wants to write waits in
+    SQLite's busy handler, which sleeps in steps of up to 100 ms and lets newer
+    writers overtake it: under load a few requests waited over a second. A lock
+    taken at a connection's first write and released when it goes back to the
+    pool (its transaction over) makes them queue instead, in arrival order. Other
+    processes (more uvicorn workers) still meet at SQLite's own lock.
+    """
+    lock = threading.Lock()
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if not conn.info.get("writing") and statement.lstrip()[:7].upper().startswith(_WRITES):
+            lock.acquire()
+            conn.info["writing"] = True
+
+    @event.listens_for(engine.pool, "checkin")
+    def _checkin(dbapi_connection: Any, record: Any) -> None:
+        if record is not None and record.info.pop("writing", False):
+            lock.release()
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

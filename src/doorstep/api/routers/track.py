@@ -68,7 +68,7 @@ _DONE = ("delivered", "picked_up", "returned_to_depot", "failed_attempt")
 
 
 @router.get("/track/{token}", response_model=TrackOut)
-def track(token: str, request: Request, settings: Config) -> dict[str, Any]:
+async def track(token: str, request: Request, settings: Config) -> dict[str, Any]:
     """Status, ETA window and proof of delivery of the order behind ``token``; nothing else.
 
     No API key: the unguessable token (128 random bits) is the credential.
