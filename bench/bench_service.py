@@ -1,14 +1,17 @@
 """Benchmark: the service under load on loopback: scan-event ingestion and tracking reads.
 
 A real ``doorstep serve`` (uvicorn, ``--workers``) runs on a fresh database
-(SQLite file, or PostgreSQL with ``--postgres-url``) holding ``--routes`` published
-routes of 100 stops each (one parcel per order). Then:
+(SQLite file, or PostgreSQL with ``--postgres-url``) holding twice ``--routes`` published
+routes of 100 stops each (one parcel per order): half for each events phase. Then:
 
-* **Events.** ``--clients`` client threads post batches of 100 events as fast as
-  the server answers; each batch is one route's next 20 parcels going
+* **Events at a steady rate.** Batches of 100 events are sent on a fixed
+  schedule (``--rate`` events per second, default 2,000: 20 batches a second)
+  from a pool of client threads; each batch is one route's next 20 parcels going
   depot scan -> loaded -> out for delivery -> arrived -> delivered, the way a
-  driver's app and the depot scanners would send them. Sustained rate = events
-  accepted / wall time; latency per batch as the client sees it.
+  driver's app and the depot scanners would send them. Latency is measured from
+  each batch's scheduled time, so a server that falls behind shows it.
+* **Events flat out.** ``--clients`` threads post batches back to back on other
+  routes: the most the server sustains (events accepted / wall time).
 * **Tracking.** Customers' ``GET /v1/track/{token}`` over all orders for
   ``--seconds``, with wrk when it is installed (Debian package ``wrk``), else a
   Python client.
@@ -16,7 +19,7 @@ routes of 100 stops each (one parcel per order). Then:
 Usage::
 
     python bench/bench_service.py [--postgres-url URL] [--routes 100] [--workers 2]
-        [--clients 4] [--seconds 10] [--out bench/results/service_sqlite.json]
+        [--clients 4] [--rate 2000] [--seconds 10] [--out bench/results/service_sqlite.json]
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import tempfile
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -149,12 +153,25 @@ def batches(routes: int) -> list[dict[str, Any]]:
     return out
 
 
+def _summary(latencies: list[float], accepted: int, errors: int, wall: float) -> dict[str, Any]:
+    ordered = sorted(latencies)
+    return {
+        "batches": len(ordered),
+        "events_accepted": accepted,
+        "errors": errors,
+        "wall_s": round(wall, 2),
+        "events_per_s": round(accepted / wall, 1),
+        "latency_ms_median": round(1000 * statistics.median(ordered), 1),
+        "latency_ms_p99": round(1000 * ordered[int(0.99 * (len(ordered) - 1))], 1),
+        "latency_ms_max": round(1000 * ordered[-1], 1),
+    }
+
+
 def run_events(base: str, key: str, work: list[dict[str, Any]], clients: int) -> dict[str, Any]:
-    """Post every batch with ``clients`` threads; latency per batch and sustained rate."""
+    """Post every batch back to back from ``clients`` threads: the most the server sustains."""
     headers = {"Authorization": f"Bearer {key}"}
     latencies: list[float] = []
-    accepted = 0
-    errors = 0
+    accepted = errors = 0
     lock = threading.Lock()
     queue = list(reversed(work))
 
@@ -182,18 +199,44 @@ def run_events(base: str, key: str, work: list[dict[str, Any]], clients: int) ->
         thread.start()
     for thread in threads:
         thread.join()
-    wall = time.perf_counter() - began
-    ordered = sorted(latencies)
-    return {
-        "batches": len(latencies),
-        "events_accepted": accepted,
-        "errors": errors,
-        "wall_s": round(wall, 2),
-        "events_per_s": round(accepted / wall, 1),
-        "latency_ms_median": round(1000 * statistics.median(ordered), 1),
-        "latency_ms_p99": round(1000 * ordered[int(0.99 * (len(ordered) - 1))], 1),
-        "latency_ms_max": round(1000 * ordered[-1], 1),
-    }
+    return _summary(latencies, accepted, errors, time.perf_counter() - began)
+
+
+def run_events_at_rate(
+    base: str, key: str, work: list[dict[str, Any]], rate: float
+) -> dict[str, Any]:
+    """Send batch k at ``k * BATCH / rate`` seconds; latency from that scheduled time."""
+    headers = {"Authorization": f"Bearer {key}"}
+    latencies: list[float] = []
+    accepted = errors = 0
+    lock = threading.Lock()
+    local = threading.local()
+
+    def send(body: dict[str, Any], due: float) -> None:
+        nonlocal accepted, errors
+        if not hasattr(local, "client"):
+            local.client = httpx.Client(base_url=base, headers=headers, timeout=60)
+        response = local.client.post("/v1/events", json=body)
+        took = time.perf_counter() - due
+        with lock:
+            latencies.append(took)
+            if response.status_code == 200:
+                accepted += response.json()["accepted"]
+            else:
+                errors += 1
+
+    interval = BATCH / rate
+    began = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        for k, body in enumerate(work):
+            due = began + k * interval
+            pause = due - time.perf_counter()
+            if pause > 0:
+                time.sleep(pause)
+            pool.submit(send, body, due)
+    summary = _summary(latencies, accepted, errors, time.perf_counter() - began)
+    summary["target_events_per_s"] = rate
+    return summary
 
 
 WRK_SCRIPT = """
@@ -280,6 +323,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--rate", type=float, default=2000.0, help="events per second")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     print(describe())
@@ -295,7 +339,7 @@ def main() -> None:
             url = f"sqlite:///{Path(tmp) / 'bench.db'}"
             label = "sqlite"
         began = time.perf_counter()
-        key, tokens = prepare(url, args.routes)
+        key, tokens = prepare(url, 2 * args.routes)
         print(
             f"{label}: {len(tokens)} orders on {args.routes} routes in "
             f"{time.perf_counter() - began:.1f} s"
@@ -333,8 +377,11 @@ def main() -> None:
                     if time.monotonic() > deadline:
                         raise
                     time.sleep(0.3)
-            events = run_events(base, key, batches(args.routes), args.clients)
-            print("events:", json.dumps(events))
+            work = batches(2 * args.routes)
+            steady = run_events_at_rate(base, key, work[: len(work) // 2], args.rate)
+            print("events at a steady rate:", json.dumps(steady))
+            events = run_events(base, key, work[len(work) // 2 :], args.clients)
+            print("events flat out:", json.dumps(events))
             tracking = run_tracking(base, tokens, args.clients, args.seconds)
             print("tracking:", json.dumps(tracking))
         finally:
@@ -348,7 +395,8 @@ def main() -> None:
         "workers": args.workers,
         "clients": args.clients,
         "routes": args.routes,
-        "events": events,
+        "events_steady": steady,
+        "events_flat_out": events,
         "tracking": tracking,
     }
     if args.out:
