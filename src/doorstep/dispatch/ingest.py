@@ -92,7 +92,9 @@ def ingest(
     Parameters
     ----------
     session
-        The open transaction everything is written in.
+        The open transaction everything is written in. Locks are taken in one
+        order (parcels by id, then routes by id) so concurrent batches queue
+        instead of deadlocking.
     events
         The batch.
     timezone
@@ -128,6 +130,7 @@ def ingest(
         for row in session.execute(
             select(t.Parcel.id, t.Parcel.order_id, t.Parcel.state)
             .where(t.Parcel.id.in_(parcel_ids))
+            .order_by(t.Parcel.id)
             .with_for_update()
         )
     }
@@ -335,6 +338,17 @@ def _follow_up(
             changed.append({"id": order_id, "status": status})
     if changed:
         session.execute(update(t.Order), changed)
+    # Two batches on one route would update its stops in different orders and
+    # deadlock (PostgreSQL): lock the routes first, always in id order.
+    session.execute(
+        select(t.Route.id)
+        .where(
+            t.Route.id.in_(select(t.Stop.route_id).where(t.Stop.order_id.in_(touched))),
+            t.Route.state.in_(ACTIVE_ROUTE_STATES),
+        )
+        .order_by(t.Route.id)
+        .with_for_update()
+    ).all()
     stops = session.execute(
         select(t.Stop.id, t.Stop.route_id, t.Stop.order_id, t.Stop.arrived_at, t.Stop.finished_at)
         .join(t.Route, t.Route.id == t.Stop.route_id)

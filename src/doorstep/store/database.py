@@ -45,7 +45,9 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         _serialise_sqlite_writers(engine)
         return engine
-    return create_engine(parsed, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    # No pre-ping: it costs a round trip on every request; a connection broken by a
+    # server restart fails once and the pool is then refreshed.
+    return create_engine(parsed, pool_size=10, max_overflow=10, pool_recycle=1800)
 
 
 def _sqlite_pragmas(connection: Any, record: Any) -> None:
