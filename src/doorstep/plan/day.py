@@ -21,7 +21,7 @@ from doorstep.errors import InputError
 from doorstep.gate import GateSettings, validate_files
 from doorstep.network.provider import Matrices, TravelTimeProvider
 from doorstep.plan.evaluator import Evaluation, evaluate
-from doorstep.plan.problem import Lock, Objective, Problem
+from doorstep.plan.problem import Feature, Lock, Objective, Problem
 from doorstep.plan.reasons import explain
 from doorstep.plan.result import DayPlan
 from doorstep.plan.solver import Assignment, Progress, Solver, SolveSettings
@@ -66,7 +66,12 @@ def backend_named(name: str) -> Solver:
 
 
 def choose_backend(problem: Problem, name: str | None = None) -> Solver:
-    """The named backend, or the default (PyVRP) unless the problem uses what it lacks.
+    """The named backend, or the best one for the problem's features.
+
+    PyVRP unless the day uses what it lacks (locks, soft windows) or has driver
+    breaks: PyVRP places breaks only after its search, and on the Helsinki demo
+    day OR-Tools, which plans them inside its search, served more orders at half
+    the cost in less time (``bench/bench_breaks.py``, BENCHMARKS.md).
 
     Raises
     ------
@@ -76,7 +81,8 @@ def choose_backend(problem: Problem, name: str | None = None) -> Solver:
     if name is not None:
         return backend_named(name)
     solver = backend_named("pyvrp")
-    if problem.features() <= solver.features:
+    features = problem.features()
+    if features <= solver.features and Feature.BREAKS not in features:
         return solver
     return backend_named("ortools")
 

@@ -595,3 +595,12 @@ def test_fast_schedule_check_agrees_with_the_evaluator(
     assert count == len(schedule.violations)
     assert amount == sum(v.amount for v in schedule.violations)
     assert duty == schedule.end_s - schedule.start_s
+
+
+def test_the_engine_sends_days_with_breaks_to_ortools() -> None:
+    """Breaks go to OR-Tools (measured better on the demo day); a named backend is obeyed."""
+    lunch = Break(TimeWindow(11 * H, 13 * H), 1800)
+    day = line_problem([0], [order("a", 1000)], [van("v", break_=lunch)])
+    assert Feature.BREAKS in day.features()
+    assert choose_backend(day).name == "ortools"
+    assert choose_backend(day, "pyvrp").name == "pyvrp"
