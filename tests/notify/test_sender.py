@@ -10,9 +10,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -27,67 +25,9 @@ from doorstep.settings import Settings
 from doorstep.store import tables as t
 from doorstep.store.database import make_engine, session_factory, transaction
 from doorstep.store.tables import utcnow
+from receiver import Receiver
 
 SECRET = "test-secret-0123456789"
-
-
-@dataclass(frozen=True)
-class Received:
-    """One request the receiver got (header names lower-cased)."""
-
-    headers: dict[str, str]
-    body: bytes
-
-    @property
-    def delivery(self) -> int:
-        return int(self.headers["doorstep-delivery"])
-
-
-class Receiver:
-    """An HTTP server on 127.0.0.1 that records POSTs and answers scripted status codes."""
-
-    def __init__(self) -> None:
-        self.received: list[Received] = []
-        self.statuses: list[int] = []
-        """Answers to give, in order; 200 once they run out."""
-        self.delay_s = 0.0
-        self.arrived = threading.Event()
-        self._lock = threading.Lock()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                headers = {k.lower(): v for k, v in self.headers.items()}
-                with receiver._lock:
-                    receiver.received.append(Received(headers, body))
-                    status = receiver.statuses.pop(0) if receiver.statuses else 200
-                if receiver.delay_s:
-                    time.sleep(receiver.delay_s)
-                answer = b"ok" if status < 300 else b"nope"
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-                receiver.arrived.set()
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host!s}:{port}/hooks/doorstep"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
 
 
 @pytest.fixture
