@@ -76,6 +76,16 @@ def not_found(what: str, ident: str) -> ProblemError:
     return ProblemError(404, "not_found", f"No {what} with id {ident!r}.")
 
 
+def unknown_reference(what: str, ident: str, field: str) -> ProblemError:
+    """A 422 ``unknown_<what>``: the request names a ``what`` that does not exist."""
+    return ProblemError(
+        422,
+        f"unknown_{what}",
+        f"{what.capitalize()} {ident!r} does not exist; create it first.",
+        [{"field": field, "message": f"unknown {what}"}],
+    )
+
+
 def problem_response(
     status: int, code: str, detail: str, errors: list[dict[str, Any]] | None = None
 ) -> JSONResponse:

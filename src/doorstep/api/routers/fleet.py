@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from doorstep.api.deps import Db
-from doorstep.api.problems import ProblemError, not_found
+from doorstep.api.problems import ProblemError, not_found, unknown_reference
 from doorstep.api.security import Principal, Role, require
 from doorstep.domain.fleet import Profile
 from doorstep.store import tables as t
@@ -121,12 +121,7 @@ def create_vehicle(body: VehicleIn, db: Db, _: Planner) -> t.Vehicle:
     if db.get(t.Vehicle, body.id) is not None:
         raise _conflict("vehicle", body.id)
     if db.get(t.Depot, body.depot_id) is None:
-        raise ProblemError(
-            422,
-            "unknown_depot",
-            f"Depot {body.depot_id!r} does not exist; create it first.",
-            [{"field": "body.depot_id", "message": "unknown depot"}],
-        )
+        raise unknown_reference("depot", body.depot_id, "body.depot_id")
     if body.shift_end_s <= body.shift_start_s:
         raise ProblemError(
             422,
@@ -168,12 +163,7 @@ def create_driver(body: DriverIn, db: Db, _: Planner) -> t.Driver:
     if db.get(t.Driver, body.id) is not None:
         raise _conflict("driver", body.id)
     if body.vehicle_id is not None and db.get(t.Vehicle, body.vehicle_id) is None:
-        raise ProblemError(
-            422,
-            "unknown_vehicle",
-            f"Vehicle {body.vehicle_id!r} does not exist.",
-            [{"field": "body.vehicle_id", "message": "unknown vehicle"}],
-        )
+        raise unknown_reference("vehicle", body.vehicle_id, "body.vehicle_id")
     row = t.Driver(**body.model_dump())
     db.add(row)
     return row

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from doorstep.api.deps import Db
-from doorstep.api.problems import ProblemError, not_found
+from doorstep.api.problems import not_found, unknown_reference
 from doorstep.api.security import Principal, Role, create_key, require
 from doorstep.store import tables as t
 
@@ -49,12 +49,7 @@ class NewKey(KeyOut):
 def new_key(body: KeyIn, db: Db, _: Admin) -> NewKey:
     """Create a key; the response holds the secret, which is not stored."""
     if body.driver_id is not None and db.get(t.Driver, body.driver_id) is None:
-        raise ProblemError(
-            422,
-            "unknown_driver",
-            f"Driver {body.driver_id!r} does not exist.",
-            [{"field": "body.driver_id", "message": "unknown driver"}],
-        )
+        raise unknown_reference("driver", body.driver_id, "body.driver_id")
     secret, row = create_key(db, body.role, body.name, body.driver_id)
     return NewKey(key=secret, **KeyOut.model_validate(row).model_dump())
 
