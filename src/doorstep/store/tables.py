@@ -275,7 +275,7 @@ class OutboxMessage(Base):
     event_type: Mapped[str] = mapped_column(String(60))
     payload: Mapped[dict[str, Any]] = mapped_column()
     status: Mapped[str] = mapped_column(String(12), default="pending")
-    """pending, sent, dead."""
+    """pending, sending (claimed by a sender until its lease ends), sent, dead."""
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
