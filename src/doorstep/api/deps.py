@@ -14,7 +14,8 @@ from doorstep.settings import Settings
 def session(request: Request) -> Iterator[Session]:
     """A session in a transaction: committed when the endpoint returns, rolled back on error.
 
-    A request that fails therefore leaves nothing half-written.
+    A request that fails therefore leaves nothing half-written, and the commit
+    happens before the response leaves (see :data:`Db`).
     """
     sessions: sessionmaker[Session] = request.app.state.sessions
     with sessions() as db, db.begin():
@@ -27,5 +28,8 @@ async def settings(request: Request) -> Settings:
     return value
 
 
-Db = Annotated[Session, Depends(session)]
+Db = Annotated[Session, Depends(session, scope="function")]
+"""A request's session. ``scope="function"``: the transaction commits when the
+endpoint returns, before the response is sent, so a client never sees success
+for a write that is not yet durable (or that fails to commit)."""
 Config = Annotated[Settings, Depends(settings)]
