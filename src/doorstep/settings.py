@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     """Deliveries of one message before it is given up (then marked ``dead``)."""
     webhook_backoff_s: float = Field(default=2.0, gt=0)
     """First retry delay; each further retry doubles it."""
+    webhook_allow_private: bool = False
+    """Allow webhook URLs on loopback, private, link-local or reserved addresses.
+    Off by default, so a subscription cannot make the service call into its own
+    network (server-side request forgery)."""
     dispatch_webhooks: bool = True
     """Run the webhook sender inside ``doorstep serve``."""
     admin_key: str | None = Field(default=None, min_length=32)

@@ -133,7 +133,12 @@ def test_a_day_from_upload_to_proof_of_delivery(service: Service, database_url: 
         # The late first stop pushes the second one: leg from the actual finish.
         assert moved[1]["eta_s"] == arrival + 120 + second["leg_s"]
 
-        settings = Settings(database_url=database_url, router="straight", dispatch_webhooks=False)
+        settings = Settings(
+            database_url=database_url,
+            router="straight",
+            dispatch_webhooks=False,
+            webhook_allow_private=True,
+        )
         sender = WebhookSender(service.app.state.sessions, settings)  # type: ignore[attr-defined]
         sender.run_once()
         types = {}

@@ -188,3 +188,26 @@ def test_ping_is_queued_for_one_subscription_and_its_attempts_are_logged(
     assert all(d["duration_ms"] >= 0 and d["at"] for d in log)
     limited = c.get(f"/v1/webhooks/{created['id']}/deliveries?limit=1", headers=key).json()
     assert limited == log[:1]
+
+
+def test_private_urls_are_refused_unless_allowed(database_url: str) -> None:
+    """With the default settings a subscription to 127.0.0.1 or localhost is a 422."""
+    from fastapi.testclient import TestClient
+
+    from doorstep.api.app import create_app
+    from doorstep.api.security import Role, create_key
+    from doorstep.settings import Settings
+    from doorstep.store.database import transaction
+
+    settings = Settings(database_url=database_url, router="straight", dispatch_webhooks=False)
+    with TestClient(create_app(settings)) as client:
+        with transaction(client.app.state.sessions) as db:  # type: ignore[attr-defined]
+            secret, _ = create_key(db, Role.INTEGRATION)
+        headers = {"Authorization": f"Bearer {secret}"}
+        for url in ("http://127.0.0.1:8080/hook", "http://localhost/hook", "http://[::1]/h"):
+            body = {"url": url, "event_types": ["*"]}
+            r = client.post("/v1/webhooks", json=body, headers=headers)
+            assert r.status_code == 422 and r.json()["code"] == "invalid_url", url
+            assert "private address" in r.json()["errors"][0]["message"]
+        public = {"url": "https://shop.example.com/hook", "event_types": ["*"]}
+        assert client.post("/v1/webhooks", json=public, headers=headers).status_code == 201

@@ -54,6 +54,7 @@ def make_sender(
         "webhook_backoff_s": 2.0,
         "webhook_max_attempts": 5,
         "webhook_timeout_s": 5.0,
+        "webhook_allow_private": True,  # the receiver listens on 127.0.0.1
     }
     values.update(settings)
     lease_s = values.pop("lease_s", None)
@@ -227,7 +228,12 @@ def test_two_senders_never_send_a_message_twice(
     receiver.delay_s = 0.005
     engines = [make_engine(database_url) for _ in range(2)]
     senders = [
-        WebhookSender(session_factory(e), Settings(database_url=database_url), client, batch_size=5)
+        WebhookSender(
+            session_factory(e),
+            Settings(database_url=database_url, webhook_allow_private=True),
+            client,
+            batch_size=5,
+        )
         for e in engines
     ]
     now = utcnow()
@@ -275,7 +281,7 @@ def test_start_sends_in_the_background_until_stop(
 ) -> None:
     """start() delivers queued messages from a thread (own HTTP client); stop() ends it."""
     [message_id] = queue(sessions, subscribe(sessions, receiver.url, ["*"]))
-    sender = WebhookSender(sessions, Settings(database_url="sqlite://"))
+    sender = WebhookSender(sessions, Settings(database_url="sqlite://", webhook_allow_private=True))
     sender.start()
     try:
         assert sender.running
@@ -301,3 +307,16 @@ def test_now_defaults_to_the_clock(
     after = utcnow()
     scheduled: datetime = message(sessions, message_id).next_attempt_at
     assert before + timedelta(seconds=30) <= scheduled <= after + timedelta(seconds=30)
+
+
+def test_private_addresses_are_refused_unless_allowed(
+    sessions: sessionmaker[Session], receiver: Receiver, client: httpx.Client
+) -> None:
+    """By default the sender will not call into its own network; the refusal is logged."""
+    [message_id] = queue(sessions, subscribe(sessions, receiver.url, ["*"]))
+    make_sender(sessions, client, webhook_allow_private=False).run_once()
+    assert receiver.received == []
+    (entry,) = log(sessions, message_id)
+    assert entry.status_code is None
+    assert "127.0.0.1 is a private address" in (entry.error or "")
+    assert message(sessions, message_id).status == PENDING

@@ -41,11 +41,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
+from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import CursorResult, Result, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from doorstep.notify.addresses import private_address
 from doorstep.notify.signing import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, sign
 from doorstep.settings import Settings
 from doorstep.store import tables as t
@@ -266,6 +268,16 @@ class WebhookSender:
             EVENT_HEADER: claim.event_type,
             DELIVERY_HEADER: str(claim.message_id),
         }
+        if not self.settings.webhook_allow_private:
+            host = urlsplit(claim.url).hostname or ""
+            address = private_address(host)
+            if address is not None:
+                return Outcome(
+                    None,
+                    f"refused: {host} is a private address ({address}); "
+                    "set webhook_allow_private to allow it",
+                    0.0,
+                )
         started = time.perf_counter()
         try:
             with self._http().stream(

@@ -6,6 +6,7 @@ signatures of its requests are made with it (see ``docs/webhooks.md``).
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import secrets
 from datetime import datetime
@@ -16,9 +17,10 @@ from fastapi import APIRouter, Depends, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select, update
 
-from doorstep.api.deps import Db
+from doorstep.api.deps import Config, Db
 from doorstep.api.problems import ProblemError, not_found
 from doorstep.api.security import Principal, Role, require
+from doorstep.notify.addresses import forbidden
 from doorstep.notify.outbox import EVENT_TYPES, enqueue_to
 from doorstep.notify.sender import DEAD, PENDING
 from doorstep.store import tables as t
@@ -90,7 +92,7 @@ class PingQueued(BaseModel):
     event_type: str
 
 
-def _check_url(url: str) -> None:
+def _check_url(url: str, allow_private: bool) -> None:
     problem = None
     try:
         parts = urlsplit(url)
@@ -104,6 +106,11 @@ def _check_url(url: str) -> None:
             problem = "no host"
         elif any(c.isspace() or ord(c) < 0x20 for c in url):
             problem = "contains whitespace or control characters"
+        elif not allow_private and (address := _literal_private(parts.hostname)):
+            problem = (
+                f"{address} is a private address (the service will not call into "
+                "its own network unless webhook_allow_private is set)"
+            )
     if problem is not None:
         raise ProblemError(
             422,
@@ -111,6 +118,17 @@ def _check_url(url: str) -> None:
             f"The webhook URL {url!r} cannot be used: {problem}.",
             [{"field": "body.url", "message": problem}],
         )
+
+
+def _literal_private(host: str) -> str | None:
+    """The host if it is a private address or ``localhost`` (names resolve at send time)."""
+    if host.lower() == "localhost" or host.lower().endswith(".localhost"):
+        return host
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    return str(ip) if forbidden(ip) else None
 
 
 def _check_event_types(event_types: list[str]) -> list[str]:
@@ -141,9 +159,11 @@ def _subscription(db: Db, subscription_id: str) -> t.WebhookSubscription:
 
 
 @router.post("/webhooks", status_code=status.HTTP_201_CREATED, response_model=NewSubscription)
-def create_subscription(body: SubscriptionIn, db: Db, _: Integration) -> NewSubscription:
+def create_subscription(
+    body: SubscriptionIn, db: Db, settings: Config, _: Integration
+) -> NewSubscription:
     """Subscribe a URL to event types; the response holds the secret, shown only here."""
-    _check_url(body.url)
+    _check_url(body.url, settings.webhook_allow_private)
     event_types = _check_event_types(body.event_types)
     row = t.WebhookSubscription(
         id="wh_" + secrets.token_hex(8),
