@@ -68,7 +68,11 @@ def test_only_admin_and_integration_keys_manage_webhooks(
     assert created.status_code == 201
     sub_id = created.json()["id"]
     integration = service.key(Role.INTEGRATION)
-    assert c.get(f"/v1/webhooks/{sub_id}", headers=integration).status_code == 200
+    own = c.post("/v1/webhooks", json=HOOK, headers=integration)
+    assert own.status_code == 201
+    assert c.get(f"/v1/webhooks/{own.json()['id']}", headers=integration).status_code == 200
+    # An admin's subscription is not an integration key's to see.
+    assert c.get(f"/v1/webhooks/{sub_id}", headers=integration).status_code == 404
     assert c.post(f"/v1/webhooks/{sub_id}/test", headers=admin).status_code == 202
     planner = service.key(Role.PLANNER)
     assert c.get(f"/v1/webhooks/{sub_id}/deliveries", headers=planner).status_code == 403
@@ -211,3 +215,23 @@ def test_private_urls_are_refused_unless_allowed(database_url: str) -> None:
             assert "private address" in r.json()["errors"][0]["message"]
         public = {"url": "https://shop.example.com/hook", "event_types": ["*"]}
         assert client.post("/v1/webhooks", json=public, headers=headers).status_code == 201
+
+
+def test_each_integration_key_sees_only_its_own_subscriptions(service: Service) -> None:
+    """Shop B cannot list, read, test or deactivate shop A's subscription; an admin can."""
+    c = service.client
+    shop_a, shop_b = service.key(Role.INTEGRATION), service.key(Role.INTEGRATION)
+    body = {"url": "https://a.example/hook", "event_types": ["*"]}
+    sub = c.post("/v1/webhooks", json=body, headers=shop_a).json()["id"]
+    assert [s["id"] for s in c.get("/v1/webhooks", headers=shop_a).json()] == [sub]
+    assert c.get("/v1/webhooks", headers=shop_b).json() == []
+    for method, path in (
+        ("GET", f"/v1/webhooks/{sub}"),
+        ("GET", f"/v1/webhooks/{sub}/deliveries"),
+        ("POST", f"/v1/webhooks/{sub}/test"),
+        ("DELETE", f"/v1/webhooks/{sub}"),
+    ):
+        assert c.request(method, path, headers=shop_b).status_code == 404, path
+    admin = service.key(Role.ADMIN)
+    assert [s["id"] for s in c.get("/v1/webhooks", headers=admin).json()] == [sub]
+    assert c.get(f"/v1/webhooks/{sub}", headers=shop_a).json()["active"] is True

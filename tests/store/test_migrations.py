@@ -6,7 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from doorstep.store.database import current_revision, make_engine, upgrade
+from doorstep.store.database import current_revision, head_revision, make_engine, upgrade
 from doorstep.store.tables import Base
 
 
@@ -14,7 +14,7 @@ def test_upgrade_creates_the_declared_schema(database_url: str) -> None:
     """After ``upgrade`` the database is at head and autogenerate finds nothing to change."""
     engine = make_engine(database_url)
     try:
-        assert current_revision(engine) == "0001"
+        assert current_revision(engine) == head_revision() == "0002"
         with engine.connect() as connection:
             diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
         assert diff == []
@@ -30,6 +30,36 @@ def test_upgrade_twice_is_harmless(database_url: str) -> None:
     upgrade(database_url)
     engine = make_engine(database_url)
     try:
+        assert current_revision(engine) == head_revision() == "0002"
+    finally:
+        engine.dispose()
+
+
+def test_a_database_at_0001_upgrades_and_keeps_its_rows(database_url: str) -> None:
+    """Down to 0001, a subscription stored there survives the upgrade to 0002 (no owner)."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from doorstep.store.database import alembic_config
+
+    command.downgrade(alembic_config(database_url), "0001")
+    engine = make_engine(database_url)
+    try:
         assert current_revision(engine) == "0001"
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO webhook_subscriptions (id, url, event_types, secret, active, "
+                    "created_at) VALUES ('wh_old', 'https://x.example', '[]', 's', true, "
+                    "'2026-11-24 00:00:00')"
+                )
+            )
+        upgrade(database_url)
+        assert current_revision(engine) == "0002"
+        with engine.connect() as connection:
+            row = connection.execute(
+                text("SELECT id, owner_key_id FROM webhook_subscriptions")
+            ).one()
+        assert tuple(row) == ("wh_old", None)
     finally:
         engine.dispose()

@@ -124,11 +124,16 @@ def serve_command(
     """
     import uvicorn
 
+    from doorstep.store.database import head_revision
+
     settings = load_settings(database_url)
-    if _revision(settings) is None:
+    revision = _revision(settings)
+    if revision != head_revision():
+        state = "has no schema yet" if revision is None else f"is at revision {revision}"
         fail(
             InputError(
-                f"the database {settings.database_url} has no schema yet",
+                f"the database {settings.database_url} {state}; "
+                f"this Doorstep needs {head_revision()}",
                 hint="Run: doorstep db upgrade",
             )
         )

@@ -262,6 +262,9 @@ class WebhookSubscription(Base):
     event_types: Mapped[list[Any]] = mapped_column(default=list)
     secret: Mapped[str] = mapped_column(String(100))
     active: Mapped[bool] = mapped_column(default=True)
+    owner_key_id: Mapped[str | None] = mapped_column(String(32), default=None, index=True)
+    """The integration key that made it (only that key sees it; admins see all).
+    None for subscriptions made before migration 0002 or by the settings' admin key."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

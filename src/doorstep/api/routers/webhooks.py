@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Query, status
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select, update
+from sqlalchemy import select, true, update
 
 from doorstep.api.deps import Config, Db
 from doorstep.api.problems import ProblemError, not_found
@@ -148,11 +148,20 @@ def _check_event_types(event_types: list[str]) -> list[str]:
     return list(dict.fromkeys(event_types))
 
 
-def _subscription(db: Db, subscription_id: str) -> t.WebhookSubscription:
+def _mine(who: Principal) -> Any:
+    """The subscriptions ``who`` may see: its own for an integration key, all for an admin."""
+    if who.role is Role.ADMIN:
+        return true()
+    return t.WebhookSubscription.owner_key_id == who.key_id
+
+
+def _subscription(db: Db, subscription_id: str, who: Principal) -> t.WebhookSubscription:
     # An id that cannot have been issued is not looked up (PostgreSQL refuses NUL bytes).
     if not SUBSCRIPTION_ID.fullmatch(subscription_id):
         raise not_found("webhook subscription", subscription_id)
-    row = db.get(t.WebhookSubscription, subscription_id)
+    row = db.scalars(
+        select(t.WebhookSubscription).where(t.WebhookSubscription.id == subscription_id, _mine(who))
+    ).first()
     if row is None:
         raise not_found("webhook subscription", subscription_id)
     return row
@@ -160,7 +169,7 @@ def _subscription(db: Db, subscription_id: str) -> t.WebhookSubscription:
 
 @router.post("/webhooks", status_code=status.HTTP_201_CREATED, response_model=NewSubscription)
 def create_subscription(
-    body: SubscriptionIn, db: Db, settings: Config, _: Integration
+    body: SubscriptionIn, db: Db, settings: Config, who: Integration
 ) -> NewSubscription:
     """Subscribe a URL to event types; the response holds the secret, shown only here."""
     _check_url(body.url, settings.webhook_allow_private)
@@ -171,6 +180,7 @@ def create_subscription(
         event_types=event_types,
         secret=body.secret or secrets.token_urlsafe(32),
         active=True,
+        owner_key_id=who.key_id,
     )
     db.add(row)
     db.flush()
@@ -178,24 +188,28 @@ def create_subscription(
 
 
 @router.get("/webhooks", response_model=list[SubscriptionOut])
-def list_subscriptions(db: Db, _: Integration) -> list[t.WebhookSubscription]:
-    """All subscriptions, deactivated ones included, oldest first."""
-    query = select(t.WebhookSubscription).order_by(
-        t.WebhookSubscription.created_at, t.WebhookSubscription.id
+def list_subscriptions(db: Db, who: Integration) -> list[t.WebhookSubscription]:
+    """The caller's subscriptions (an admin sees all), deactivated ones included, oldest first."""
+    query = (
+        select(t.WebhookSubscription)
+        .where(_mine(who))
+        .order_by(t.WebhookSubscription.created_at, t.WebhookSubscription.id)
     )
     return list(db.scalars(query))
 
 
 @router.get("/webhooks/{subscription_id}", response_model=SubscriptionOut)
-def get_subscription(subscription_id: str, db: Db, _: Integration) -> t.WebhookSubscription:
-    """One subscription."""
-    return _subscription(db, subscription_id)
+def get_subscription(subscription_id: str, db: Db, who: Integration) -> t.WebhookSubscription:
+    """One subscription (another key's is a 404)."""
+    return _subscription(db, subscription_id, who)
 
 
 @router.delete("/webhooks/{subscription_id}", response_model=SubscriptionOut)
-def deactivate_subscription(subscription_id: str, db: Db, _: Integration) -> t.WebhookSubscription:
+def deactivate_subscription(
+    subscription_id: str, db: Db, who: Integration
+) -> t.WebhookSubscription:
     """Stop sending to a subscription; its messages still waiting are given up (dead)."""
-    row = _subscription(db, subscription_id)
+    row = _subscription(db, subscription_id, who)
     row.active = False
     db.execute(
         update(t.OutboxMessage)
@@ -213,11 +227,11 @@ def deactivate_subscription(subscription_id: str, db: Db, _: Integration) -> t.W
 def list_deliveries(
     subscription_id: str,
     db: Db,
-    _: Integration,
+    who: Integration,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[DeliveryOut]:
     """The delivery log of a subscription: every attempt, newest first."""
-    _subscription(db, subscription_id)
+    _subscription(db, subscription_id, who)
     d, m = t.WebhookDelivery, t.OutboxMessage
     rows = db.execute(
         select(d, m.event_type, m.status)
@@ -247,9 +261,9 @@ def list_deliveries(
     status_code=status.HTTP_202_ACCEPTED,
     response_model=PingQueued,
 )
-def ping_subscription(subscription_id: str, db: Db, _: Integration) -> PingQueued:
+def ping_subscription(subscription_id: str, db: Db, who: Integration) -> PingQueued:
     """Queue a ``ping`` message for this subscription only; follow it in the delivery log."""
-    row = _subscription(db, subscription_id)
+    row = _subscription(db, subscription_id, who)
     if not row.active:
         raise ProblemError(
             409,
