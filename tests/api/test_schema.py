@@ -7,6 +7,7 @@ request carries an admin key, so generation reaches past authentication.
 
 from __future__ import annotations
 
+import atexit
 import os
 import tempfile
 import uuid
@@ -17,7 +18,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from databases import create_database
+from databases import create_database, drop_database
 from doorstep.api.app import create_app
 from doorstep.api.security import Role, create_key
 from doorstep.settings import Settings
@@ -37,9 +38,9 @@ sqlite_schema = schemathesis.openapi.from_asgi("/openapi.json", SQLITE_APP)
 
 _POSTGRES = os.environ.get("DOORSTEP_TEST_POSTGRES_URL")
 if _POSTGRES:
-    POSTGRES_APP, POSTGRES_KEY = _app(
-        create_database(_POSTGRES, f"doorstep_schema_{uuid.uuid4().hex[:8]}")
-    )
+    _NAME = f"doorstep_schema_{uuid.uuid4().hex[:8]}"
+    POSTGRES_APP, POSTGRES_KEY = _app(create_database(_POSTGRES, _NAME))
+    atexit.register(lambda: (POSTGRES_APP.state.engine.dispose(), drop_database(_POSTGRES, _NAME)))
     postgres_schema = schemathesis.openapi.from_asgi("/openapi.json", POSTGRES_APP)
 else:  # the same operations, skipped visibly below
     POSTGRES_KEY = SQLITE_KEY
