@@ -6,6 +6,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import func, select
 
 from doorstep.api.security import Role
@@ -229,3 +230,22 @@ def test_webhook_messages_are_written_with_the_events(service: Service) -> None:
     assert delivered.payload["data"]["order_id"] == "O0"
     changed = next(m for m in messages if m.event_type == "order.status_changed")
     assert changed.payload["data"] == {"order_id": "O0", "from": "created", "to": "delivered"}
+
+
+def test_a_batch_racing_its_own_copy_is_told_to_retry(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the insert meets the same event from a concurrent request: 409, nothing stored."""
+    from sqlalchemy.exc import IntegrityError
+
+    from doorstep.api.routers import events as events_router
+
+    day_with_route(service, orders=1)
+
+    def racing(*args: Any, **kwargs: Any) -> None:
+        raise IntegrityError("INSERT INTO events", {}, Exception("duplicate key"))
+
+    monkeypatch.setattr(events_router, "ingest", racing)
+    body = {"events": [scan("r1", "O0-1", "scanned_at_depot", 7)]}
+    r = service.client.post("/v1/events", json=body, headers=service.key(Role.DISPATCHER))
+    assert r.status_code == 409 and r.json()["code"] == "concurrent_batch"

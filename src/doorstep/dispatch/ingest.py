@@ -94,7 +94,10 @@ def ingest(
     session
         The open transaction everything is written in. Locks are taken in one
         order (parcels by id, then routes by id) so concurrent batches queue
-        instead of deadlocking.
+        instead of deadlocking. Where the database has no row locks (SQLite), a
+        copy of an event being ingested by another transaction at that very
+        moment fails the batch at the insert (``IntegrityError``): the caller
+        should answer "retry".
     events
         The batch.
     timezone
@@ -108,23 +111,20 @@ def ingest(
         driver's published routes.
     """
     outcomes: dict[int, Outcome] = {}
-    seen = _known_event_ids(session, [e.event_id for e in events])
-    fresh: list[tuple[int, EventIn]] = []
+    candidates: list[tuple[int, EventIn]] = []
     for i, event in enumerate(events):
-        if event.event_id in seen:
-            outcomes[i] = Outcome(event.event_id, "duplicate")
-            continue
-        seen.add(event.event_id)
         if (event.kind is ScanKind.FAILED_ATTEMPT) != (event.failure_reason is not None):
             outcomes[i] = _rejected(
                 event,
                 "failure_reason",
                 "A failed_attempt needs a failure_reason, and only failed attempts have one.",
             )
-            continue
-        fresh.append((i, event))
+        else:
+            candidates.append((i, event))
 
-    parcel_ids = sorted({e.parcel_id for _, e in fresh})
+    # Lock the parcels first, then look for duplicates: a batch sent twice at once
+    # (a client retrying) waits here for the first copy and then sees its events.
+    parcel_ids = sorted({e.parcel_id for _, e in candidates})
     parcels = {
         row.id: _ParcelRow(row.id, row.order_id, row.state)
         for row in session.execute(
@@ -134,6 +134,14 @@ def ingest(
             .with_for_update()
         )
     }
+    seen = _known_event_ids(session, [e.event_id for _, e in candidates])
+    fresh: list[tuple[int, EventIn]] = []
+    for i, event in candidates:
+        if event.event_id in seen:
+            outcomes[i] = Outcome(event.event_id, "duplicate")
+        else:
+            seen.add(event.event_id)
+            fresh.append((i, event))
     orders = {
         row.id: _OrderRow(row.id, OrderKind(row.kind), row.status)
         for row in session.execute(

@@ -9,8 +9,10 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from doorstep.api.deps import Config, Db
+from doorstep.api.problems import ProblemError
 from doorstep.api.security import Principal, Role, require
 from doorstep.dispatch.ingest import EventIn, describe, ingest
 from doorstep.domain.events import FailureReason, ScanKind
@@ -103,14 +105,23 @@ def post_events(body: BatchIn, db: Db, settings: Config, who: Poster) -> dict[st
         )
         for e in body.events
     ]
-    outcomes = ingest(
-        db,
-        events,
-        timezone=ZoneInfo(settings.timezone),
-        now=t.utcnow(),
-        key_id=who.key_id,
-        driver_id=who.driver_id if who.role is Role.DRIVER else None,
-    )
+    try:
+        outcomes = ingest(
+            db,
+            events,
+            timezone=ZoneInfo(settings.timezone),
+            now=t.utcnow(),
+            key_id=who.key_id,
+            driver_id=who.driver_id if who.role is Role.DRIVER else None,
+        )
+    except IntegrityError as exc:  # the same event in a batch being ingested right now
+        raise ProblemError(
+            409,
+            "concurrent_batch",
+            "Some of these events are being ingested by another request at this moment; "
+            "nothing of this batch was stored. Send it again: events already stored "
+            "come back as duplicates.",
+        ) from exc
     return describe(outcomes)
 
 
