@@ -67,16 +67,18 @@ class Subscribers:
 
     def enqueue(self, session: Session, event_type: str, payload: dict[str, Any]) -> int:
         """Queue ``payload`` for each subscriber to ``event_type``; returns messages written."""
-        ids = self._by_type.get(event_type, [])
-        session.add_all(
-            t.OutboxMessage(
-                subscription_id=sub_id,
-                event_type=event_type,
-                payload={"type": event_type, "data": payload},
-            )
-            for sub_id in ids
-        )
-        return len(ids)
+        outbox = Outbox(self)
+        outbox.add(event_type, payload)
+        return outbox.write(session)
+
+
+def _message(subscription_id: str, event_type: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """An outbox row: the body every webhook carries is ``{"type", "data"}``."""
+    return {
+        "subscription_id": subscription_id,
+        "event_type": event_type,
+        "payload": {"type": event_type, "data": payload},
+    }
 
 
 def enqueue_to(
@@ -94,11 +96,7 @@ def enqueue_to(
     """
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown webhook event type {event_type!r}")
-    message = t.OutboxMessage(
-        subscription_id=subscription_id,
-        event_type=event_type,
-        payload={"type": event_type, "data": payload},
-    )
+    message = t.OutboxMessage(**_message(subscription_id, event_type, payload))
     session.add(message)
     session.flush()
     return message
@@ -113,14 +111,9 @@ class Outbox:
 
     def add(self, event_type: str, payload: dict[str, Any]) -> None:
         """Queue ``payload`` for each subscriber to ``event_type``."""
-        for sub_id in self.subscribers.ids(event_type):
-            self.rows.append(
-                {
-                    "subscription_id": sub_id,
-                    "event_type": event_type,
-                    "payload": {"type": event_type, "data": payload},
-                }
-            )
+        self.rows.extend(
+            _message(sub_id, event_type, payload) for sub_id in self.subscribers.ids(event_type)
+        )
 
     def write(self, session: Session) -> int:
         """Insert the collected messages; returns how many."""
