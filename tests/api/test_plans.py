@@ -190,6 +190,34 @@ def test_requests_are_checked_before_a_job_is_queued(service: Service) -> None:
     assert c.get("/v1/plans/nope", headers=planner).json()["code"] == "not_found"
 
 
+def test_finished_orders_cannot_be_planned_again(service: Service) -> None:
+    """A delivered order or a collected return named in order_ids is a 409 naming it."""
+    planner = service.key(Role.PLANNER)
+    add_orders(
+        service,
+        order("open", 1),
+        order("done", 2),
+        order("back", 3),
+        order("failed", 4),
+    )
+    with transaction(service.app.state.sessions) as db:  # type: ignore[attr-defined]
+        db.get_one(t.Order, "done").status = "delivered"
+        back = db.get_one(t.Order, "back")
+        back.kind, back.status = "pickup", "returned_to_depot"
+        db.get_one(t.Order, "failed").status = "failed_attempt"
+    ids = ["open", "done", "failed", "back"]
+    r = service.client.post("/v1/plans", json=QUICK | {"order_ids": ids}, headers=planner)
+    assert r.status_code == 409 and r.json()["code"] == "orders_closed", r.text
+    assert r.json()["errors"] == [
+        {"field": "body.order_ids[1]", "message": "order is delivered"},
+        {"field": "body.order_ids[3]", "message": "order is returned_to_depot"},
+    ]
+    assert service.client.get("/v1/plans", headers=planner).json() == []
+    ids = ["open", "failed"]
+    r = service.client.post("/v1/plans", json=QUICK | {"order_ids": ids}, headers=planner)
+    assert r.status_code == 202, r.text
+
+
 def _driver(service: Service, driver_id: str = "lone") -> str:
     with transaction(service.app.state.sessions) as db:  # type: ignore[attr-defined]
         db.add(t.Driver(id=driver_id, name="Lone"))

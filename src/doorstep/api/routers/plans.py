@@ -27,7 +27,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from doorstep.api.deps import Config, Db
 from doorstep.api.problems import ProblemError, not_found
 from doorstep.api.security import Principal, Role, require
-from doorstep.domain.order import Address
+from doorstep.dispatch.state import stop_state
+from doorstep.domain.order import Address, OrderKind
 from doorstep.notify.outbox import Subscribers, enqueue
 from doorstep.plan.problem import Objective
 from doorstep.service.planning import (
@@ -344,6 +345,30 @@ def _check_known(db: Session, table: type[t.Order] | type[t.Vehicle], ids: list[
         )
 
 
+def _check_open(db: Session, ids: list[str]) -> None:
+    """Refuse orders that are finished: delivered, or (returns) collected."""
+    rows = db.execute(select(t.Order.id, t.Order.kind, t.Order.status).where(t.Order.id.in_(ids)))
+    closed = {
+        ident: status
+        for ident, kind, status in rows
+        if stop_state(status, OrderKind(kind)) == "done"
+    }
+    if closed:
+        names = sorted(closed)
+        raise ProblemError(
+            409,
+            "orders_closed",
+            f"Orders {', '.join(repr(i) for i in names[:10])} are finished "
+            f"({', '.join(sorted(set(closed.values())))}) and cannot be planned again; "
+            "leave them out of order_ids.",
+            [
+                {"field": f"body.order_ids[{k}]", "message": f"order is {closed[ident]}"}
+                for k, ident in enumerate(ids)
+                if ident in closed
+            ][:50],
+        )
+
+
 @router.post("/plans", status_code=status.HTTP_202_ACCEPTED, response_model=PlanOut)
 def create_plan(
     body: PlanIn, request: Request, response: Response, jobs: Jobs, _: Planner
@@ -365,6 +390,7 @@ def create_plan(
     with transaction(sessions) as db:
         if order_ids is not None:
             _check_known(db, t.Order, order_ids)
+            _check_open(db, order_ids)
         if vehicle_ids is not None:
             _check_known(db, t.Vehicle, vehicle_ids)
         plan = t.Plan(
