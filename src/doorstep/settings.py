@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import (
@@ -19,6 +18,8 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from doorstep.network.choose import RouterKind
 
 
 class Settings(BaseSettings):
@@ -29,7 +30,7 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///doorstep.db"
     """SQLAlchemy URL: ``sqlite:///path.db`` (default) or
     ``postgresql+psycopg://user:password@host:port/database``."""
-    router: Literal["bundled", "pbf", "osrm", "valhalla", "straight"] = "bundled"
+    router: RouterKind = "bundled"
     """Where travel times come from: the bundled Helsinki roads, another ``.pbf``
     (``router_source`` is its path), an OSRM or Valhalla server (``router_source``
     is its URL), or straight-line estimates."""

@@ -77,6 +77,8 @@ def test_point_off_the_map_is_reported_with_exit_1(tmp_path: Path) -> None:
         (["--straight", "--departure", "08:00"], "OpenStreetMap files only"),
         (["--departure", "25:99"], "--departure"),
         (["--pbf", "missing.osm.pbf"], "no such file"),
+        (["--osrm", "localhost:5000"], "--osrm 'localhost:5000'"),
+        (["--valhalla", "ftp://x"], "http:// or https://"),
     ],
 )
 def test_bad_options_exit_2_without_writing(tmp_path: Path, args: list[str], message: str) -> None:

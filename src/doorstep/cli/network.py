@@ -17,6 +17,7 @@ from doorstep.domain.fleet import Profile
 from doorstep.domain.location import Location
 from doorstep.errors import DoorstepError, InputError
 from doorstep.io.tables import read_table
+from doorstep.network.choose import RouterKind, open_provider
 from doorstep.network.provider import UNREACHABLE, Matrices, TravelTimeProvider
 from doorstep.units import parse_clock
 
@@ -91,19 +92,6 @@ def make_provider(
             "--departure and --traffic apply to OpenStreetMap files only",
             hint="Routing servers apply their own traffic data.",
         )
-    if straight:
-        from doorstep.network.straight_line import StraightLineProvider
-
-        return StraightLineProvider()
-    if osrm:
-        from doorstep.network.osrm import OsrmProvider
-
-        return OsrmProvider(osrm, max_snap_m=max_snap_m)
-    if valhalla:
-        from doorstep.network.valhalla import ValhallaProvider
-
-        return ValhallaProvider(valhalla, max_snap_m=max_snap_m)
-    from doorstep.network.osm_provider import OsmProvider
     from doorstep.network.traffic import URBAN_WEEKDAY, read_traffic
 
     profile_traffic = None
@@ -117,9 +105,24 @@ def make_provider(
             raise InputError(f"--departure {departure!r}: {error}") from error
         hour = (seconds // 3600) % 24
         profile_traffic = read_traffic(traffic) if traffic else URBAN_WEEKDAY
-    if pbf is not None and not pbf.is_file():
-        raise InputError(f"{pbf}: no such file", hint="Give an OpenStreetMap .pbf extract.")
-    return OsmProvider(pbf, traffic=profile_traffic, departure_hour=hour, max_snap_m=max_snap_m)
+    kind: RouterKind = "bundled"
+    source, option = "", ""
+    if straight:
+        kind = "straight"
+    elif osrm:
+        kind, source, option = "osrm", osrm, "--osrm"
+    elif valhalla:
+        kind, source, option = "valhalla", valhalla, "--valhalla"
+    elif pbf is not None:
+        kind, source, option = "pbf", str(pbf), "--pbf"
+    return open_provider(
+        kind,
+        source,
+        option=option,
+        traffic=profile_traffic,
+        departure_hour=hour,
+        max_snap_m=max_snap_m,
+    )
 
 
 def write_matrices(path: Path, ids: list[str], points: list[Location], m: Matrices) -> None:

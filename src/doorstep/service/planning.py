@@ -36,7 +36,6 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
@@ -46,6 +45,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from doorstep.domain.fleet import Fleet
 from doorstep.domain.order import Order
 from doorstep.errors import DoorstepError, InputError
+from doorstep.network.choose import open_provider
 from doorstep.network.provider import TravelTimeProvider
 from doorstep.notify.outbox import enqueue
 from doorstep.plan.day import build_problem, choose_backend, solve_problem
@@ -333,36 +333,7 @@ def provider_for(settings: Settings) -> TravelTimeProvider:
         ``router_source`` is missing, the ``.pbf`` file does not exist, or the
         server URL is not an http(s) URL.
     """
-    router, source = settings.router, settings.router_source.strip()
-    if router == "straight":
-        from doorstep.network.straight_line import StraightLineProvider
-
-        return StraightLineProvider()
-    if router == "bundled":
-        from doorstep.network.osm_provider import OsmProvider
-
-        return OsmProvider()
-    if not source:
-        what = "the path of a .pbf file" if router == "pbf" else "the server's URL"
-        raise InputError(
-            f"router {router!r} needs router_source",
-            hint=f"Set DOORSTEP_ROUTER_SOURCE (or router_source in doorstep.toml) to {what}.",
-        )
-    if router == "pbf":
-        from doorstep.network.osm_provider import OsmProvider
-
-        path = Path(source)
-        if not path.is_file():
-            raise InputError(f"{path}: no such file", hint="Give an OpenStreetMap .pbf extract.")
-        return OsmProvider(path)
-    from doorstep.network.osrm import OsrmProvider
-    from doorstep.network.valhalla import ValhallaProvider
-
-    server = OsrmProvider if router == "osrm" else ValhallaProvider
-    try:
-        return server(source)
-    except ValueError as error:
-        raise InputError(f"router_source {source!r}: {error}") from None
+    return open_provider(settings.router, settings.router_source, option="router_source")
 
 
 def load_orders(db: Session, order_ids: Sequence[str] | None) -> list[Order]:
