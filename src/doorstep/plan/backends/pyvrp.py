@@ -165,7 +165,8 @@ class PyVrpSolver:
                     settings.time_limit_s * FLEET_SHARE,
                     None if total is None else int(total * FLEET_SHARE),
                 )
-                initial = _minimise_fleet(data, stop, settings.seed) or initial
+                data, smaller = _minimise_fleet(data, stop, settings.seed)
+                initial = smaller or initial
                 stop.limit(settings.time_limit_s, total)
             result = pyvrp.solve(
                 data,
@@ -174,9 +175,7 @@ class PyVrpSolver:
                 collect_stats=False,
                 display=False,
                 initial_solution=initial,
-                params=solve_params(
-                    data, feasible_start=initial is not None and initial.is_feasible()
-                ),
+                params=solve_params(data),
             )
         finally:
             if previous is not None:
@@ -218,25 +217,19 @@ def _fleet_lower_bound(data: pyvrp.ProblemData) -> int:
     return need
 
 
-def _minimise_fleet(data: pyvrp.ProblemData, stop: _Stop, seed: int) -> pyvrp.Solution | None:
+def _minimise_fleet(
+    data: pyvrp.ProblemData, stop: _Stop, seed: int
+) -> tuple[pyvrp.ProblemData, pyvrp.Solution | None]:
     """Drop vehicles while PyVRP still finds a feasible plan within ``stop``'s limit.
 
-    Returns the feasible plan with the fewest vehicles found, on ``data`` (the
-    whole fleet), or None when no vehicle could be removed. The distance search
-    then starts from it with the whole fleet available: the vehicles' fixed
-    cost keeps their number from growing (the best feasible plan never uses
-    more), and a fleet cut to the exact count traps the search (Solomon R205,
-    vehicles first, 20 s: 2.5% above the best known with the fleet cut to 3,
-    0.0% with the whole fleet).
+    Returns the data with the smallest fleet found and that plan (None when no
+    vehicle could be removed).
     """
     best = None
-    trial_data = data
     fleet = data.vehicle_type(0)
     lower = _fleet_lower_bound(data)
     while fleet.num_available > lower and not stop.interrupted:
-        trial = trial_data.replace(
-            vehicle_types=[fleet.replace(num_available=fleet.num_available - 1)]
-        )
+        trial = data.replace(vehicle_types=[fleet.replace(num_available=fleet.num_available - 1)])
         with warnings.catch_warnings():
             # Too few vehicles drive PyVRP's penalties to their bound: expected here.
             warnings.simplefilter("ignore", PenaltyBoundWarning)
@@ -251,10 +244,10 @@ def _minimise_fleet(data: pyvrp.ProblemData, stop: _Stop, seed: int) -> pyvrp.So
         if not result.best.is_feasible():
             break
         fleet = fleet.replace(num_available=result.best.num_routes())
-        trial_data = trial_data.replace(vehicle_types=[fleet])
+        data = data.replace(vehicle_types=[fleet])
         best = result.best
     if best is None:
-        return None
+        return data, None
     routes = [
         pyvrp.Route(
             data,
@@ -263,7 +256,7 @@ def _minimise_fleet(data: pyvrp.ProblemData, stop: _Stop, seed: int) -> pyvrp.So
         )
         for route in best.routes()
     ]
-    return pyvrp.Solution(data, routes)
+    return data, pyvrp.Solution(data, routes)
 
 
 def _profile_key(vehicle: Vehicle) -> tuple[str, frozenset[str]]:
@@ -300,7 +293,7 @@ def _fits(order: Order, vehicle: Vehicle) -> bool:
     )
 
 
-def solve_params(data: pyvrp.ProblemData, *, feasible_start: bool = False) -> SolveParams:
+def solve_params(data: pyvrp.ProblemData) -> SolveParams:
     """PyVRP's parameters, with penalties allowed to outgrow every cost and prize.
 
     PyVRP caps the penalty of a unit of excess load or time at 100,000 by
@@ -308,21 +301,14 @@ def solve_params(data: pyvrp.ProblemData, *, feasible_start: bool = False) -> So
     (or serving a stop late) can stay cheaper than paying for a second van or
     dropping the stop, and the search never finds a feasible plan. So the cap is
     raised to twice the largest fixed cost or prize.
-
-    A search that starts from a feasible plan keeps PyVRP's default: its best
-    plan is then feasible whatever the penalties, and the raised cap makes the
-    search itself worse (Solomon R111, vehicles first, 20 s: 2.8% above the
-    best known with it, 0.0% without).
     """
-    default = PenaltyParams()
-    if feasible_start:
-        return SolveParams(penalty=default)
     biggest = max(
         [float(vt.fixed_cost) for vt in data.vehicle_types()]
         + [float(c.prize) for c in data.clients()]
         + [float(s.prize) for s in data.shipments()],
         default=0.0,
     )
+    default = PenaltyParams()
     return SolveParams(penalty=PenaltyParams(max_penalty=max(default.max_penalty, 2 * biggest)))
 
 
