@@ -10,7 +10,7 @@ the option to fix.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, get_args
 
 from doorstep.errors import InputError
 
@@ -22,7 +22,7 @@ RouterKind = Literal["bundled", "pbf", "osrm", "valhalla", "straight"]
 """The bundled Helsinki roads, another OpenStreetMap file, a routing server, or
 straight-line estimates."""
 
-ROUTER_KINDS: tuple[RouterKind, ...] = ("bundled", "pbf", "osrm", "valhalla", "straight")
+ROUTER_KINDS: tuple[RouterKind, ...] = get_args(RouterKind)
 
 
 def open_provider(
