@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from pyvrp import PenaltyManager, PenaltyParams
+
 from doorstep.domain import Load
 from doorstep.domain.fleet import Costs
 from doorstep.io.instances import read_instance
@@ -16,6 +18,7 @@ from doorstep.plan.backends.pyvrp import (
     _Stop,
     build_model,
     load_dimensions,
+    solve_params,
 )
 from doorstep.plan.benchmark import problem_from_instance
 from doorstep.plan.evaluator import evaluate
@@ -82,6 +85,23 @@ def test_fleet_minimisation_only_applies_to_one_vehicle_type_with_every_order_re
         ),
     )
     assert not _fleet_can_shrink(mixed, build_model(mixed).data)
+
+
+def test_a_raised_penalty_cap_keeps_pyvrps_starting_penalties() -> None:
+    """Vehicles first lifts the cap above the fixed cost; penalties still start at PyVRP's."""
+    data = build_model(_c101(Objective.VEHICLES)).data
+    usual = PenaltyParams()
+    raised = solve_params(data).penalty
+    assert raised.max_penalty >= 2 * data.vehicle_type(0).fixed_cost > usual.max_penalty
+    start = PenaltyManager(raised.midpoint_penalties(data), raised).penalties()
+    assert start == PenaltyManager(usual.midpoint_penalties(data), usual).penalties()
+    assert start[1] < usual.max_penalty
+
+
+def test_small_costs_keep_pyvrps_penalty_parameters() -> None:
+    """With no fixed cost or prize above PyVRP's cap, its default parameters are used."""
+    data = build_model(_c101(Objective.DISTANCE)).data
+    assert solve_params(data).penalty == PenaltyParams()
 
 
 def test_a_vehicles_objective_solve_is_deterministic_and_feasible() -> None:

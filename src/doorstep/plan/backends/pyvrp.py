@@ -25,6 +25,8 @@ How the planning model maps onto PyVRP 0.14:
   When every order is required and the fleet is one kind of vehicle,
   ``vehicles`` first searches for a feasible plan with fewer vehicles
   (:data:`FLEET_SHARE` of the budget), then improves distance.
+* **Penalties** for excess load and time may grow past every fixed cost and
+  prize (:func:`solve_params`) but start where PyVRP's defaults start them.
 
 * **Breaks** are not a PyVRP concept: each vehicle with a break plans with its
   shift and maximum duration shortened by the break, and
@@ -168,15 +170,20 @@ class PyVrpSolver:
                 data, smaller = _minimise_fleet(data, stop, settings.seed)
                 initial = smaller or initial
                 stop.limit(settings.time_limit_s, total)
-            result = pyvrp.solve(
-                data,
-                stop,
-                seed=settings.seed,
-                collect_stats=False,
-                display=False,
-                initial_solution=initial,
-                params=solve_params(data),
-            )
+            with warnings.catch_warnings():
+                if data is not model.data:
+                    # The fleet is cut to a count with a feasible plan in hand, so
+                    # penalties at their bound only mean a tight fleet: expected.
+                    warnings.simplefilter("ignore", PenaltyBoundWarning)
+                result = pyvrp.solve(
+                    data,
+                    stop,
+                    seed=settings.seed,
+                    collect_stats=False,
+                    display=False,
+                    initial_solution=initial,
+                    params=solve_params(data),
+                )
         finally:
             if previous is not None:
                 signal.signal(signal.SIGINT, previous)
@@ -293,6 +300,25 @@ def _fits(order: Order, vehicle: Vehicle) -> bool:
     )
 
 
+@dataclass
+class RaisedCapPenalties(PenaltyParams):
+    """PyVRP's penalty parameters with a raised cap but PyVRP's usual starting point.
+
+    ``pyvrp.solve`` starts every penalty at the midpoint of ``min_penalty`` and
+    ``max_penalty``. With the cap raised to 2e9 (vehicles first) that start is
+    1e9 per unit of excess load or time, so the search rejects every infeasible
+    move until the penalties have decayed (tens of thousands of iterations,
+    tens of seconds on a 100-stop day) and stalls on its first local optimum.
+    The penalties start where PyVRP's defaults put them and may still climb to
+    the raised cap when a feasible plan needs them to.
+    """
+
+    def midpoint_penalties(self, data: pyvrp.ProblemData) -> tuple[list[float], float, float]:
+        """Starting penalties: the midpoint of PyVRP's default range."""
+        usual = PenaltyParams(min_penalty=self.min_penalty)
+        return usual.midpoint_penalties(data)
+
+
 def solve_params(data: pyvrp.ProblemData) -> SolveParams:
     """PyVRP's parameters, with penalties allowed to outgrow every cost and prize.
 
@@ -300,7 +326,8 @@ def solve_params(data: pyvrp.ProblemData) -> SolveParams:
     default. With fixed vehicle costs or prizes above that, overloading a van
     (or serving a stop late) can stay cheaper than paying for a second van or
     dropping the stop, and the search never finds a feasible plan. So the cap is
-    raised to twice the largest fixed cost or prize.
+    raised to twice the largest fixed cost or prize; the penalties still start
+    where PyVRP starts them (:class:`RaisedCapPenalties`).
     """
     biggest = max(
         [float(vt.fixed_cost) for vt in data.vehicle_types()]
@@ -309,7 +336,9 @@ def solve_params(data: pyvrp.ProblemData) -> SolveParams:
         default=0.0,
     )
     default = PenaltyParams()
-    return SolveParams(penalty=PenaltyParams(max_penalty=max(default.max_penalty, 2 * biggest)))
+    if 2 * biggest <= default.max_penalty:
+        return SolveParams(penalty=default)
+    return SolveParams(penalty=RaisedCapPenalties(max_penalty=2 * biggest))
 
 
 def load_dimensions(problem: Problem) -> tuple[int, ...]:
