@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     (``router_source`` is its path), an OSRM or Valhalla server (``router_source``
     is its URL), or straight-line estimates."""
     router_source: str = ""
+    router_max_snap_m: float | None = Field(default=None, ge=0)
+    """Farthest (m) a stop may lie from its road before it is reported off the
+    network; unset: the router kind's default (250 m, as ``doorstep plan``)."""
     timezone: str = "Europe/Helsinki"
     """Local time of the plans' clock times (shifts, windows, ETAs)."""
     plan_time_limit_s: float = Field(default=10.0, gt=0, le=3600)

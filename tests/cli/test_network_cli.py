@@ -8,6 +8,13 @@ import pytest
 from typer.testing import CliRunner
 
 from doorstep.cli import app
+from doorstep.cli.network import make_provider
+from doorstep.network.choose import ROUTER_KINDS, ROUTERS
+from doorstep.network.http_router import HttpRouter
+from doorstep.network.osm_provider import OsmProvider
+from doorstep.network.provider import TravelTimeProvider
+from doorstep.service.planning import provider_for
+from doorstep.settings import Settings
 from manifests import REPO
 
 ADDRESSES = REPO / "examples" / "helsinki" / "addresses.csv"
@@ -121,3 +128,36 @@ def test_network_info(tmp_path: Path) -> None:
     junk.write_bytes(b"nope" * 100)
     result = runner.invoke(app, ["network", "info", str(junk)])
     assert result.exit_code == 2 and "corrupt_file" in result.output
+
+
+def snap_limit(provider: TravelTimeProvider) -> float | None:
+    """The snap limit a provider applies (None for one that does not snap)."""
+    return provider.max_snap_m if isinstance(provider, OsmProvider | HttpRouter) else None
+
+
+@pytest.mark.parametrize("kind", ROUTER_KINDS)
+def test_cli_and_service_open_the_same_provider(kind: str) -> None:
+    """Without --max-snap the CLI and the service settings give one class and one snap limit."""
+    url = "http://localhost:5000"
+    options = {
+        "bundled": (None, None, None, False),
+        "pbf": (PBF, None, None, False),
+        "osrm": (None, url, None, False),
+        "valhalla": (None, None, url, False),
+        "straight": (None, None, None, True),
+    }
+    sources = {"bundled": "", "pbf": str(PBF), "osrm": url, "valhalla": url, "straight": ""}
+    cli = make_provider(*options[kind], None, None, None)
+    service = provider_for(Settings(router=kind, router_source=sources[kind]))  # type: ignore[arg-type]
+    assert type(cli) is type(service)
+    assert snap_limit(cli) == snap_limit(service) == ROUTERS[kind].max_snap_m  # type: ignore[index]
+
+
+def test_max_snap_option_overrides_the_default(tmp_path: Path) -> None:
+    """--max-snap 0 puts every point that is not exactly on a road off the network (exit 1)."""
+    points = points_file(tmp_path, ["a,60.1699,24.9384", "b,60.1668,24.9441"])
+    out = tmp_path / "m.csv"
+    args = ["matrix", str(points), "--out", str(out), "--max-snap", "0"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1, result.output
+    assert "point a is" in result.stdout and "point b is" in result.stdout

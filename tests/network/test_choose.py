@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from doorstep.errors import InputError
-from doorstep.network.choose import ROUTER_KINDS, open_provider
+from doorstep.network.choose import ROUTER_KINDS, ROUTERS, open_provider
 from doorstep.network.osm_provider import BUNDLED_PBF, OsmProvider
 from doorstep.network.osrm import OsrmProvider
 from doorstep.network.straight_line import StraightLineProvider
@@ -33,6 +33,32 @@ def test_each_kind_builds_its_provider() -> None:
     assert isinstance(built["straight"], StraightLineProvider)
 
 
+def test_the_table_covers_every_kind_and_snapping_kinds_share_one_default() -> None:
+    """ROUTERS has a row per kind; every kind that snaps defaults to 250 m, straight to none."""
+    assert set(ROUTERS) == set(ROUTER_KINDS)
+    assert {kind: row.max_snap_m for kind, row in ROUTERS.items()} == {
+        "bundled": 250.0,
+        "pbf": 250.0,
+        "osrm": 250.0,
+        "valhalla": 250.0,
+        "straight": None,
+    }
+    assert [kind for kind, row in ROUTERS.items() if row.source] == ["pbf", "osrm", "valhalla"]
+    assert [kind for kind, row in ROUTERS.items() if row.traffic] == ["bundled", "pbf"]
+    assert all(row.description for row in ROUTERS.values())
+
+
+def test_without_a_snap_limit_each_provider_gets_its_kinds_default() -> None:
+    """open_provider with no max_snap_m applies the table's default, for servers too."""
+    osm = open_provider("bundled")
+    osrm = open_provider("osrm", "http://localhost:5000")
+    valhalla = open_provider("valhalla", "http://localhost:8002")
+    assert isinstance(osm, OsmProvider) and osm.max_snap_m == ROUTERS["bundled"].max_snap_m
+    assert isinstance(osrm, OsrmProvider) and osrm.max_snap_m == ROUTERS["osrm"].max_snap_m
+    assert isinstance(valhalla, ValhallaProvider)
+    assert valhalla.max_snap_m == ROUTERS["valhalla"].max_snap_m
+
+
 def test_snap_limit_and_traffic_reach_the_provider() -> None:
     """max_snap_m and a traffic profile at an hour are passed on, not dropped."""
     osm = open_provider("bundled", traffic=URBAN_WEEKDAY, departure_hour=8, max_snap_m=40)
@@ -50,12 +76,14 @@ def test_snap_limit_and_traffic_reach_the_provider() -> None:
         ("pbf", "nowhere.osm.pbf", "--pbf nowhere.osm.pbf: no such file"),
         ("osrm", "localhost:5000", "--pbf 'localhost:5000': a routing server URL"),
         ("valhalla", "ftp://valhalla", "http:// or https://"),
+        ("bundled", "", "is not a distance"),
     ],
 )
 def test_mistakes_name_the_option(kind: str, source: str, message: str, tmp_path: Path) -> None:
     """A missing source, file or URL scheme is an InputError naming the option given."""
     with pytest.raises(InputError) as caught:
-        open_provider(kind, source, option="--pbf")  # type: ignore[arg-type]
+        snap = -5.0 if kind == "bundled" else None
+        open_provider(kind, source, option="--pbf", max_snap_m=snap)  # type: ignore[arg-type]
     assert message in str(caught.value)
 
 

@@ -298,3 +298,14 @@ def test_bad_parameters_are_refused() -> None:
         ValhallaProvider("ftp://localhost:8002")
     with pytest.raises(ValueError):
         ValhallaProvider("http://localhost:8002", max_snap_m=-1)
+
+
+def test_route_geometry_batches_legs_within_the_route_limit(replay: ReplayServer) -> None:
+    """25 stops: 24 legs from 2 route requests of at most 20 locations, sharing one stop."""
+    stops = helsinki(25)
+    legs = fast(replay.url).route_geometry(stops, Profile.VAN)
+    assert len(legs) == 24
+    sizes = [len(r.body["locations"]) for r in replay.requests if r.path == "/route"]
+    assert sizes == [20, 6]
+    for leg, start, end in zip(legs, stops, stops[1:], strict=False):
+        assert leg[0].distance_m(start) < 50 and leg[-1].distance_m(end) < 50

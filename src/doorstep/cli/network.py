@@ -74,9 +74,12 @@ def make_provider(
     straight: bool,
     departure: str | None,
     traffic: Path | None,
-    max_snap_m: float,
+    max_snap_m: float | None = None,
 ) -> TravelTimeProvider:
     """The travel-time provider the command-line options ask for (default: bundled OSM).
+
+    ``max_snap_m`` None keeps the router kind's default snap limit
+    (:data:`doorstep.network.choose.ROUTERS`), the one the service uses too.
 
     Raises
     ------
@@ -188,8 +191,13 @@ def matrix_command(
         typer.Option(help="Per-hour speed multipliers (YAML/JSON). Default: urban weekday."),
     ] = None,
     max_snap: Annotated[
-        float, typer.Option(help="Points farther than this many metres from a road are reported.")
-    ] = 250.0,
+        float | None,
+        typer.Option(
+            help="Points farther than this many metres from a road are reported. "
+            "Default: the router's (250 m for roads and servers).",
+            min=0,
+        ),
+    ] = None,
 ) -> None:
     """Travel-time and distance matrices between points, on real roads by default.
 

@@ -22,7 +22,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypedDict
 
 import httpx
 import numpy as np
@@ -30,7 +30,13 @@ import numpy.typing as npt
 
 from doorstep.domain.location import Location
 from doorstep.errors import RouterError, RouterUnavailableError
-from doorstep.network.provider import UNREACHABLE, IntMatrix, Matrices
+from doorstep.network.provider import (
+    DEFAULT_MAX_SNAP_M,
+    UNREACHABLE,
+    IntMatrix,
+    Matrices,
+    TravelTimeProvider,
+)
 
 FloatMatrix = npt.NDArray[np.float64]
 
@@ -259,8 +265,21 @@ class RouterClient:
         )
 
 
-class HttpRouter:
+class RouterOptions(TypedDict, total=False):
+    """The keyword arguments every routing-server provider takes (see :class:`HttpRouter`)."""
+
+    timeout_s: float
+    retries: int
+    backoff_s: float
+    max_snap_m: float
+    transport: httpx.BaseTransport | None
+
+
+class HttpRouter(TravelTimeProvider):
     """What every routing-server provider shares: the server, timeouts, retries, snapping.
+
+    Subclasses add the server's API (``matrices`` and ``geometry``) and pass
+    their other keyword arguments (:class:`RouterOptions`) on to this one.
 
     Parameters
     ----------
@@ -270,10 +289,13 @@ class HttpRouter:
         The server kind, for messages ("OSRM", "Valhalla").
     timeout_s
         Connect and read timeout per attempt, in seconds.
-    retries, backoff_s
-        Further attempts after a failed one, and the wait before the first.
+    retries
+        Further attempts after a failed one (connection refused, timeout, 429, 5xx).
+    backoff_s
+        Wait before the first retry, doubled for each further one.
     max_snap_m
-        Largest accepted distance from a location to its road.
+        Largest accepted distance from a location to its road; farther ones are
+        reported in :attr:`Matrices.off_network`.
     transport
         An httpx transport to use instead of the network (tests).
     """
@@ -283,11 +305,11 @@ class HttpRouter:
         base_url: str,
         name: str,
         *,
-        timeout_s: float,
-        retries: int,
-        backoff_s: float,
-        max_snap_m: float,
-        transport: httpx.BaseTransport | None,
+        timeout_s: float = 30.0,
+        retries: int = 2,
+        backoff_s: float = 0.5,
+        max_snap_m: float = DEFAULT_MAX_SNAP_M,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
         if timeout_s <= 0:
             raise ValueError("timeout_s must be positive")
@@ -496,14 +518,3 @@ def lon_lat_points(value: object, where: str) -> list[Location]:
         lat = expect_number(pair[1], f"{where}[{k}][1]")
         points.append(Location(lat, lon))
     return points
-
-
-def join_legs(legs: Sequence[list[Location]]) -> list[Location]:
-    """Concatenate leg polylines, dropping each leg's first point when it repeats the last."""
-    out: list[Location] = []
-    for leg in legs:
-        if out and leg and leg[0] == out[-1]:
-            out.extend(leg[1:])
-        else:
-            out.extend(leg)
-    return out

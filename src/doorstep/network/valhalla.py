@@ -37,9 +37,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Unpack
 
-import httpx
 import numpy as np
 
 from doorstep.domain.fleet import Profile
@@ -51,17 +50,17 @@ from doorstep.network.http_router import (
     Reply,
     ResponseShapeError,
     RouterClient,
+    RouterOptions,
     assemble,
     decode_polyline,
     expect_dict,
     expect_list,
     expect_number,
-    join_legs,
     number_table,
     table_blocks,
     whole_units,
 )
-from doorstep.network.provider import UNREACHABLE, IntMatrix, Matrices
+from doorstep.network.provider import UNREACHABLE, IntMatrix, Matrices, check_locations
 
 DEFAULT_COSTING: Mapping[Profile, str] = MappingProxyType(
     {
@@ -79,8 +78,8 @@ DEFAULT_MAX_MATRIX_LOCATIONS = 50
 """Sources (and targets) per request: 50 x 50 = 2,500 pairs, within both the old
 ``max_matrix_locations`` (50) and the new ``max_matrix_location_pairs`` (2,500) defaults."""
 
-DEFAULT_MAX_SNAP_M = 500.0
-"""A stop farther than this from its road is reported, not routed."""
+MAX_ROUTE_LOCATIONS = 20
+"""Locations per ``route`` request: the default ``service_limits.<costing>.max_locations``."""
 
 METRES_PER_UNIT = {"kilometers": 1000.0, "km": 1000.0, "miles": 1609.344, "mi": 1609.344}
 
@@ -224,17 +223,9 @@ class ValhallaProvider(HttpRouter):
         :data:`DEFAULT_COSTING`.
     max_matrix_locations
         Sources and targets per matrix request (blocks of this many x this many).
-    timeout_s
-        Connect and read timeout per attempt, in seconds.
-    retries
-        Further attempts after a failed one (connection refused, timeout, 429, 5xx).
-    backoff_s
-        Wait before the first retry, doubled for each further one.
-    max_snap_m
-        Largest accepted distance from a location to its road; farther ones are
-        reported in :attr:`Matrices.off_network`.
-    transport
-        An httpx transport to use instead of the network (tests).
+    **options
+        ``timeout_s``, ``retries``, ``backoff_s``, ``max_snap_m``, ``transport``:
+        see :class:`~doorstep.network.http_router.HttpRouter`.
     """
 
     def __init__(
@@ -243,23 +234,11 @@ class ValhallaProvider(HttpRouter):
         *,
         costing: Mapping[Profile, str] | None = None,
         max_matrix_locations: int = DEFAULT_MAX_MATRIX_LOCATIONS,
-        timeout_s: float = 30.0,
-        retries: int = 2,
-        backoff_s: float = 0.5,
-        max_snap_m: float = DEFAULT_MAX_SNAP_M,
-        transport: httpx.BaseTransport | None = None,
+        **options: Unpack[RouterOptions],
     ) -> None:
         if max_matrix_locations < 1:
             raise ValueError("max_matrix_locations must be at least 1")
-        super().__init__(
-            base_url,
-            "Valhalla",
-            timeout_s=timeout_s,
-            retries=retries,
-            backoff_s=backoff_s,
-            max_snap_m=max_snap_m,
-            transport=transport,
-        )
+        super().__init__(base_url, "Valhalla", **options)
         self.costing = {**DEFAULT_COSTING, **(costing or {})}
         self.max_matrix_locations = max_matrix_locations
 
@@ -274,6 +253,7 @@ class ValhallaProvider(HttpRouter):
             The server refused a request (its ``error_code`` and ``error`` are quoted)
             or answered something unreadable.
         """
+        check_locations(locations)
         costing = self.costing[profile]
         with self._client() as client:
             job = _MatrixJob(client, costing, locations)
@@ -284,7 +264,7 @@ class ValhallaProvider(HttpRouter):
         return assemble(job.durations, job.distances, known, self.max_snap_m, source)
 
     def geometry(self, start: Location, end: Location, profile: Profile) -> list[Location]:
-        """The road path from ``start`` to ``end`` (the decoded shapes of the route's legs).
+        """The road path from ``start`` to ``end`` (the decoded shape of the route).
 
         Raises
         ------
@@ -292,31 +272,58 @@ class ValhallaProvider(HttpRouter):
             No path (error 442) or another refusal; RouterUnavailableError when the
             server does not answer.
         """
+        return self.route_geometry([start, end], profile)[0]
+
+    def route_geometry(self, stops: Sequence[Location], profile: Profile) -> list[list[Location]]:
+        """The road path of every leg of a route through ``stops``, a few legs per request.
+
+        Each request carries at most :data:`MAX_ROUTE_LOCATIONS` stops (Valhalla's
+        default ``service_limits.<costing>.max_locations``); consecutive requests
+        share their boundary stop.
+
+        Raises
+        ------
+        RouterError
+            No path on some leg (error 442) or another refusal;
+            RouterUnavailableError when the server does not answer.
+        """
+        check_locations(stops)
+        legs: list[list[Location]] = []
+        step = MAX_ROUTE_LOCATIONS - 1
+        with self._client() as client:
+            for first in range(0, len(stops) - 1, step):
+                part = stops[first : first + step + 1]
+                legs.extend(self._legs(client, part, self.costing[profile]))
+        return legs
+
+    def _legs(
+        self, client: RouterClient, stops: Sequence[Location], costing: str
+    ) -> list[list[Location]]:
+        """The decoded shapes of the legs of one ``route`` request through ``stops``."""
         body = {
-            "locations": [_point(start), _point(end)],
-            "costing": self.costing[profile],
+            "locations": [_point(p) for p in stops],
+            "costing": costing,
             "units": "kilometers",
             "directions_type": "none",
         }
-        with self._client() as client:
-            try:
-                answer = _ok(client.post_json("/route", body))
-            except _RefusalError as refusal:
-                raise _router_error(client, "route", refusal) from None
-            try:
-                trip = expect_dict(answer.get("trip"), "trip")
-                legs = expect_list(trip.get("legs"), "trip.legs")
-                shapes = []
-                for k, leg in enumerate(legs):
-                    shape = expect_dict(leg, f"trip.legs[{k}]").get("shape")
-                    if not isinstance(shape, str):
-                        raise ResponseShapeError(f"trip.legs[{k}].shape should be a string")
-                    shapes.append(decode_polyline(shape, precision=6))
-                if not shapes:
-                    raise ResponseShapeError("trip.legs is empty")
-                return join_legs(shapes)
-            except ResponseShapeError as exc:
-                raise client.shape_error("route", exc) from None
+        try:
+            answer = _ok(client.post_json("/route", body))
+        except _RefusalError as refusal:
+            raise _router_error(client, "route", refusal) from None
+        try:
+            trip = expect_dict(answer.get("trip"), "trip")
+            legs = expect_list(trip.get("legs"), "trip.legs")
+            if len(legs) != len(stops) - 1:
+                raise ResponseShapeError(f"trip.legs should have {len(stops) - 1} legs")
+            shapes = []
+            for k, leg in enumerate(legs):
+                shape = expect_dict(leg, f"trip.legs[{k}]").get("shape")
+                if not isinstance(shape, str):
+                    raise ResponseShapeError(f"trip.legs[{k}].shape should be a string")
+                shapes.append(decode_polyline(shape, precision=6))
+            return shapes
+        except ResponseShapeError as exc:
+            raise client.shape_error("route", exc) from None
 
 
 def _point(location: Location) -> dict[str, float]:
