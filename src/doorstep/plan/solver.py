@@ -1,10 +1,12 @@
-"""The ``Solver`` protocol every backend implements, and what it returns."""
+"""The ``Solver`` base class every backend derives from, and what it returns."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Protocol
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import ClassVar
 
 from doorstep.plan.problem import Feature, Problem
 
@@ -60,11 +62,47 @@ class Progress:
 ProgressCallback = Callable[[Progress], None]
 
 
-class Solver(Protocol):
-    """A routing backend."""
+@dataclass(frozen=True, slots=True)
+class SolveRequest:
+    """One call of :meth:`Solver.solve`: what to plan, how, whom to tell, and since when."""
 
-    name: str
-    features: frozenset[Feature]
+    problem: Problem
+    settings: SolveSettings
+    progress: ProgressCallback | None = None
+    started: float = field(default_factory=time.perf_counter)
+    """``time.perf_counter()`` when the call began."""
+
+    def elapsed(self) -> float:
+        """Seconds since the call began."""
+        return time.perf_counter() - self.started
+
+    def report(self, best_cost: float | None, feasible: bool = True) -> None:
+        """Tell the progress callback, if any, the best objective so far.
+
+        Parameters
+        ----------
+        best_cost
+            The backend's best objective so far (cents), None if it has none.
+        feasible
+            Whether that best solution is feasible in the backend's own model.
+        """
+        if self.progress is not None:
+            self.progress(Progress(self.elapsed(), best_cost, feasible))
+
+
+Planned = tuple[Sequence[RouteAssignment], float | None]
+"""What a backend's :meth:`Solver.plan` finds: routes, and its own objective (or None)."""
+
+
+class Solver(ABC):
+    """A routing backend.
+
+    A backend names itself, says what it can model, and implements
+    :meth:`plan`; :meth:`solve` times the call and wraps the routes.
+    """
+
+    name: ClassVar[str]
+    features: ClassVar[frozenset[Feature]]
     """What it can model; the engine only gives it problems within this set."""
 
     def solve(
@@ -77,5 +115,37 @@ class Solver(Protocol):
 
         Stops early, with its best answer, when interrupted (KeyboardInterrupt
         inside the search).
+
+        Parameters
+        ----------
+        problem
+            The day to plan.
+        settings
+            Time limit, seed and iteration limit (backends ignore what they lack).
+        progress
+            Called with the elapsed time and best objective as the search goes.
+
+        Returns
+        -------
+        Assignment
+            The routes (vehicles without stops may be left out), this backend's
+            name, the seconds taken and the backend's own objective.
         """
-        ...
+        request = SolveRequest(problem, settings, progress)
+        routes, objective = self.plan(request)
+        return Assignment(tuple(routes), self.name, request.elapsed(), objective)
+
+    @abstractmethod
+    def plan(self, request: SolveRequest) -> Planned:
+        """Search for routes for ``request.problem``.
+
+        Parameters
+        ----------
+        request
+            The problem, settings, progress callback and start time of the call.
+
+        Returns
+        -------
+        Planned
+            Routes in visit order, and the backend's own objective (or None).
+        """

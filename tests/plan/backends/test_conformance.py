@@ -15,10 +15,10 @@ import pytest
 
 from doorstep.domain import OrderKind, Profile, TimeWindow
 from doorstep.domain.fleet import Break, Costs
-from doorstep.plan.day import backends
 from doorstep.plan.evaluator import Evaluation, evaluate
 from doorstep.plan.problem import Feature, Lock, Objective, Problem
 from doorstep.plan.reasons import explain
+from doorstep.plan.registry import backends
 from doorstep.plan.solver import SolveSettings
 from plan_problems import H, M, order, problem, van
 

@@ -23,8 +23,7 @@ from doorstep.domain.load import Load
 from doorstep.domain.location import Location
 from doorstep.domain.order import Order, OrderKind
 from doorstep.domain.time_window import TimeWindow
-from doorstep.plan.backends.ortools import OrToolsSolver, _Checker
-from doorstep.plan.day import choose_backend
+from doorstep.plan.backends.ortools import OrToolsSolver
 from doorstep.plan.evaluator import Evaluation, evaluate, schedule_route
 from doorstep.plan.problem import (
     NOMINAL_CENTS_PER_KM,
@@ -34,6 +33,8 @@ from doorstep.plan.problem import (
     Objective,
     Problem,
 )
+from doorstep.plan.registry import choose_backend
+from doorstep.plan.repair import check_route
 from doorstep.plan.solver import Assignment, Progress, RouteAssignment, SolveSettings
 
 H = 3600
@@ -562,7 +563,7 @@ def test_returns_are_collected_first_when_the_van_has_room() -> None:
 
 
 def _everything() -> Problem:
-    """A small problem with every feature the fast schedule check must get right."""
+    """A small problem with every feature the route check must get right."""
     brk = Break(TimeWindow(9 * H, 10 * H), 1200)
     two = (TimeWindow(EIGHT, EIGHT + 900), TimeWindow(9 * H, 9 * H + 1800))
     orders = [
@@ -592,14 +593,15 @@ def _everything() -> Problem:
 def test_fast_schedule_check_agrees_with_the_evaluator(
     vehicle: int, orders: tuple[int, ...], break_after: int
 ) -> None:
-    """The backend's fast schedule check counts what the evaluator finds, and the same duty."""
+    """The repair engine's route check counts what the evaluator finds, and the same duty."""
     problem = _everything()
     after = None if break_after < -1 or break_after >= len(orders) else break_after
-    schedule = schedule_route(problem, RouteAssignment(vehicle, orders, after))
-    count, amount, duty = _Checker(problem).check(vehicle, orders, after)
-    assert count == len(schedule.violations)
-    assert amount == sum(v.amount for v in schedule.violations)
-    assert duty == schedule.end_s - schedule.start_s
+    route = RouteAssignment(vehicle, orders, after)
+    schedule = schedule_route(problem, route)
+    check = check_route(problem, route)
+    assert check.violations == len(schedule.violations)
+    assert check.amount == sum(v.amount for v in schedule.violations)
+    assert check.duty_s == schedule.end_s - schedule.start_s
 
 
 def test_the_engine_sends_days_with_breaks_to_ortools() -> None:

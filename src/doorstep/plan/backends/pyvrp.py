@@ -30,7 +30,7 @@ How the planning model maps onto PyVRP 0.14:
 
 * **Breaks** are not a PyVRP concept: each vehicle with a break plans with its
   shift and maximum duration shortened by the break, and
-  :func:`doorstep.plan.breaks.place_breaks` then puts every break where the
+  :func:`doorstep.plan.repair.place_breaks` then puts every break where the
   evaluator finds it best. The evaluator checks the result.
 
 Not modelled (the engine sends such problems to OR-Tools): locks and soft
@@ -54,14 +54,15 @@ from pyvrp.stop import FirstFeasible, MultipleCriteria
 from doorstep.domain.fleet import Vehicle
 from doorstep.domain.order import Order, OrderKind
 from doorstep.network.provider import UNREACHABLE
-from doorstep.plan.breaks import place_breaks
 from doorstep.plan.problem import VEHICLE_WEIGHT_M, Feature, Objective, Problem
+from doorstep.plan.repair import place_breaks
 from doorstep.plan.solver import (
-    Assignment,
+    Planned,
     Progress,
     ProgressCallback,
     RouteAssignment,
-    SolveSettings,
+    Solver,
+    SolveRequest,
 )
 
 FORBIDDEN = 10**9
@@ -131,24 +132,31 @@ class _Model:
     """Vehicle indices of each PyVRP vehicle type (identical vehicles share a type)."""
 
 
-class PyVrpSolver:
+class PyVrpSolver(Solver):
     """The default backend, PyVRP (Wouda, Lan and Kool 2024)."""
 
     name = "pyvrp"
     features = frozenset(Feature) - {Feature.LOCKS, Feature.SOFT_WINDOWS}
 
-    def solve(
-        self,
-        problem: Problem,
-        settings: SolveSettings,
-        progress: ProgressCallback | None = None,
-    ) -> Assignment:
-        """Plan ``problem`` with PyVRP; Ctrl-C stops the search and keeps the best plan."""
-        started = time.perf_counter()
+    def plan(self, request: SolveRequest) -> Planned:
+        """Plan ``request.problem`` with PyVRP; Ctrl-C stops the search and keeps the best plan.
+
+        Parameters
+        ----------
+        request
+            The problem, settings (time limit, iterations, seed) and progress callback.
+
+        Returns
+        -------
+        Planned
+            Routes with their breaks placed by :func:`doorstep.plan.repair.place_breaks`,
+            and PyVRP's cost in cents.
+        """
+        problem, settings = request.problem, request.settings
         model = build_model(problem)
         if not model.client_order and not model.shipment_orders:
-            return Assignment((), self.name, time.perf_counter() - started)
-        stop = _Stop(settings.time_limit_s, settings.max_iterations, progress)
+            return (), None
+        stop = _Stop(settings.time_limit_s, settings.max_iterations, request.progress)
         initial = _warm_start(problem, model)
 
         def interrupt(signum: int, frame: FrameType | None) -> None:
@@ -187,15 +195,7 @@ class PyVrpSolver:
         finally:
             if previous is not None:
                 signal.signal(signal.SIGINT, previous)
-        return place_breaks(
-            problem,
-            Assignment(
-                _routes(result.best, model),
-                self.name,
-                time.perf_counter() - started,
-                float(result.cost()) / MILLI,
-            ),
-        )
+        return place_breaks(problem, _routes(result.best, model)), float(result.cost()) / MILLI
 
 
 def _fleet_can_shrink(problem: Problem, data: pyvrp.ProblemData) -> bool:

@@ -37,14 +37,13 @@ a break in the middle of a drive; the evaluator only knows breaks at stops
 (``break_after``: the stop before VROOM's break step). Every route is re-checked
 with :func:`~doorstep.plan.evaluator.schedule_route`; one that VROOM's break
 position (or anything else) makes infeasible gets its break placed by
-:mod:`doorstep.plan.breaks`, losing stops only if no position is clean; those
+:mod:`doorstep.plan.repair`, losing stops only if no position is clean; those
 are offered to the other routes. Locks and soft windows are not modelled.
 """
 
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -56,16 +55,10 @@ import vroom
 from doorstep.domain.fleet import Vehicle
 from doorstep.domain.order import Order, OrderKind
 from doorstep.network.provider import UNREACHABLE
-from doorstep.plan.breaks import settle_routes
 from doorstep.plan.evaluator import schedule_route
 from doorstep.plan.problem import VEHICLE_WEIGHT_M, Feature, Objective, Problem
-from doorstep.plan.solver import (
-    Assignment,
-    Progress,
-    ProgressCallback,
-    RouteAssignment,
-    SolveSettings,
-)
+from doorstep.plan.repair import settle_routes
+from doorstep.plan.solver import Planned, RouteAssignment, Solver, SolveRequest
 
 FORBIDDEN = 10_000_000
 """Duration (s) and distance (m) of an unreachable arc: VROOM matrices are 32-bit."""
@@ -86,45 +79,55 @@ class _Model:
     """Warm-start steps per vehicle index (empty when there is no warm start)."""
 
 
-class VroomSolver:
+class VroomSolver(Solver):
     """The VROOM backend (Coupey, Nicod and Varone), through pyvroom."""
 
     name = "vroom"
     features = frozenset(Feature) - {Feature.LOCKS, Feature.SOFT_WINDOWS}
 
-    def solve(
-        self,
-        problem: Problem,
-        settings: SolveSettings,
-        progress: ProgressCallback | None = None,
-    ) -> Assignment:
-        """Plan ``problem`` with VROOM within ``settings.time_limit_s`` (seed ignored)."""
-        started = time.perf_counter()
+    def plan(self, request: SolveRequest) -> Planned:
+        """Plan ``request.problem`` with VROOM within the time limit (seed ignored).
+
+        Parameters
+        ----------
+        request
+            The problem, settings and progress callback (told once, at the end).
+
+        Returns
+        -------
+        Planned
+            Routes the evaluator accepts (see :func:`check_routes`), and VROOM's cost.
+
+        Raises
+        ------
+        RuntimeError, ValueError
+            When VROOM rejects the input without a warm start to blame.
+        """
+        problem = request.problem
         if not problem.fleet.vehicles:
-            return Assignment((), self.name, time.perf_counter() - started)
+            return (), None
         model = build_model(problem, warm=True)
         if model.tasks == 0:
-            return Assignment((), self.name, time.perf_counter() - started)
+            return (), None
         try:
-            solution = _run(model, settings, started)
+            solution = _run(model, request)
         except (RuntimeError, ValueError):
             if not model.steps:
                 raise
             model = build_model(problem, warm=False)  # VROOM rejected the warm start
-            solution = _run(model, settings, started)
+            solution = _run(model, request)
         answer = solution.to_dict()
         cost = float(answer.get("summary", {}).get("cost", 0))
         routes = check_routes(problem, routes_from_solution(answer))
-        elapsed = time.perf_counter() - started
-        if progress is not None:
-            progress(Progress(elapsed, cost, True))
-        return Assignment(routes, self.name, elapsed, cost)
+        request.report(cost, True)
+        return routes, cost
 
 
-def _run(model: _Model, settings: SolveSettings, started: float) -> Any:
-    left = max(0.05, settings.time_limit_s - (time.perf_counter() - started))
+def _run(model: _Model, request: SolveRequest) -> Any:
+    limit = request.settings.time_limit_s
+    left = max(0.05, limit - request.elapsed())
     return model.input.solve(
-        exploration_level=exploration_level(settings.time_limit_s),
+        exploration_level=exploration_level(limit),
         nb_threads=max(1, min(4, os.cpu_count() or 1)),
         timeout=timedelta(seconds=left),
     )
