@@ -26,12 +26,11 @@ content is not conclusive:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from pathlib import Path
 
 from doorstep.domain import Instance
 from doorstep.errors import UnsupportedFormatError
-from doorstep.io.instances._common import empty_error, read_text
+from doorstep.io.instances._common import InstanceParser, empty_error, read_text
 from doorstep.io.instances.lilim import parse_lilim
 from doorstep.io.instances.solomon import parse_solomon
 from doorstep.io.instances.vroom import parse_vroom
@@ -42,11 +41,11 @@ __all__ = ["INSTANCE_FORMATS", "read_instance"]
 INSTANCE_FORMATS = ("solomon", "lilim", "vrplib", "vroom")
 """The instance formats :func:`read_instance` reads."""
 
-_PARSERS: dict[str, Callable[[str, Path], Instance]] = {
-    "solomon": lambda text, path: parse_solomon(text, str(path)),
-    "lilim": lambda text, path: parse_lilim(text, str(path), path.stem),
-    "vrplib": lambda text, path: parse_vrplib_text(text, str(path), path.stem),
-    "vroom": lambda text, path: parse_vroom(text, str(path), path.stem),
+_PARSERS: dict[str, InstanceParser] = {
+    "solomon": lambda text, source, _name: parse_solomon(text, source),
+    "lilim": parse_lilim,
+    "vrplib": parse_vrplib_text,
+    "vroom": parse_vroom,
 }
 _EXTENSIONS = {".json": "vroom", ".vrp": "vrplib", ".vrplib": "vrplib"}
 _KEYWORD_LINE = re.compile(r"^[A-Za-z_]+\s*:")
@@ -90,7 +89,7 @@ def read_instance(path: str | Path, format: str | None = None) -> Instance:
         )
     text = read_text(path)
     chosen = format or _detect(text, path)
-    return _PARSERS[chosen](text, path)
+    return _PARSERS[chosen](text, str(path), path.stem)
 
 
 def _detect(text: str, path: Path) -> str:

@@ -8,11 +8,12 @@ for text formats and a JSON path such as ``$.jobs[3].service`` for JSON.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Protocol, TypeVar
 
-from doorstep.domain import UNLIMITED, Depot, Load, Location, TimeWindow, Vehicle
+from doorstep.domain import UNLIMITED, Depot, Instance, Load, Location, TimeWindow, Vehicle
 from doorstep.errors import DomainError, InputError, InstanceFormatError
 
 Line = tuple[int, list[str]]
@@ -23,6 +24,38 @@ UNBOUNDED_SHIFT = TimeWindow(0, UNLIMITED)
 
 MAX_VEHICLES = 100_000
 """The most vehicles a file may ask for; more is a damaged count, not a fleet."""
+
+_Key = TypeVar("_Key", bound=Hashable)
+_Where = TypeVar("_Where")
+
+
+class InstanceParser(Protocol):
+    """What a format's ``parse_*`` function is: the text of one file in, an instance out."""
+
+    def __call__(self, text: str, source: str, name: str, /) -> Instance:
+        """Parse the text of an instance (the format's module documents the mapping).
+
+        Parameters
+        ----------
+        text
+            The whole file.
+        source
+            How to name the file in error messages.
+        name
+            The instance name, unless the file gives one (VRPLIB's ``NAME``).
+
+        Returns
+        -------
+        Instance
+            The instance.
+
+        Raises
+        ------
+        InstanceFormatError
+            If the text is not an instance of the format Doorstep can read; the
+            message names the line (or the JSON path).
+        """
+        ...
 
 
 def read_text(path: str | Path) -> str:
@@ -49,6 +82,20 @@ def read_text(path: str | Path) -> str:
         ) from None
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc.strerror}).") from None
+
+
+def read_with(parse: InstanceParser, path: str | Path) -> Instance:
+    """Read the file at ``path`` and parse it, naming it by its path and its stem.
+
+    Raises
+    ------
+    InputError
+        If the file does not exist or cannot be read.
+    InstanceFormatError
+        If the file is not UTF-8 text or does not parse.
+    """
+    path = Path(path)
+    return parse(read_text(path), str(path), path.stem)
 
 
 def format_error(source: str, where: str, what: str, hint: str) -> InstanceFormatError:
@@ -111,6 +158,54 @@ def parse_int(token: str, source: str, line: int, column: str) -> int:
             "Ids, counts, demands and capacities must be whole numbers.",
         )
     return int(value)
+
+
+def first_repeat(
+    items: Iterable[tuple[_Key, _Where]],
+) -> tuple[_Key, _Where, _Where] | None:
+    """Find the first key given twice among ``(key, where)`` items.
+
+    Returns
+    -------
+    tuple or None
+        ``(key, where it came first, where it came again)``, or ``None`` if
+        every key is distinct.
+    """
+    seen: dict[_Key, _Where] = {}
+    for key, where in items:
+        if key in seen:
+            return key, seen[key], where
+        seen[key] = where
+    return None
+
+
+def refuse_repeated_ids(
+    items: Iterable[tuple[int, int]], source: str, label: str, hint: str
+) -> None:
+    """Refuse an id that two rows of a text file give.
+
+    Parameters
+    ----------
+    items
+        ``(id, line number)`` per row, in file order.
+    source
+        How to name the file in error messages.
+    label
+        What the id names, for the message (``task``, ``customer``).
+    hint
+        How to fix it.
+
+    Raises
+    ------
+    InstanceFormatError
+        At the second row with an id: ``<label> <id> already appears on line <first>``.
+    """
+    repeat = first_repeat(items)
+    if repeat is not None:
+        key, first, again = repeat
+        raise format_error(
+            source, f"line {again}", f"{label} {key} already appears on line {first}.", hint
+        )
 
 
 def round_half_up(value: float) -> int:

@@ -38,10 +38,9 @@ demands, ``K`` and ``Q`` must be whole. Coordinates are kept as given.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
-from doorstep.domain import Depot, Instance, Load, Metric, Order, OrderKind, TimeWindow
+from doorstep.domain import Depot, Instance, Metric, Order, OrderKind, TimeWindow
 from doorstep.io.instances._common import (
     Line,
     check_vehicle_count,
@@ -53,41 +52,20 @@ from doorstep.io.instances._common import (
     last_line_number,
     parse_float,
     parse_int,
-    planar_location,
-    read_text,
-    round_half_up,
+    read_with,
+    refuse_repeated_ids,
+)
+from doorstep.io.instances._task_table import (
+    TaskRow,
+    depot_and_shift,
+    read_task_row,
+    task_order,
 )
 
 __all__ = ["parse_lilim", "read_lilim"]
 
 _COLUMNS = ("id", "x", "y", "demand", "ready", "due", "service", "pickup", "delivery")
 _PAIR_HINT = "Each pickup row names its delivery row and that row names it back."
-
-
-@dataclass(frozen=True, slots=True)
-class _Row:
-    """One task row (or the depot)."""
-
-    line: int
-    id: int
-    x: float
-    y: float
-    demand: int
-    ready: int
-    due: int
-    service: int
-    pickup: int
-    delivery: int
-
-    @property
-    def is_pickup(self) -> bool:
-        """Whether the row names a delivery and no pickup."""
-        return self.pickup == 0 and self.delivery != 0
-
-    @property
-    def is_delivery(self) -> bool:
-        """Whether the row names a pickup and no delivery."""
-        return self.pickup != 0 and self.delivery == 0
 
 
 def read_lilim(path: str | Path) -> Instance:
@@ -109,37 +87,21 @@ def read_lilim(path: str | Path) -> Instance:
         If the file does not follow the layout or a pair is inconsistent; the
         message names the line.
     """
-    path = Path(path)
-    return parse_lilim(read_text(path), source=str(path), name=path.stem)
+    return read_with(parse_lilim, path)
 
 
 def parse_lilim(text: str, source: str = "<text>", name: str = "lilim") -> Instance:
-    """Parse the text of a Li & Lim instance (see the module docstring for the mapping).
+    """Parse the text of a Li & Lim instance: an :class:`~._common.InstanceParser`.
 
-    Parameters
-    ----------
-    text
-        The whole file.
-    source
-        How to name the file in error messages.
-    name
-        The instance name.
-
-    Returns
-    -------
-    Instance
-        The instance.
-
-    Raises
-    ------
-    InstanceFormatError
-        If the text does not follow the layout or a pair is inconsistent.
+    The module docstring gives the mapping. Besides a row that does not follow
+    the layout, a pickup-and-delivery pair that is inconsistent raises
+    :class:`~doorstep.errors.InstanceFormatError`.
     """
     lines = data_lines(text)
     if not lines:
         raise empty_error(source, "a Li & Lim instance (a line `K Q speed`, then task rows)")
     count, capacity = _header(lines[0], source)
-    rows = [_row(line, source) for line in lines[1:]]
+    rows = [read_task_row(line, source, _COLUMNS, " ".join(_COLUMNS)) for line in lines[1:]]
     if len(rows) < 2:
         raise format_error(
             source,
@@ -173,48 +135,14 @@ def _header(line: Line, source: str) -> tuple[int, int]:
     return check_vehicle_count(count, source, f"line {number}"), capacity
 
 
-def _row(line: Line, source: str) -> _Row:
-    """Parse one row of 9 numbers."""
-    number, tokens = line
-    if len(tokens) != len(_COLUMNS):
-        raise format_error(
-            source,
-            f"line {number}",
-            f"expected {len(_COLUMNS)} columns ({' '.join(_COLUMNS)}), found {len(tokens)}.",
-            "Fix the row; a truncated file often ends with a short row.",
-        )
-    whole = {i: parse_int(tokens[i], source, number, _COLUMNS[i]) for i in (0, 3, 7, 8)}
-    real = {i: parse_float(tokens[i], source, number, _COLUMNS[i]) for i in (1, 2, 4, 5, 6)}
-    return _Row(
-        line=number,
-        id=whole[0],
-        x=real[1],
-        y=real[2],
-        demand=whole[3],
-        ready=round_half_up(real[4]),
-        due=round_half_up(real[5]),
-        service=round_half_up(real[6]),
-        pickup=whole[7],
-        delivery=whole[8],
-    )
-
-
-def _index(rows: list[_Row], source: str) -> dict[int, _Row]:
+def _index(rows: list[TaskRow], source: str) -> dict[int, TaskRow]:
     """Rows by id, refusing an id that appears twice."""
-    by_id: dict[int, _Row] = {}
-    for row in rows:
-        if row.id in by_id:
-            raise format_error(
-                source,
-                f"line {row.line}",
-                f"task {row.id} already appears on line {by_id[row.id].line}.",
-                "Task ids must be unique.",
-            )
-        by_id[row.id] = row
-    return by_id
+    ids = ((row.id, row.line) for row in rows)
+    refuse_repeated_ids(ids, source, "task", "Task ids must be unique.")
+    return {row.id: row for row in rows}
 
 
-def _depot(row: _Row, source: str) -> tuple[Depot, TimeWindow]:
+def _depot(row: TaskRow, source: str) -> tuple[Depot, TimeWindow]:
     """Return the depot (row 0) and its window, which becomes every vehicle's shift."""
     if row.id != 0:
         raise format_error(
@@ -223,41 +151,13 @@ def _depot(row: _Row, source: str) -> tuple[Depot, TimeWindow]:
             f"the first task row is {row.id}, but it must be the depot, 0.",
             "The row after `K Q speed` describes the depot.",
         )
-    with domain_errors(source, f"line {row.line}"):
-        shift = TimeWindow(row.ready, row.due)
-        return Depot(id="0", location=planar_location(row.x, row.y)), shift
+    return depot_and_shift(row, source)
 
 
-def _check_pair(row: _Row, by_id: dict[int, _Row], source: str) -> None:
+def _check_pair(row: TaskRow, by_id: dict[int, TaskRow], source: str) -> None:
     """Check that a row is a pickup or a delivery and that its partner names it back."""
     where = f"line {row.line}"
-    if row.is_pickup and row.demand >= 0:
-        partner = by_id.get(row.delivery)
-        if partner is None or partner.pickup != row.id or partner.delivery != 0:
-            raise format_error(
-                source,
-                where,
-                f"pickup {row.id} names delivery {row.delivery}, {_says(partner)}.",
-                _PAIR_HINT,
-            )
-        if partner.demand != -row.demand:
-            raise format_error(
-                source,
-                where,
-                f"pickup {row.id} loads {row.demand} but its delivery {partner.id} "
-                f"(line {partner.line}) unloads {-partner.demand}.",
-                "A delivery's demand is minus its pickup's demand.",
-            )
-    elif row.is_delivery and row.demand <= 0:
-        partner = by_id.get(row.pickup)
-        if partner is None or partner.delivery != row.id or partner.pickup != 0:
-            raise format_error(
-                source,
-                where,
-                f"delivery {row.id} names pickup {row.pickup}, {_says(partner)}.",
-                _PAIR_HINT,
-            )
-    else:
+    if not (row.is_pickup and row.demand >= 0) and not (row.is_delivery and row.demand <= 0):
         raise format_error(
             source,
             where,
@@ -266,9 +166,29 @@ def _check_pair(row: _Row, by_id: dict[int, _Row], source: str) -> None:
             "(a pickup, delivery 0, demand <= 0).",
             _PAIR_HINT,
         )
+    if row.is_pickup:
+        role, other, partner_id, names_back = "pickup", "delivery", row.delivery, (row.id, 0)
+    else:
+        role, other, partner_id, names_back = "delivery", "pickup", row.pickup, (0, row.id)
+    partner = by_id.get(partner_id)
+    if partner is None or (partner.pickup, partner.delivery) != names_back:
+        raise format_error(
+            source,
+            where,
+            f"{role} {row.id} names {other} {partner_id}, {_says(partner)}.",
+            _PAIR_HINT,
+        )
+    if row.is_pickup and partner.demand != -row.demand:
+        raise format_error(
+            source,
+            where,
+            f"pickup {row.id} loads {row.demand} but its delivery {partner.id} "
+            f"(line {partner.line}) unloads {-partner.demand}.",
+            "A delivery's demand is minus its pickup's demand.",
+        )
 
 
-def _says(partner: _Row | None) -> str:
+def _says(partner: TaskRow | None) -> str:
     """Describe what the partner row says, for a pairing error."""
     if partner is None:
         return "but there is no such task"
@@ -278,26 +198,8 @@ def _says(partner: _Row | None) -> str:
     )
 
 
-def _order(row: _Row, source: str) -> Order:
+def _order(row: TaskRow, source: str) -> Order:
     """Build the pickup or delivery order for one checked row."""
-    with domain_errors(source, f"line {row.line}"):
-        location = planar_location(row.x, row.y)
-        windows = (TimeWindow(row.ready, row.due),)
-        if row.is_pickup:
-            return Order(
-                str(row.id),
-                location,
-                OrderKind.PICKUP,
-                windows=windows,
-                service_s=row.service,
-                demand=Load(parcels=row.demand),
-            )
-        return Order(
-            str(row.id),
-            location,
-            OrderKind.DELIVERY,
-            windows=windows,
-            service_s=row.service,
-            demand=Load(parcels=-row.demand),
-            paired_pickup=str(row.pickup),
-        )
+    if row.is_pickup:
+        return task_order(row, source, OrderKind.PICKUP, row.demand)
+    return task_order(row, source, OrderKind.DELIVERY, -row.demand, paired_pickup=str(row.pickup))

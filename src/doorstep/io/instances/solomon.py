@@ -33,10 +33,9 @@ a time or service duration with decimals is rounded to the nearest whole number
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
-from doorstep.domain import Depot, Instance, Load, Metric, Order, OrderKind, TimeWindow
+from doorstep.domain import Depot, Instance, Metric, OrderKind, TimeWindow
 from doorstep.io.instances._common import (
     Line,
     check_vehicle_count,
@@ -46,11 +45,15 @@ from doorstep.io.instances._common import (
     format_error,
     homogeneous_fleet,
     last_line_number,
-    parse_float,
     parse_int,
-    planar_location,
     read_text,
-    round_half_up,
+    refuse_repeated_ids,
+)
+from doorstep.io.instances._task_table import (
+    TaskRow,
+    depot_and_shift,
+    read_task_row,
+    task_order,
 )
 
 __all__ = ["parse_solomon", "read_solomon"]
@@ -60,22 +63,9 @@ _LAYOUT_HINT = (
     "then CUSTOMER / <column titles> / one row of 7 numbers per customer."
 )
 _COLUMNS = ("CUST NO.", "XCOORD.", "YCOORD.", "DEMAND", "READY TIME", "DUE DATE", "SERVICE TIME")
+_TITLES = ", ".join(_COLUMNS)
 _FIRST_ROW = 6
 """Index (among non-blank lines) of the first customer row."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Row:
-    """One row of the customer table."""
-
-    line: int
-    number: int
-    x: float
-    y: float
-    demand: int
-    ready: int
-    due: int
-    service: int
 
 
 def read_solomon(path: str | Path) -> Instance:
@@ -102,29 +92,16 @@ def read_solomon(path: str | Path) -> Instance:
 def parse_solomon(text: str, source: str = "<text>") -> Instance:
     """Parse the text of a Solomon instance (see the module docstring for the mapping).
 
-    Parameters
-    ----------
-    text
-        The whole file.
-    source
-        How to name the file in error messages.
-
-    Returns
-    -------
-    Instance
-        The instance.
-
-    Raises
-    ------
-    InstanceFormatError
-        If the text does not follow the layout; the message names the line.
+    Unlike an :class:`~._common.InstanceParser` it takes no ``name``: the first
+    line of the file names the instance. ``source`` names the text in errors,
+    which raise :class:`~doorstep.errors.InstanceFormatError` naming the line.
     """
     lines = data_lines(text)
     if not lines:
         raise empty_error(source, "a Solomon instance")
     name = " ".join(lines[0][1])
     count, capacity = _vehicle_section(lines, text, source)
-    rows = [_row(line, source) for line in lines[_FIRST_ROW:]]
+    rows = [read_task_row(line, source, _COLUMNS, _TITLES) for line in lines[_FIRST_ROW:]]
     if not rows:
         raise format_error(
             source,
@@ -134,7 +111,7 @@ def parse_solomon(text: str, source: str = "<text>") -> Instance:
         )
     _check_unique(rows, source)
     depot, shift = _depot(rows[0], source)
-    orders = tuple(_order(row, source) for row in rows[1:])
+    orders = tuple(task_order(row, source, OrderKind.DELIVERY, row.demand) for row in rows[1:])
     if not orders:
         raise format_error(
             source, f"line {rows[0].line}", "the depot is the only row.", "Add customer rows."
@@ -180,67 +157,19 @@ def _expect(lines: list[Line], index: int, keyword: str, text: str, source: str)
         )
 
 
-def _row(line: Line, source: str) -> _Row:
-    """Parse one customer row of 7 numbers."""
-    number, tokens = line
-    if len(tokens) != len(_COLUMNS):
-        raise format_error(
-            source,
-            f"line {number}",
-            f"expected {len(_COLUMNS)} columns ({', '.join(_COLUMNS)}), found {len(tokens)}.",
-            "Fix the row; a truncated file often ends with a short row.",
-        )
-    whole = [parse_int(tokens[i], source, number, _COLUMNS[i]) for i in (0, 3)]
-    real = [parse_float(tokens[i], source, number, _COLUMNS[i]) for i in (1, 2, 4, 5, 6)]
-    x, y, ready, due, service = real
-    return _Row(
-        number,
-        whole[0],
-        x,
-        y,
-        whole[1],
-        round_half_up(ready),
-        round_half_up(due),
-        round_half_up(service),
-    )
-
-
-def _check_unique(rows: list[_Row], source: str) -> None:
+def _check_unique(rows: list[TaskRow], source: str) -> None:
     """Refuse a customer number that appears twice."""
-    seen: dict[int, int] = {}
-    for row in rows:
-        if row.number in seen:
-            raise format_error(
-                source,
-                f"line {row.line}",
-                f"customer {row.number} already appears on line {seen[row.number]}.",
-                "Customer numbers must be unique.",
-            )
-        seen[row.number] = row.line
+    ids = ((row.id, row.line) for row in rows)
+    refuse_repeated_ids(ids, source, "customer", "Customer numbers must be unique.")
 
 
-def _depot(row: _Row, source: str) -> tuple[Depot, TimeWindow]:
+def _depot(row: TaskRow, source: str) -> tuple[Depot, TimeWindow]:
     """Return the depot (customer 0) and its window, which becomes every vehicle's shift."""
-    if row.number != 0:
+    if row.id != 0:
         raise format_error(
             source,
             f"line {row.line}",
-            f"the first row is customer {row.number}, but it must be the depot, customer 0.",
+            f"the first row is customer {row.id}, but it must be the depot, customer 0.",
             _LAYOUT_HINT,
         )
-    with domain_errors(source, f"line {row.line}"):
-        shift = TimeWindow(row.ready, row.due)
-        return Depot(id="0", location=planar_location(row.x, row.y)), shift
-
-
-def _order(row: _Row, source: str) -> Order:
-    """Build the delivery order for one customer row."""
-    with domain_errors(source, f"line {row.line}"):
-        return Order(
-            id=str(row.number),
-            kind=OrderKind.DELIVERY,
-            location=planar_location(row.x, row.y),
-            windows=(TimeWindow(row.ready, row.due),),
-            service_s=row.service,
-            demand=Load(parcels=row.demand),
-        )
+    return depot_and_shift(row, source)

@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,8 +69,9 @@ from doorstep.io.instances._common import (
     UNBOUNDED_SHIFT,
     domain_errors,
     empty_error,
+    first_repeat,
     format_error,
-    read_text,
+    read_with,
 )
 
 __all__ = ["parse_vroom", "read_vroom"]
@@ -106,31 +108,13 @@ def read_vroom(path: str | Path) -> Instance:
         If the file is not a VROOM problem Doorstep can read; the message names
         the JSON path (or the line, for invalid JSON).
     """
-    path = Path(path)
-    return parse_vroom(read_text(path), source=str(path), name=path.stem)
+    return read_with(parse_vroom, path)
 
 
 def parse_vroom(text: str, source: str = "<text>", name: str = "vroom") -> Instance:
-    """Parse the text of a VROOM problem (see the module docstring for the mapping).
+    """Parse a VROOM JSON document: an :class:`~._common.InstanceParser`.
 
-    Parameters
-    ----------
-    text
-        The whole JSON document.
-    source
-        How to name the file in error messages.
-    name
-        The instance name.
-
-    Returns
-    -------
-    Instance
-        The instance.
-
-    Raises
-    ------
-    InstanceFormatError
-        If the text is not a VROOM problem Doorstep can read.
+    The module docstring gives the mapping, and what Doorstep refuses to read.
     """
     if not text.strip():
         raise empty_error(source, 'a VROOM problem ({"vehicles": [...], "jobs": [...]})')
@@ -188,6 +172,13 @@ class _Json:
         if not number.is_integer() or number < 0:
             raise self.fail(path, f"must be a non-negative whole number, not {value}.")
         return int(number)
+
+    def refuse_repeated_ids(self, items: Iterable[tuple[str, str]], label: str, hint: str) -> None:
+        """Refuse an id given twice among ``(id, JSON path of its object)`` items."""
+        repeat = first_repeat(items)
+        if repeat is not None:
+            key, first, again = repeat
+            raise self.fail(f"{again}.id", f"{label} {key} is also used by {first}.", hint)
 
     def optional_integer(self, obj: JsonObject, key: str, path: str) -> int:
         """Return ``obj[key]`` as a non-negative whole number, 0 when absent."""
@@ -248,15 +239,8 @@ class _Reader:
         if not items:
             raise self.json.fail("$.vehicles", "is empty.", "Add at least one vehicle.")
         vehicles = tuple(self.vehicle(item, f"$.vehicles[{i}]") for i, item in enumerate(items))
-        seen: dict[str, int] = {}
-        for i, vehicle in enumerate(vehicles):
-            if vehicle.id in seen:
-                raise self.json.fail(
-                    f"$.vehicles[{i}].id",
-                    f"vehicle id {vehicle.id} is also used by $.vehicles[{seen[vehicle.id]}].",
-                    "Vehicle ids must be unique.",
-                )
-            seen[vehicle.id] = i
+        ids = ((vehicle.id, f"$.vehicles[{i}]") for i, vehicle in enumerate(vehicles))
+        self.json.refuse_repeated_ids(ids, "vehicle id", "Vehicle ids must be unique.")
         return vehicles
 
     def vehicle(self, value: object, path: str) -> Vehicle:
@@ -432,15 +416,11 @@ class _Reader:
 
     def check_unique_orders(self) -> None:
         """Refuse two tasks that end up with the same order id."""
-        seen: dict[str, str] = {}
-        for order, _, path in self.orders:
-            if order.id in seen:
-                raise self.json.fail(
-                    f"{path}.id",
-                    f"order id {order.id!r} is also used by {seen[order.id]}.",
-                    "Job ids must be unique, and so must pickup and delivery ids.",
-                )
-            seen[order.id] = path
+        self.json.refuse_repeated_ids(
+            ((repr(order.id), path) for order, _, path in self.orders),
+            "order id",
+            "Job ids must be unique, and so must pickup and delivery ids.",
+        )
 
     # -- values ----------------------------------------------------------------------------
 

@@ -73,7 +73,7 @@ from doorstep.io.instances._common import (
     parse_float,
     parse_int,
     planar_location,
-    read_text,
+    read_with,
     round_half_up,
 )
 
@@ -136,31 +136,14 @@ def read_vrplib(path: str | Path) -> Instance:
     InstanceFormatError
         If the file is not a VRPLIB instance Doorstep can read; the message names the line.
     """
-    path = Path(path)
-    return parse_vrplib_text(read_text(path), source=str(path), default_name=path.stem)
+    return read_with(parse_vrplib_text, path)
 
 
 def parse_vrplib_text(text: str, source: str = "<text>", default_name: str = "vrplib") -> Instance:
-    """Parse the text of a VRPLIB instance (see the module docstring for the mapping).
+    """Parse the text of a VRPLIB instance: an :class:`~._common.InstanceParser`.
 
-    Parameters
-    ----------
-    text
-        The whole file.
-    source
-        How to name the file in error messages.
-    default_name
-        The instance name when the file has no ``NAME``.
-
-    Returns
-    -------
-    Instance
-        The instance.
-
-    Raises
-    ------
-    InstanceFormatError
-        If the text is not a VRPLIB instance Doorstep can read.
+    The module docstring gives the mapping; ``default_name`` names the instance
+    only when the file has no ``NAME``.
     """
     layout = _scan(text, source)
     dimension = _check(layout, text, source)

@@ -93,73 +93,56 @@ def _number(value: float, decimals: int = 3) -> str:
     return "0" if text in ("", "-0") else text
 
 
+def _row(**cells: str) -> list[str]:
+    """One manifest row: ``cells`` by column name (see :data:`COLUMNS`), the rest empty."""
+    assert cells.keys() <= set(COLUMNS), cells.keys() - set(COLUMNS)
+    return [cells.get(column, "") for column in COLUMNS]
+
+
 def _depot_row(kind: str, depot: Depot, time_s: int, note: str) -> list[str]:
-    return [
-        "",
-        "",
-        kind,
-        format_clock(time_s),
-        "",
-        "",
-        _text(depot.name or depot.id),
-        "",
-        "",
-        "",
-        "",
-        "",
-        "",
-        "",
-        _text(note),
-        f"{depot.location.lat:.6f}",
-        f"{depot.location.lon:.6f}",
-    ]
+    return _row(
+        kind=kind,
+        arrival=format_clock(time_s),
+        address=_text(depot.name or depot.id),
+        notes=_text(note),
+        lat=f"{depot.location.lat:.6f}",
+        lon=f"{depot.location.lon:.6f}",
+    )
 
 
 def _break_row(route: Route, vehicle: Vehicle) -> list[str]:
     assert vehicle.break_ is not None and route.break_start_s is not None
     start, duration = route.break_start_s, vehicle.break_.duration_s
-    return [
-        "",
-        "",
-        "break",
-        format_clock(start),
-        str(vehicle.break_.window),
-        _number(duration / SECONDS_PER_MINUTE, 1),
-        "",
-        "",
-        "",
-        "",
-        "",
-        "",
-        "",
-        "",
-        f"Break {format_clock(start)}-{format_clock(start + duration)}",
-        "",
-        "",
-    ]
+    return _row(
+        kind="break",
+        arrival=format_clock(start),
+        window=str(vehicle.break_.window),
+        service_min=_number(duration / SECONDS_PER_MINUTE, 1),
+        notes=f"Break {format_clock(start)}-{format_clock(start + duration)}",
+    )
 
 
 def _stop_row(number: int, order: Order, arrival_s: int) -> list[str]:
     address, contact = order.address, order.contact
-    return [
-        str(number),
-        _text(order.id),
-        order.kind.value,
-        format_clock(arrival_s),
-        " / ".join(str(w) for w in order.windows),
-        _number(order.service_s / SECONDS_PER_MINUTE, 1),
-        _text(address.street),
-        _text(address.unit),
-        _text(address.zip),
-        _text(address.city),
-        _text(contact.name),
-        _text(contact.phone),
-        str(order.demand.parcels),
-        _number(order.demand.weight_g / GRAMS_PER_KG),
-        _text(order.notes),
-        f"{order.location.lat:.6f}",
-        f"{order.location.lon:.6f}",
-    ]
+    return _row(
+        stop=str(number),
+        order_id=_text(order.id),
+        kind=order.kind.value,
+        arrival=format_clock(arrival_s),
+        window=" / ".join(str(w) for w in order.windows),
+        service_min=_number(order.service_s / SECONDS_PER_MINUTE, 1),
+        address=_text(address.street),
+        unit=_text(address.unit),
+        zip=_text(address.zip),
+        city=_text(address.city),
+        contact_name=_text(contact.name),
+        phone=_text(contact.phone),
+        parcels=str(order.demand.parcels),
+        weight_kg=_number(order.demand.weight_g / GRAMS_PER_KG),
+        notes=_text(order.notes),
+        lat=f"{order.location.lat:.6f}",
+        lon=f"{order.location.lon:.6f}",
+    )
 
 
 def route_manifest(day: DayPlan, index: int) -> str:

@@ -1,7 +1,7 @@
 """``map.html``: one self-contained page that shows the day's routes, offline.
 
 The page needs no network at all: Leaflet 1.9.4 (BSD-2-Clause, vendored from
-npm into ``doorstep/data/leaflet/`` with its licence) is inlined into it, there
+npm into ``doorstep/data/vendor/leaflet/`` with its licence) is inlined into it, there
 is no tile layer (a light background stands in, optionally with grey lines
 such as the road network), and the day's data is embedded as one JSON object in
 a ``<script type="application/json">`` element. Open it from disk or mail it.
@@ -223,7 +223,7 @@ _SCRIPT = r"""
 
 @cache
 def _asset(name: str) -> str:
-    return (files("doorstep") / "data" / "leaflet" / name).read_text(encoding="utf-8")
+    return (files("doorstep") / "data" / "vendor" / "leaflet" / name).read_text(encoding="utf-8")
 
 
 def leaflet_assets() -> tuple[str, str, str]:
@@ -233,7 +233,7 @@ def leaflet_assets() -> tuple[str, str, str]:
     -------
     tuple of str
         The JavaScript, the stylesheet and the licence, as shipped in
-        ``doorstep/data/leaflet/``.
+        ``doorstep/data/vendor/leaflet/``.
     """
     return _asset("leaflet.js"), _asset("leaflet.css"), _asset("LICENSE")
 
