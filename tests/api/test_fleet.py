@@ -7,6 +7,8 @@ from service_data import DEPOT, VEHICLE
 
 from .conftest import Service
 
+H = 3600
+
 
 def test_planner_creates_a_fleet_and_a_dispatcher_reads_it(service: Service) -> None:
     """A planner's key adds depot, vehicle and driver; a dispatcher lists them."""
@@ -86,3 +88,44 @@ def test_the_configured_admin_key_is_accepted(database_url: str) -> None:
         assert ok.status_code == 201
         wrong = client.get("/v1/depots", headers={"X-API-Key": "k" * 39 + "j"})
         assert wrong.status_code == 401
+
+
+def _vehicle_problem(service: Service, **fields: object) -> tuple[int, str, str]:
+    planner = service.key(Role.PLANNER)
+    c = service.client
+    c.post("/v1/depots", json=DEPOT, headers=planner)
+    r = c.post("/v1/vehicles", json={**VEHICLE, **fields}, headers=planner)
+    body = r.json()
+    errors = body.get("errors") or [{"field": ""}]
+    return r.status_code, body.get("code", ""), errors[0]["field"]
+
+
+def test_a_break_the_domain_refuses_is_a_422_naming_its_field(service: Service) -> None:
+    """Breaks outside the shift, longer than their window or inverted are refused, by field."""
+    after_shift = {"break_start_s": 18 * H, "break_end_s": 19 * H, "break_s": 1800}
+    assert _vehicle_problem(service, **after_shift) == (422, "break_invalid", "body.break_start_s")
+    too_long = {"break_start_s": 12 * H, "break_end_s": 12 * H + 600, "break_s": 1800}
+    assert _vehicle_problem(service, **too_long) == (422, "break_invalid", "body.break_s")
+    inverted = {"break_start_s": 13 * H, "break_end_s": 12 * H, "break_s": 600}
+    assert _vehicle_problem(service, **inverted) == (422, "break_invalid", "body.break_end_s")
+    half = {"break_start_s": 12 * H}
+    assert _vehicle_problem(service, **half) == (422, "break_incomplete", "body.break_s")
+    empty_shift = {"shift_start_s": 9 * H, "shift_end_s": 9 * H}
+    assert _vehicle_problem(service, **empty_shift) == (422, "shift_invalid", "body.shift_end_s")
+    assert service.client.get("/v1/vehicles", headers=service.key(Role.PLANNER)).json() == []
+
+
+def test_an_accepted_break_is_one_the_planner_can_use(service: Service) -> None:
+    """A break window reaching past the shift end is stored when the break fits on duty."""
+    fits = {"break_start_s": 16 * H, "break_end_s": 18 * H, "break_s": 1800}
+    status, _, _ = _vehicle_problem(service, **fits)
+    assert status == 201
+
+
+def test_ids_follow_the_one_rule(service: Service) -> None:
+    """A vehicle id with a slash is a 422 naming body.id, like every other id."""
+    status, code, field = _vehicle_problem(service, id="van/1")
+    assert (status, code, field) == (422, "validation", "body.id")
+    driver = {"id": "d 1", "name": "Aino"}
+    r = service.client.post("/v1/drivers", json=driver, headers=service.key(Role.PLANNER))
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.id"

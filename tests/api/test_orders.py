@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from doorstep.api.security import Role
+from doorstep.domain import TimeWindow
+from doorstep.errors import DomainError
 from service_data import order
 
 from .conftest import Service
@@ -52,7 +56,7 @@ def test_bulk_is_all_or_nothing(service: Service) -> None:
     batch = [order(f"C{k}", k) for k in range(5)]
     bad = [*batch, order("C9", windows=[[7200, 3600]])]
     r = c.post("/v1/orders/bulk", json={"orders": bad}, headers=key)
-    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.orders[5]"
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.orders[5].windows[0]"
     assert c.get("/v1/orders", headers=key).json() == []
     duplicate = [*batch, order("C0")]
     assert c.post("/v1/orders/bulk", json={"orders": duplicate}, headers=key).status_code == 409
@@ -83,3 +87,38 @@ def test_upload_goes_through_the_gate(service: Service) -> None:
     assert r.status_code == 415 and r.json()["code"] == "unsupported_format"
     r = c.post("/v1/orders/upload", files={"file": ("orders.csv", b"")}, headers=key)
     assert r.status_code == 422 and r.json()["code"] == "empty_input"
+
+
+def test_an_order_id_with_a_slash_is_refused(service: Service) -> None:
+    """Ids go in URL paths, so 'A/1' is a 422 naming body.id (it could never be planned)."""
+    key = service.key(Role.INTEGRATION)
+    r = service.client.post("/v1/orders", json=order("A/1"), headers=key)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.id"
+
+
+def test_windows_get_the_domains_answer(service: Service) -> None:
+    """A window ending as it starts is accepted, as the domain does; inverted or overlapping not."""
+    key = service.key(Role.PLANNER)
+    c = service.client
+    assert TimeWindow(3600, 3600).duration == 0
+    r = c.post("/v1/orders", json=order("W1", windows=[[3600, 3600]]), headers=key)
+    assert r.status_code == 201, r.text
+    with pytest.raises(DomainError):
+        TimeWindow(3600, 1800)
+    r = c.post("/v1/orders", json=order("W2", windows=[[0, 60], [3600, 1800]]), headers=key)
+    assert r.status_code == 422 and r.json()["code"] == "order_invalid"
+    assert r.json()["errors"][0]["field"] == "body.windows[1]"
+    r = c.post("/v1/orders", json=order("W3", windows=[[7200, 9000], [3600, 7200]]), headers=key)
+    assert r.json()["errors"][0]["field"] == "body.windows"
+
+
+def test_parcel_ids_of_a_long_order_id_fit_the_parcel_rule(service: Service) -> None:
+    """A 100-character order id with many parcels gets parcel ids events can name."""
+    key = service.key(Role.PLANNER)
+    long_id = "L" * 100
+    r = service.client.post("/v1/orders", json=order(long_id, parcels=12), headers=key)
+    assert r.status_code == 201 and r.json()["parcel_ids"][-1] == f"{long_id}-12"
+    r = service.client.post(
+        "/v1/orders", json=order("P1", parcels=1, parcel_ids=["box/1"]), headers=key
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.parcel_ids[0]"

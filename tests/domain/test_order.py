@@ -24,3 +24,10 @@ def test_location_distance_and_range() -> None:
     assert not Location(95.0, 10.0).is_geographic
     with pytest.raises(DomainError):
         Location(float("nan"), 0.0)
+
+
+def test_a_window_of_one_instant_is_allowed() -> None:
+    """A window ending as it starts is valid (the stop starts exactly then); inverted is not."""
+    assert Order(id="A", location=HERE, windows=(TimeWindow(100, 100),)).windows[0].duration == 0
+    with pytest.raises(DomainError):
+        TimeWindow(100, 99)

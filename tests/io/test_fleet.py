@@ -3,6 +3,7 @@
 import json
 
 from doorstep.domain import Profile
+from doorstep.domain.ids import is_valid_id
 from doorstep.io.fleet import parse_fleet
 from doorstep.io.tables import read_table_bytes
 from manifests import CLEAN_FLEET, FLEET_HEADER, csv_table
@@ -48,4 +49,25 @@ def test_yaml_fleet() -> None:
     text = b"vehicles:\n  - vehicle_id: V1\n    depot_lat: 60.16\n    depot_lon: 24.93\n"
     records, _ = parse_fleet(read_table_bytes(text, "yaml", kind="fleet"))
     assert records[0].vehicle_id == "V1"
-    assert records[0].depot_id == "60.16000,24.93000"
+    assert records[0].depot_id == "60.16000_24.93000"
+
+
+def test_ids_the_service_would_refuse_are_errors_on_their_row() -> None:
+    """A vehicle id with a space and a depot id with a slash are each named with their field."""
+    rows = (
+        "VAN 1,D1,60.16,24.93,van,07:30,16:00,,,,,,,,,,,",
+        "V2,HEL/1,60.16,24.93,van,07:30,16:00,,,,,,,,,,,",
+    )
+    _, findings = parse_fleet(csv_table(FLEET_HEADER, rows, "fleet"))
+    assert [(f.row, f.code, f.field) for f in findings] == [
+        (2, "fleet_vehicle_id_invalid", "vehicle_id"),
+        (3, "fleet_depot_id_invalid", "depot_id"),
+    ]
+
+
+def test_a_depot_named_by_its_coordinates_gets_a_valid_id() -> None:
+    """A row without a depot id gets one made of its coordinates, which is a valid id."""
+    rows = ("V1,,60.16,24.93,van,07:30,16:00,,,,,,,,,,,",)
+    records, findings = parse_fleet(csv_table(FLEET_HEADER, rows, "fleet"))
+    assert findings == []
+    assert is_valid_id(records[0].depot_id)

@@ -72,3 +72,13 @@ def test_lateness_cost_column_makes_money_per_hour() -> None:
     assert [(f.row, f.code, f.field) for f in findings] == [
         (3, "quantity_negative", "late_cost_per_hour")
     ]
+
+
+def test_an_id_the_service_would_refuse_is_an_error_on_its_row() -> None:
+    """'A/1' and 'B 2' are order_id_invalid findings naming row and field; 'C-3' is fine."""
+    records, findings = _parse(order_row("A/1"), order_row("B 2"), order_row("C-3"))
+    assert [(f.row, f.code, f.field) for f in findings] == [
+        (2, "order_id_invalid", "order_id"),
+        (3, "order_id_invalid", "order_id"),
+    ]
+    assert "order_id" in records[0].unparsed and not records[2].unparsed

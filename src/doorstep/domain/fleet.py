@@ -42,6 +42,43 @@ class Break:
         if self.duration_s > self.window.duration:
             raise DomainError(f"a {self.duration_s} s break does not fit in window {self.window}")
 
+    def check_within(self, shift: TimeWindow) -> None:
+        """Check that the break can be taken on duty: inside both its window and ``shift``.
+
+        Parameters
+        ----------
+        shift
+            The vehicle's shift.
+
+        Raises
+        ------
+        DomainError
+            When the part of the window inside the shift is shorter than the break.
+        """
+        start, end = max(self.window.start, shift.start), min(self.window.end, shift.end)
+        if end - start < self.duration_s:
+            raise DomainError(
+                f"a {self.duration_s // 60} min break in window {self.window} cannot be taken "
+                f"during the shift {shift}"
+            )
+
+
+def check_shift(shift: TimeWindow) -> None:
+    """Check that a vehicle's shift ends after it starts.
+
+    Parameters
+    ----------
+    shift
+        The shift.
+
+    Raises
+    ------
+    DomainError
+        When the shift is empty (a night shift ends after 24:00, e.g. 26:00).
+    """
+    if shift.end <= shift.start:
+        raise DomainError(f"the shift {shift} must end after it starts")
+
 
 @dataclass(frozen=True, slots=True)
 class Costs:
@@ -83,8 +120,11 @@ class Vehicle:
     end_depot_id: str | None = None
 
     def __post_init__(self) -> None:
+        check_shift(self.shift)
         if self.max_duration_s is not None and self.max_duration_s <= 0:
             raise DomainError(f"vehicle {self.id}: maximum duration must be positive")
+        if self.break_ is not None:
+            self.break_.check_within(self.shift)
 
 
 UNLIMITED = 2**31 - 1

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from itertools import pairwise
 
 from doorstep.domain.load import Load
 from doorstep.domain.location import Location
@@ -94,13 +96,34 @@ class Order:
             raise DomainError(f"order {self.id}: the lateness cost cannot be negative")
         if self.service_s < 0:
             raise DomainError(f"order {self.id}: service time cannot be negative")
-        for first, second in zip(self.windows, self.windows[1:], strict=False):
-            if second.start < first.start:
-                raise DomainError(f"order {self.id}: time windows must be sorted")
-            if second.start <= first.end:
-                raise DomainError(f"order {self.id}: time windows {first} and {second} overlap")
+        check_windows(self.windows, f"order {self.id}")
 
     @property
     def soft_windows(self) -> bool:
         """Whether the stop may start after its last window closes (at a cost)."""
         return bool(self.windows) and self.late_cost_per_hour > 0
+
+
+def check_windows(windows: Sequence[TimeWindow], owner: str = "an order") -> None:
+    """Check that an order's windows are sorted and disjoint.
+
+    Each window is a :class:`TimeWindow` already, so it does not end before it
+    starts; a window of one instant (end = start) is allowed.
+
+    Parameters
+    ----------
+    windows
+        The windows, earliest first.
+    owner
+        Who has them, for the message (``"order A1"``).
+
+    Raises
+    ------
+    DomainError
+        When two windows are out of order or share an instant.
+    """
+    for first, second in pairwise(windows):
+        if second.start < first.start:
+            raise DomainError(f"{owner}: time windows must be sorted")
+        if second.start <= first.end:
+            raise DomainError(f"{owner}: time windows {first} and {second} overlap")

@@ -11,12 +11,15 @@ a vehicle then takes its depot's coordinates from there.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from doorstep.domain.finding import Finding, Severity
 from doorstep.domain.fleet import Profile
+from doorstep.domain.ids import id_finding
 from doorstep.io import values as v
+from doorstep.io.orders import parse_amount, parse_choice
 from doorstep.io.tables import RawTable
 from doorstep.units import (
     CENTS_PER_UNIT,
@@ -112,11 +115,23 @@ def parse_fleet(table: RawTable) -> tuple[list[VehicleRecord], list[Finding]]:
         if raw.problem is not None:
             record.unparsed.add("row")
             findings.append(_error(raw.row, None, "row_unreadable", f"{raw.problem}."))
-        _parse_profile(record, values.get("profile"), findings)
+        for column, value in (("vehicle_id", record.vehicle_id), ("depot_id", depot_id)):
+            bad_id = id_finding(value, raw.row, column, f"fleet_{column}_invalid", "fleet")
+            if bad_id is not None:
+                findings.append(bad_id)
+                record.unparsed.add(column)
+        profile = parse_choice(
+            values.get("profile"),
+            PROFILE_SYNONYMS,
+            record.unparsed,
+            findings,
+            _unknown_profile(raw.row),
+        )
+        record.profile = profile or record.profile
         for column, attribute, convert, meaning in _FIELDS:
             _parse_field(record, values.get(column), column, attribute, convert, meaning, findings)
         if not record.depot_id and record.depot_lat is not None and record.depot_lon is not None:
-            record.depot_id = f"{record.depot_lat:.5f},{record.depot_lon:.5f}"
+            record.depot_id = f"{record.depot_lat:.5f}_{record.depot_lon:.5f}"
         records.append(record)
     return records, findings
 
@@ -125,22 +140,13 @@ def _error(row: int, field_name: str | None, code: str, message: str) -> Finding
     return Finding(code, Severity.ERROR, message, row, field_name, source="fleet")
 
 
-def _parse_profile(record: VehicleRecord, value: Any, out: list[Finding]) -> None:
-    if v.is_blank(value):
-        return
-    profile = PROFILE_SYNONYMS.get(v.text(value).lower())
-    if profile is None:
-        record.unparsed.add("profile")
-        out.append(
-            _error(
-                record.row,
-                "profile",
-                "fleet_profile_invalid",
-                f"profile {v.text(value)!r} is not one of car, van, bike, foot.",
-            )
-        )
-    else:
-        record.profile = profile
+def _unknown_profile(row: int) -> Callable[[str], Finding]:
+    return lambda text: _error(
+        row,
+        "profile",
+        "fleet_profile_invalid",
+        f"profile {text!r} is not one of car, van, bike, foot.",
+    )
 
 
 def _parse_field(
@@ -152,25 +158,17 @@ def _parse_field(
     meaning: str,
     out: list[Finding],
 ) -> None:
-    if v.is_blank(value):
-        return
-    try:
-        parsed = convert(value)
-    except ValueError:
-        record.unparsed.add(column)
-        out.append(
-            _error(
-                record.row,
-                column,
-                "fleet_value_unparseable",
-                f"{column} {v.text(value)!r} is not {meaning}.",
-            )
-        )
-        return
-    if parsed < 0 and column not in _MAY_BE_NEGATIVE:
-        record.unparsed.add(column)
-        out.append(
-            _error(record.row, column, "fleet_value_negative", f"{column} cannot be negative.")
-        )
-        return
-    setattr(record, attribute, parsed)
+    parsed = parse_amount(
+        value,
+        convert,
+        record.unparsed,
+        out,
+        unreadable=_error(
+            record.row, column, "fleet_value_unparseable", f"{column} {{}} is not {meaning}."
+        ),
+        negative=None
+        if column in _MAY_BE_NEGATIVE
+        else _error(record.row, column, "fleet_value_negative", f"{column} cannot be negative."),
+    )
+    if parsed is not None:
+        setattr(record, attribute, parsed)

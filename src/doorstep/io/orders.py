@@ -12,11 +12,12 @@ no service time, priority 0, no time window (any time of day), and hard windows
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
 
 from doorstep.domain.finding import Finding, Severity
+from doorstep.domain.ids import id_finding
 from doorstep.domain.order import OrderKind
 from doorstep.io import values as v
 from doorstep.io.tables import RawRow, RawTable
@@ -111,6 +112,10 @@ def parse_row(raw: RawRow) -> tuple[OrderRecord, list[Finding]]:
         email=v.text(get("email")),
         notes=v.text(get("notes")),
     )
+    bad_id = id_finding(record.order_id, row, "order_id", "order_id_invalid")
+    if bad_id is not None:
+        findings.append(bad_id)
+        record.unparsed.add("order_id")
     if raw.problem is not None:
         findings.append(_error(row, None, "row_unreadable", f"{raw.problem}; fix or remove it."))
         record.unparsed.add("row")
@@ -125,7 +130,19 @@ def parse_row(raw: RawRow) -> tuple[OrderRecord, list[Finding]]:
             )
         )
         record.unparsed.add("row")
-    _parse_kind(record, get("kind"), findings)
+    kind = parse_choice(
+        get("kind"),
+        KIND_SYNONYMS,
+        record.unparsed,
+        findings,
+        lambda text: _error(
+            row,
+            "kind",
+            "kind_invalid",
+            f"kind {text!r} is neither 'delivery' nor 'pickup' (a return).",
+        ),
+    )
+    record.kind = kind or record.kind
     _parse_coordinate(record, "lat", get("lat"), findings)
     _parse_coordinate(record, "lon", get("lon"), findings)
     _parse_windows(record, raw.values, findings)
@@ -134,22 +151,93 @@ def parse_row(raw: RawRow) -> tuple[OrderRecord, list[Finding]]:
     return record, findings
 
 
-def _parse_kind(record: OrderRecord, value: Any, findings: list[Finding]) -> None:
+Choice = TypeVar("Choice")
+Amount = TypeVar("Amount", int, float)
+
+
+def parse_choice(
+    value: Any,
+    synonyms: Mapping[str, Choice],
+    unparsed: set[str],
+    out: list[Finding],
+    refuse: Callable[[str], Finding],
+) -> Choice | None:
+    """Read a cell that names one of a few choices (an order's kind, a vehicle's profile).
+
+    Parameters
+    ----------
+    value
+        The cell.
+    synonyms
+        Each accepted spelling (lower case) and the choice it names.
+    unparsed
+        The record's unparsed fields: the finding's field is added when the value is unknown.
+    out
+        Where the finding goes.
+    refuse
+        Makes the finding for an unknown value, given its text.
+
+    Returns
+    -------
+    Choice or None
+        The choice, or ``None`` for a blank or unknown cell.
+    """
     if v.is_blank(value):
-        return
-    kind = KIND_SYNONYMS.get(v.text(value).lower())
-    if kind is None:
-        record.unparsed.add("kind")
-        findings.append(
-            _error(
-                record.row,
-                "kind",
-                "kind_invalid",
-                f"kind {v.text(value)!r} is neither 'delivery' nor 'pickup' (a return).",
-            )
-        )
+        return None
+    choice = synonyms.get(v.text(value).lower())
+    if choice is None:
+        finding = refuse(v.text(value))
+        unparsed.add(finding.field or "row")
+        out.append(finding)
+    return choice
+
+
+def parse_amount(
+    value: Any,
+    convert: Callable[[Any], Amount],
+    unparsed: set[str],
+    out: list[Finding],
+    unreadable: Finding,
+    negative: Finding | None,
+) -> Amount | None:
+    """Read a cell holding a number (a quantity, a time, an amount of money).
+
+    Parameters
+    ----------
+    value
+        The cell.
+    convert
+        Reads the cell; raises ``ValueError`` when it cannot.
+    unparsed
+        The record's unparsed fields: the finding's field is added on a problem.
+    out
+        Where the finding goes.
+    unreadable
+        The finding for a cell ``convert`` cannot read; ``{}`` in its message
+        becomes the cell's text, quoted.
+    negative
+        The finding for a negative number (``{}``: the cell's text), or
+        ``None`` when negative numbers are fine.
+
+    Returns
+    -------
+    int or float or None
+        The number, or ``None`` for a blank cell or a problem.
+    """
+    if v.is_blank(value):
+        return None
+    text = v.text(value)
+    try:
+        amount = convert(value)
+    except ValueError:
+        finding = replace(unreadable, message=unreadable.message.format(repr(text)))
     else:
-        record.kind = kind
+        if negative is None or amount >= 0:
+            return amount
+        finding = replace(negative, message=negative.message.format(text))
+    unparsed.add(finding.field or "row")
+    out.append(finding)
+    return None
 
 
 def _parse_coordinate(record: OrderRecord, name: str, value: Any, out: list[Finding]) -> None:
@@ -219,35 +307,29 @@ _QUANTITIES: tuple[tuple[str, str, _Converter, str], ...] = (
 
 def _parse_quantities(record: OrderRecord, values: dict[str, Any], out: list[Finding]) -> None:
     for column, attribute, convert, meaning in _QUANTITIES:
-        value = values.get(column)
-        if v.is_blank(value):
-            continue
-        try:
-            amount = convert(value)
-        except ValueError:
-            record.unparsed.add(column)
-            out.append(
-                _error(
-                    record.row,
-                    column,
-                    "quantity_not_numeric",
-                    f"{column} {v.text(value)!r} is not {meaning}.",
-                )
-            )
-            continue
-        if amount < 0:
-            record.unparsed.add(column)
-            out.append(
-                _error(
-                    record.row,
-                    column,
-                    "quantity_negative",
-                    f"{column} is {v.text(value)}; quantities cannot be negative "
-                    "(a return is kind 'pickup' with a positive quantity).",
-                )
-            )
-            continue
-        setattr(record, attribute, amount)
+        amount = parse_amount(
+            values.get(column),
+            convert,
+            record.unparsed,
+            out,
+            unreadable=Finding(
+                "quantity_not_numeric",
+                Severity.ERROR,
+                f"{column} {{}} is not {meaning}.",
+                record.row,
+                column,
+            ),
+            negative=Finding(
+                "quantity_negative",
+                Severity.ERROR,
+                f"{column} is {{}}; quantities cannot be negative "
+                "(a return is kind 'pickup' with a positive quantity).",
+                record.row,
+                column,
+            ),
+        )
+        if amount is not None:
+            setattr(record, attribute, amount)
     value = values.get("priority")
     if not v.is_blank(value):
         try:

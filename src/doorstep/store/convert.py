@@ -54,13 +54,19 @@ def order_row(order: DomainOrder) -> t.Order:
 
 
 def to_order(row: t.Order) -> DomainOrder:
-    """The domain order of a stored one."""
+    """The domain order of a stored one (the API validates a request's with it too).
+
+    Raises
+    ------
+    DomainError
+        When the values make no valid order (the API names the field).
+    """
     return DomainOrder(
         id=row.id,
         location=Location(row.lat, row.lon),
         kind=OrderKind(row.kind),
         address=Address(row.street, row.unit, row.zip, row.city),
-        windows=tuple(TimeWindow(int(a), int(b)) for a, b in row.windows),
+        windows=tuple(sorted(TimeWindow(int(a), int(b)) for a, b in row.windows)),
         service_s=row.service_s,
         demand=Load(row.parcels, row.weight_g, row.volume_ml),
         skills=frozenset(row.skills),
@@ -72,11 +78,25 @@ def to_order(row: t.Order) -> DomainOrder:
     )
 
 
+def to_break(row: t.Vehicle) -> Break | None:
+    """A vehicle's break, or ``None`` unless all three break fields are given.
+
+    Raises
+    ------
+    DomainError
+        When the break does not fit in its window.
+    """
+    if row.break_start_s is None or row.break_end_s is None or row.break_s is None:
+        return None
+    return Break(TimeWindow(row.break_start_s, row.break_end_s), row.break_s)
+
+
 def to_vehicle(row: t.Vehicle) -> DomainVehicle:
-    """The domain vehicle of a stored one (a capacity of 0 means not limited)."""
-    brk = None
-    if row.break_start_s is not None and row.break_end_s is not None and row.break_s is not None:
-        brk = Break(TimeWindow(row.break_start_s, row.break_end_s), row.break_s)
+    """The domain vehicle of a stored one (a capacity of 0 means not limited).
+
+    The API validates a new vehicle with it before storing it: a
+    :class:`~doorstep.errors.DomainError` says the values make no valid vehicle.
+    """
     return DomainVehicle(
         id=row.id,
         depot_id=row.depot_id,
@@ -88,7 +108,7 @@ def to_vehicle(row: t.Vehicle) -> DomainVehicle:
         ),
         shift=TimeWindow(row.shift_start_s, row.shift_end_s),
         max_duration_s=row.max_duration_s,
-        break_=brk,
+        break_=to_break(row),
         costs=Costs(row.cost_fixed, row.cost_per_km, row.cost_per_hour),
         skills=frozenset(row.skills),
     )

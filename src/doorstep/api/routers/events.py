@@ -3,28 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from doorstep.api.deps import Config, Db
+from doorstep.api.deps import Config, Db, EventId, EventPoster, Id, Limit, OrderReader, ParcelId
 from doorstep.api.problems import ProblemError
-from doorstep.api.security import Principal, Role, require
+from doorstep.api.security import Role
 from doorstep.dispatch.ingest import EventIn, describe, ingest
 from doorstep.domain.events import FailureReason, ScanKind
 from doorstep.store import tables as t
 
 router = APIRouter(prefix="/v1", tags=["events"])
 
-Poster = Annotated[Principal, Depends(require(Role.DISPATCHER, Role.DRIVER))]
-Reader = Annotated[Principal, Depends(require(Role.DISPATCHER, Role.PLANNER, Role.INTEGRATION))]
-
 MAX_BATCH = 1000
-Id = Annotated[str, Field(min_length=1, max_length=120)]
 
 
 class ProofIn(BaseModel):
@@ -48,11 +44,11 @@ class ScanIn(BaseModel):
     """One scan event; ``event_id`` is the client's id and makes posting it again a no-op."""
 
     model_config = ConfigDict(extra="forbid")
-    event_id: Id
-    parcel_id: Id
+    event_id: EventId
+    parcel_id: ParcelId
     kind: ScanKind
     at: AwareDatetime
-    vehicle_id: str | None = Field(default=None, max_length=100)
+    vehicle_id: Id | None = None
     position: PositionIn | None = None
     failure_reason: FailureReason | None = None
     proof: ProofIn | None = None
@@ -84,7 +80,7 @@ class BatchOut(BaseModel):
 
 
 @router.post("/events", response_model=BatchOut)
-def post_events(body: BatchIn, db: Db, settings: Config, who: Poster) -> dict[str, Any]:
+def post_events(body: BatchIn, db: Db, settings: Config, who: EventPoster) -> dict[str, Any]:
     """Ingest a batch: each event is accepted, a duplicate, or rejected with a code.
 
     A rejected event (an impossible transition, an unknown parcel, a parcel not
@@ -139,12 +135,7 @@ class EventOut(BaseModel):
 
 
 @router.get("/parcels/{parcel_id}/events", response_model=list[EventOut])
-def parcel_events(
-    parcel_id: str,
-    db: Db,
-    _: Reader,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-) -> list[t.Event]:
+def parcel_events(parcel_id: str, db: Db, _: OrderReader, limit: Limit = 200) -> list[t.Event]:
     """A parcel's accepted events, in event-time order."""
     query = (
         select(t.Event)

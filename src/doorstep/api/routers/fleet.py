@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Path, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from doorstep.api.deps import Db
-from doorstep.api.problems import ProblemError, not_found, unknown_reference
-from doorstep.api.security import Principal, Role, require
-from doorstep.domain.fleet import Profile
+from doorstep.api.deps import Db, Id, Planner, PlanReader
+from doorstep.api.problems import ProblemError, not_found, refused_as, unknown_reference
+from doorstep.domain.fleet import Profile, check_shift
+from doorstep.domain.time_window import TimeWindow
 from doorstep.store import tables as t
+from doorstep.store.convert import to_break, to_vehicle
 
 router = APIRouter(prefix="/v1", tags=["fleet"])
 
-Planner = Annotated[Principal, Depends(require(Role.PLANNER))]
-Reader = Annotated[Principal, Depends(require(Role.PLANNER, Role.DISPATCHER))]
-
-Id = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")]
 Seconds = Annotated[int, Field(ge=0, le=48 * 3600)]
 Amount = Annotated[int, Field(ge=0, le=10**12)]
 
@@ -86,49 +83,69 @@ class DriverOut(DriverIn):
     model_config = ConfigDict(from_attributes=True)
 
 
-def _conflict(what: str, ident: str) -> ProblemError:
-    return ProblemError(409, "conflict", f"A {what} with id {ident!r} already exists.")
+Row = TypeVar("Row", t.Depot, t.Vehicle, t.Driver)
+
+
+def _add(db: Db, row: Row, what: str) -> Row:
+    """Store a new depot, vehicle or driver; 409 if its id is taken."""
+    if db.get(type(row), row.id) is not None:
+        raise ProblemError(409, "conflict", f"A {what} with id {row.id!r} already exists.")
+    db.add(row)
+    return row
+
+
+def _readable(what: str, table: type[Row], out: type[BaseModel]) -> None:
+    """Add ``GET /v1/<what>s`` (all, by id) and ``GET /v1/<what>s/{<what>_id}`` (one, or 404)."""
+
+    def list_all(db: Db, _: PlanReader) -> list[Row]:
+        return list(db.scalars(select(table).order_by(table.id)))
+
+    def get_one(ident: str, db: Db, _: PlanReader) -> Row:
+        row = db.get(table, ident)
+        if row is None:
+            raise not_found(what, ident)
+        return row
+
+    # A real annotation, not a string: the path parameter keeps its name, <what>_id.
+    get_one.__annotations__["ident"] = Annotated[str, Path(alias=f"{what}_id")]
+    router.add_api_route(
+        f"/{what}s",
+        list_all,
+        methods=["GET"],
+        response_model=list[out],  # type: ignore[valid-type]
+        name=f"list_{what}s",
+        description=f"All {what}s.",
+    )
+    router.add_api_route(
+        f"/{what}s/{{{what}_id}}",
+        get_one,
+        methods=["GET"],
+        response_model=out,
+        name=f"get_{what}",
+        description=f"One {what}.",
+    )
 
 
 @router.post("/depots", status_code=status.HTTP_201_CREATED, response_model=DepotOut)
 def create_depot(body: DepotIn, db: Db, _: Planner) -> t.Depot:
     """Add a depot."""
-    if db.get(t.Depot, body.id) is not None:
-        raise _conflict("depot", body.id)
-    row = t.Depot(**body.model_dump())
-    db.add(row)
-    return row
-
-
-@router.get("/depots", response_model=list[DepotOut])
-def list_depots(db: Db, _: Reader) -> list[t.Depot]:
-    """All depots."""
-    return list(db.scalars(select(t.Depot).order_by(t.Depot.id)))
-
-
-@router.get("/depots/{depot_id}", response_model=DepotOut)
-def get_depot(depot_id: str, db: Db, _: Reader) -> t.Depot:
-    """One depot."""
-    row = db.get(t.Depot, depot_id)
-    if row is None:
-        raise not_found("depot", depot_id)
-    return row
+    return _add(db, t.Depot(**body.model_dump()), "depot")
 
 
 @router.post("/vehicles", status_code=status.HTTP_201_CREATED, response_model=VehicleOut)
 def create_vehicle(body: VehicleIn, db: Db, _: Planner) -> t.Vehicle:
-    """Add a vehicle to a depot."""
-    if db.get(t.Vehicle, body.id) is not None:
-        raise _conflict("vehicle", body.id)
-    if db.get(t.Depot, body.depot_id) is None:
-        raise unknown_reference("depot", body.depot_id, "body.depot_id")
-    if body.shift_end_s <= body.shift_start_s:
-        raise ProblemError(
-            422,
-            "shift_invalid",
-            "The shift must end after it starts.",
-            [{"field": "body.shift_end_s", "message": "not after shift_start_s"}],
-        )
+    """Add a vehicle to a depot.
+
+    The vehicle is built as the planner will build it, so one the domain
+    refuses is a 422 naming the field: ``shift_invalid`` (``body.shift_end_s``),
+    ``break_incomplete`` (``body.break_s``), ``break_invalid`` (the window,
+    ``body.break_end_s``; the length, ``body.break_s``; a break that cannot be
+    taken during the shift, ``body.break_start_s``) or ``vehicle_invalid``.
+    """
+    row = t.Vehicle(**body.model_dump(mode="json"))
+    with refused_as("shift_invalid", "body.shift_end_s"):
+        shift = TimeWindow(row.shift_start_s, row.shift_end_s)
+        check_shift(shift)
     breaks = (body.break_start_s, body.break_end_s, body.break_s)
     if any(b is not None for b in breaks) and any(b is None for b in breaks):
         raise ProblemError(
@@ -137,48 +154,29 @@ def create_vehicle(body: VehicleIn, db: Db, _: Planner) -> t.Vehicle:
             "A break needs break_start_s, break_end_s and break_s together.",
             [{"field": "body.break_s", "message": "give all three break fields or none"}],
         )
-    row = t.Vehicle(**body.model_dump(mode="json"))
-    db.add(row)
-    return row
-
-
-@router.get("/vehicles", response_model=list[VehicleOut])
-def list_vehicles(db: Db, _: Reader) -> list[t.Vehicle]:
-    """All vehicles."""
-    return list(db.scalars(select(t.Vehicle).order_by(t.Vehicle.id)))
-
-
-@router.get("/vehicles/{vehicle_id}", response_model=VehicleOut)
-def get_vehicle(vehicle_id: str, db: Db, _: Reader) -> t.Vehicle:
-    """One vehicle."""
-    row = db.get(t.Vehicle, vehicle_id)
-    if row is None:
-        raise not_found("vehicle", vehicle_id)
-    return row
+    if body.break_start_s is not None and body.break_end_s is not None:
+        with refused_as("break_invalid", "body.break_end_s"):
+            TimeWindow(body.break_start_s, body.break_end_s)
+    with refused_as("break_invalid", "body.break_s"):
+        brk = to_break(row)
+    if brk is not None:
+        with refused_as("break_invalid", "body.break_start_s"):
+            brk.check_within(shift)
+    with refused_as("vehicle_invalid", "body"):
+        to_vehicle(row)
+    if db.get(t.Depot, body.depot_id) is None:
+        raise unknown_reference("depot", body.depot_id, "body.depot_id")
+    return _add(db, row, "vehicle")
 
 
 @router.post("/drivers", status_code=status.HTTP_201_CREATED, response_model=DriverOut)
 def create_driver(body: DriverIn, db: Db, _: Planner) -> t.Driver:
     """Add a driver."""
-    if db.get(t.Driver, body.id) is not None:
-        raise _conflict("driver", body.id)
     if body.vehicle_id is not None and db.get(t.Vehicle, body.vehicle_id) is None:
         raise unknown_reference("vehicle", body.vehicle_id, "body.vehicle_id")
-    row = t.Driver(**body.model_dump())
-    db.add(row)
-    return row
+    return _add(db, t.Driver(**body.model_dump()), "driver")
 
 
-@router.get("/drivers", response_model=list[DriverOut])
-def list_drivers(db: Db, _: Reader) -> list[t.Driver]:
-    """All drivers."""
-    return list(db.scalars(select(t.Driver).order_by(t.Driver.id)))
-
-
-@router.get("/drivers/{driver_id}", response_model=DriverOut)
-def get_driver(driver_id: str, db: Db, _: Reader) -> t.Driver:
-    """One driver."""
-    row = db.get(t.Driver, driver_id)
-    if row is None:
-        raise not_found("driver", driver_id)
-    return row
+_readable("depot", t.Depot, DepotOut)
+_readable("vehicle", t.Vehicle, VehicleOut)
+_readable("driver", t.Driver, DriverOut)

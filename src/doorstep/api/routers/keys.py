@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from doorstep.api.deps import Db
+from doorstep.api.deps import Admin, Db, Id
 from doorstep.api.problems import not_found, unknown_reference
-from doorstep.api.security import Principal, Role, create_key, require
+from doorstep.api.security import Role, create_key
 from doorstep.store import tables as t
 
 router = APIRouter(prefix="/v1", tags=["keys"])
-
-Admin = Annotated[Principal, Depends(require())]
 
 
 class KeyIn(BaseModel):
@@ -24,7 +21,7 @@ class KeyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     role: Role
     name: str = Field(default="", max_length=200)
-    driver_id: str | None = Field(default=None, max_length=100)
+    driver_id: Id | None = None
 
 
 class KeyOut(BaseModel):

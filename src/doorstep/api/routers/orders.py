@@ -7,32 +7,24 @@ from collections import Counter
 from pathlib import PurePath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Query, UploadFile, status
+from fastapi import APIRouter, File, Query, UploadFile, status
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from doorstep.api.deps import Db
-from doorstep.api.problems import ProblemError, not_found
-from doorstep.api.security import Principal, Role, require
+from doorstep.api.deps import Db, Id, Limit, OrderReader, OrderWriter, ParcelId
+from doorstep.api.problems import ProblemError, not_found, refused_as
 from doorstep.domain.finding import Finding, Severity
-from doorstep.domain.load import Load
-from doorstep.domain.location import Location
-from doorstep.domain.order import Address, Contact, OrderKind
 from doorstep.domain.order import Order as DomainOrder
+from doorstep.domain.order import OrderKind, check_windows
 from doorstep.domain.time_window import TimeWindow
-from doorstep.errors import DomainError
 from doorstep.gate.validate import validate
 from doorstep.io.tables import read_table_bytes
 from doorstep.store import tables as t
-from doorstep.store.convert import order_row
+from doorstep.store.convert import order_row, to_order
 
 router = APIRouter(prefix="/v1", tags=["orders"])
 
-Writer = Annotated[Principal, Depends(require(Role.PLANNER, Role.INTEGRATION))]
-Reader = Annotated[Principal, Depends(require(Role.PLANNER, Role.DISPATCHER, Role.INTEGRATION))]
-
-Id = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:/-]+$")]
 Seconds = Annotated[int, Field(ge=0, le=48 * 3600)]
 Amount = Annotated[int, Field(ge=0, le=10**12)]
 MAX_BULK = 5000
@@ -67,7 +59,7 @@ class OrderIn(BaseModel):
     email: str = Field(default="", max_length=200)
     notes: str = Field(default="", max_length=2000)
     paired_pickup: Id | None = None
-    parcel_ids: list[Id] | None = Field(default=None, max_length=1000)
+    parcel_ids: list[ParcelId] | None = Field(default=None, max_length=1000)
     """Barcodes of the order's parcels; default ``<order id>-1`` ... ``-<parcels>``."""
 
     @model_validator(mode="after")
@@ -76,26 +68,30 @@ class OrderIn(BaseModel):
             raise ValueError("parcel_ids must name every parcel (as many ids as parcels)")
         return self
 
-    def to_domain(self) -> DomainOrder:
-        """The domain order (raises DomainError for impossible windows)."""
-        for start, end in self.windows:
-            if end <= start:
-                raise DomainError(f"order {self.id}: window {start}-{end} ends before it starts")
-        return DomainOrder(
-            id=self.id,
-            location=Location(self.lat, self.lon),
-            kind=self.kind,
-            address=Address(self.street, self.unit, self.zip, self.city),
-            windows=tuple(TimeWindow(a, b) for a, b in sorted(self.windows)),
-            service_s=self.service_s,
-            demand=Load(self.parcels, self.weight_g, self.volume_ml),
-            skills=frozenset(self.skills),
-            priority=self.priority,
-            contact=Contact(self.name, self.phone, self.email),
-            notes=self.notes,
-            paired_pickup=self.paired_pickup,
-            late_cost_per_hour=self.late_cost_per_hour,
-        )
+    def to_domain(self, field: str = "body") -> DomainOrder:
+        """The domain order, built from the row it would be stored as (as the planner builds it).
+
+        Parameters
+        ----------
+        field
+            Where this order is in the request (``body``, ``body.orders[3]``).
+
+        Raises
+        ------
+        ProblemError
+            422 ``order_invalid`` naming the field the domain refuses (a window
+            that ends before it starts: ``<field>.windows[k]``; overlapping
+            windows: ``<field>.windows``).
+        """
+        windows = []
+        for k, (start, end) in enumerate(self.windows):
+            with refused_as("order_invalid", f"{field}.windows[{k}]"):
+                windows.append(TimeWindow(start, end))
+        with refused_as("order_invalid", f"{field}.windows"):
+            check_windows(sorted(windows), f"order {self.id}")
+        with refused_as("order_invalid", field):
+            order = to_order(t.Order(**self.model_dump(mode="json", exclude={"parcel_ids"})))
+        return order
 
 
 class ParcelOut(BaseModel):
@@ -182,26 +178,17 @@ def _insert(db: Session, orders: list[tuple[DomainOrder, list[str]]]) -> list[Or
     return out
 
 
-def _domain(body: OrderIn, field: str) -> DomainOrder:
-    try:
-        return body.to_domain()
-    except DomainError as exc:
-        raise ProblemError(
-            422, "order_invalid", str(exc), [{"field": field, "message": str(exc)}]
-        ) from exc
-
-
 @router.post("/orders", status_code=status.HTTP_201_CREATED, response_model=OrderOut)
-def create_order(body: OrderIn, db: Db, _: Writer) -> OrderOut:
+def create_order(body: OrderIn, db: Db, _: OrderWriter) -> OrderOut:
     """Add one order; its response holds the customer's tracking link."""
-    order = _domain(body, "body")
+    order = body.to_domain()
     return _insert(db, [(order, _parcel_ids(order, body.parcel_ids))])[0]
 
 
 @router.post("/orders/bulk", status_code=status.HTTP_201_CREATED, response_model=BulkOut)
-def create_orders(body: BulkIn, db: Db, _: Writer) -> BulkOut:
+def create_orders(body: BulkIn, db: Db, _: OrderWriter) -> BulkOut:
     """Add many orders at once: all are written, or none (422/409 say which and why)."""
-    orders = [(_domain(o, f"body.orders[{k}]"), o.parcel_ids) for k, o in enumerate(body.orders)]
+    orders = [(o.to_domain(f"body.orders[{k}]"), o.parcel_ids) for k, o in enumerate(body.orders)]
     written = _insert(db, [(o, _parcel_ids(o, given)) for o, given in orders])
     return BulkOut(created=len(written), orders=written)
 
@@ -209,7 +196,7 @@ def create_orders(body: BulkIn, db: Db, _: Writer) -> BulkOut:
 @router.post("/orders/upload", status_code=status.HTTP_200_OK)
 def upload_orders(
     db: Db,
-    _: Writer,
+    _: OrderWriter,
     file: Annotated[UploadFile, File(description="Orders: CSV, Excel or JSON manifest")],
 ) -> dict[str, Any]:
     """Import a manifest through the gate.
@@ -267,9 +254,9 @@ def upload_orders(
 @router.get("/orders", response_model=list[OrderOut])
 def list_orders(
     db: Db,
-    _: Reader,
+    _: OrderReader,
     status_is: Annotated[str | None, Query(alias="status", max_length=24)] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: Limit = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[OrderOut]:
     """Orders, oldest first, optionally with one status."""
@@ -284,7 +271,7 @@ def list_orders(
 
 
 @router.get("/orders/{order_id}")
-def get_order(order_id: str, db: Db, _: Reader) -> dict[str, Any]:
+def get_order(order_id: str, db: Db, _: OrderReader) -> dict[str, Any]:
     """One order with its parcels and their states."""
     row = db.get(t.Order, order_id)
     if row is None:

@@ -13,21 +13,19 @@ from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select, true, update
 
-from doorstep.api.deps import Config, Db
+from doorstep.api.deps import Config, Db, Limit, WebhookOwner
 from doorstep.api.problems import ProblemError, not_found
-from doorstep.api.security import Principal, Role, require
+from doorstep.api.security import Principal, Role
 from doorstep.notify.addresses import forbidden
 from doorstep.notify.outbox import EVENT_TYPES, enqueue_to
 from doorstep.notify.sender import DEAD, PENDING
 from doorstep.store import tables as t
 
 router = APIRouter(prefix="/v1", tags=["webhooks"])
-
-Integration = Annotated[Principal, Depends(require(Role.INTEGRATION))]
 
 ALL_EVENTS = "*"
 PING = "ping"
@@ -169,7 +167,7 @@ def _subscription(db: Db, subscription_id: str, who: Principal) -> t.WebhookSubs
 
 @router.post("/webhooks", status_code=status.HTTP_201_CREATED, response_model=NewSubscription)
 def create_subscription(
-    body: SubscriptionIn, db: Db, settings: Config, who: Integration
+    body: SubscriptionIn, db: Db, settings: Config, who: WebhookOwner
 ) -> NewSubscription:
     """Subscribe a URL to event types; the response holds the secret, shown only here."""
     _check_url(body.url, settings.webhook_allow_private)
@@ -188,7 +186,7 @@ def create_subscription(
 
 
 @router.get("/webhooks", response_model=list[SubscriptionOut])
-def list_subscriptions(db: Db, who: Integration) -> list[t.WebhookSubscription]:
+def list_subscriptions(db: Db, who: WebhookOwner) -> list[t.WebhookSubscription]:
     """The caller's subscriptions (an admin sees all), deactivated ones included, oldest first."""
     query = (
         select(t.WebhookSubscription)
@@ -199,14 +197,14 @@ def list_subscriptions(db: Db, who: Integration) -> list[t.WebhookSubscription]:
 
 
 @router.get("/webhooks/{subscription_id}", response_model=SubscriptionOut)
-def get_subscription(subscription_id: str, db: Db, who: Integration) -> t.WebhookSubscription:
+def get_subscription(subscription_id: str, db: Db, who: WebhookOwner) -> t.WebhookSubscription:
     """One subscription (another key's is a 404)."""
     return _subscription(db, subscription_id, who)
 
 
 @router.delete("/webhooks/{subscription_id}", response_model=SubscriptionOut)
 def deactivate_subscription(
-    subscription_id: str, db: Db, who: Integration
+    subscription_id: str, db: Db, who: WebhookOwner
 ) -> t.WebhookSubscription:
     """Stop sending to a subscription; its messages still waiting are given up (dead)."""
     row = _subscription(db, subscription_id, who)
@@ -227,8 +225,8 @@ def deactivate_subscription(
 def list_deliveries(
     subscription_id: str,
     db: Db,
-    who: Integration,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    who: WebhookOwner,
+    limit: Limit = 100,
 ) -> list[DeliveryOut]:
     """The delivery log of a subscription: every attempt, newest first."""
     _subscription(db, subscription_id, who)
@@ -261,7 +259,7 @@ def list_deliveries(
     status_code=status.HTTP_202_ACCEPTED,
     response_model=PingQueued,
 )
-def ping_subscription(subscription_id: str, db: Db, who: Integration) -> PingQueued:
+def ping_subscription(subscription_id: str, db: Db, who: WebhookOwner) -> PingQueued:
     """Queue a ``ping`` message for this subscription only; follow it in the delivery log."""
     row = _subscription(db, subscription_id, who)
     if not row.active:
