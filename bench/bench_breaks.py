@@ -34,7 +34,7 @@ def problems() -> dict[str, object]:
     from doorstep.domain.time_window import TimeWindow
     from doorstep.gate.validate import validate_files
     from doorstep.network.osm_provider import OsmProvider
-    from doorstep.plan.day import build_problem
+    from doorstep.plan.pipeline import build_problem
 
     report = validate_files(SAMPLE / "orders.csv", SAMPLE / "fleet.csv")
     assert report.fleet is not None
@@ -51,7 +51,8 @@ def problems() -> dict[str, object]:
 
 
 def main() -> None:
-    from doorstep.plan.day import backend_named, solve_problem
+    from doorstep.plan.pipeline import solve_problem
+    from doorstep.plan.registry import backend_named
     from doorstep.plan.solver import SolveSettings
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -52,8 +52,8 @@ def run_engine(
     """Doorstep's engine with one backend, scored on the instance's real distances."""
     from doorstep.io.instances import read_instance
     from doorstep.plan.benchmark import solve_instance
-    from doorstep.plan.day import backend_named
     from doorstep.plan.problem import Objective
+    from doorstep.plan.registry import backend_named
 
     r = solve_instance(Path(path), backend_named(backend), Objective(objective), time_limit, seed)
     inst = read_instance(path)

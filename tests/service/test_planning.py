@@ -30,10 +30,11 @@ from doorstep.service import (
     ProgressWriter,
     provider_for,
 )
-from doorstep.service.planning import OWNER_KEY, Owner, load_orders, owned_request
+from doorstep.service.planning import OWNER_KEY, Owner, owned_request
 from doorstep.settings import Settings
 from doorstep.store import tables as t
 from doorstep.store.database import transaction
+from doorstep.store.queries.plans import load_orders
 from service_data import DEPOT, VEHICLE, order, store_order
 
 DAY = "2026-01-15"

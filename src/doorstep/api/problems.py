@@ -13,6 +13,8 @@ failures are a 500 with code ``internal`` and no traceback in the body.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -22,6 +24,7 @@ from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from doorstep.errors import DomainError, DoorstepError, InputError
+from doorstep.service.refusal import RefusedError
 
 MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "https://doorstep.dev/problems/"
@@ -86,6 +89,33 @@ def unknown_reference(what: str, ident: str, field: str) -> ProblemError:
     )
 
 
+@contextmanager
+def refused_as(code: str, field: str) -> Iterator[None]:
+    """Turn a :class:`DomainError` raised inside into a 422 ``code`` naming ``field``.
+
+    The API builds domain objects from a request to validate it; this names the
+    request field whose value the domain refused.
+
+    Parameters
+    ----------
+    code
+        The problem's stable code (``order_invalid``, ``break_invalid``...).
+    field
+        The refused field as the problem names it (``body.break_s``).
+
+    Raises
+    ------
+    ProblemError
+        Instead of the domain's error.
+    """
+    try:
+        yield
+    except DomainError as exc:
+        raise ProblemError(
+            422, code, f"{field}: {exc}", [{"field": field, "message": str(exc)}]
+        ) from exc
+
+
 def problem_response(
     status: int, code: str, detail: str, errors: list[dict[str, Any]] | None = None
 ) -> JSONResponse:
@@ -144,6 +174,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
         return problem_response(422, exc.code, str(exc))
+
+    @app.exception_handler(RefusedError)
+    async def _refused(request: Request, exc: RefusedError) -> JSONResponse:
+        return problem_response(409 if exc.conflict else 422, exc.code, exc.message, exc.errors)
 
     @app.exception_handler(DataError)
     async def _data(request: Request, exc: DataError) -> JSONResponse:

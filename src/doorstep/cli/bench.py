@@ -23,7 +23,7 @@ _SUFFIXES = {".txt", ".vrp", ".json"}
 def _solve(
     path: Path, objective: Objective, time_limit: float, seed: int, solver: str
 ) -> BenchmarkResult:
-    from doorstep.plan.day import backend_named
+    from doorstep.plan.registry import backend_named
 
     return solve_instance(path, backend_named(solver), objective, time_limit, seed)
 

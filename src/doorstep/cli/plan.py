@@ -74,11 +74,12 @@ def plan_command(
     Example (the demo): doorstep plan examples/helsinki/orders.csv
     --fleet examples/helsinki/fleet.csv --out plan
     """
-    from doorstep.plan.day import plan_day, road_background
+    from doorstep.plan.day import plan_day
+    from doorstep.plan.geometry import road_background
     from doorstep.plan.outputs import write_outputs
 
     try:
-        provider = make_provider(pbf, osrm, valhalla, straight, None, None, 250.0)
+        provider = make_provider(pbf, osrm, valhalla, straight, None, None, None)
         with Progress(
             TextColumn("{task.description}"),
             BarColumn(),

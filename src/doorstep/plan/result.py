@@ -31,6 +31,9 @@ class DayPlan:
     geometry
         Per route (aligned with ``evaluation.plan.routes``), the road polyline
         as ``(lat, lon)`` pairs from the depot through every stop and back.
+    search_cost
+        The backend's own objective value for the plan, for information (the
+        plan's cost in money is ``evaluation.kpis.cost``).
     """
 
     problem: Problem
@@ -41,3 +44,4 @@ class DayPlan:
     runtime_s: float
     rejected: tuple[Finding, ...] = ()
     geometry: tuple[tuple[tuple[float, float], ...], ...] = field(default=())
+    search_cost: float | None = None

@@ -6,18 +6,19 @@
     queued -> running -> done -> published      (publishing is a person's act)
               running -> failed
 
-A job reads the orders to plan and the fleet from the database, runs the route
-engine (:func:`~doorstep.plan.day.build_problem`,
-:func:`~doorstep.plan.day.choose_backend`, :func:`~doorstep.plan.day.solve_problem`),
+A job reads the orders to plan and the fleet from the database
+(:mod:`doorstep.store.queries.plans`), runs the one planning pipeline
+(:func:`~doorstep.plan.pipeline.plan_orders`, the same as ``doorstep plan``),
 writes its progress into the plan row while it searches, and stores the result
 in one transaction: the ``plan.json`` document, a ``Route`` row per route, a
 ``Stop`` row per visit and the ``plan.done`` webhook. A job that cannot plan
 stores ``failed`` with a sentence saying why, and queues ``plan.failed``.
 
 Nothing lives only in memory: after a restart, done plans are in the database.
-Each plan records the process that owns its job (:class:`Owner`, stored as the
-request's ``"worker"``), so that with several service processes
-(``doorstep serve --workers N``) :meth:`PlanningJobs.recover` marks only the plans
+Each plan records the process that owns its job
+(:class:`~doorstep.service.owner.Owner`, stored as the request's ``"worker"``),
+so that with several service processes (``doorstep serve --workers N``)
+:meth:`PlanningJobs.recover` marks only the plans
 whose process is gone as failed ("interrupted by a restart"), not those another
 live process is running or has queued.
 """
@@ -26,37 +27,46 @@ from __future__ import annotations
 
 import logging
 import math
-import os
-import socket
-import sys
 import threading
 import time
-import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from doorstep.domain.fleet import Fleet
-from doorstep.domain.order import Order
+from doorstep.domain.plan_states import PlanStatus
 from doorstep.errors import DoorstepError, InputError
 from doorstep.network.choose import open_provider
 from doorstep.network.provider import TravelTimeProvider
 from doorstep.notify.outbox import enqueue
-from doorstep.plan.day import build_problem, choose_backend, solve_problem
-from doorstep.plan.outputs.plan_json import chosen_window, plan_document
+from doorstep.plan.outputs.plan_json import plan_document
+from doorstep.plan.pipeline import PlanOptions, plan_orders
 from doorstep.plan.problem import Objective
 from doorstep.plan.result import DayPlan
-from doorstep.plan.solver import Progress, SolveSettings
+from doorstep.plan.solver import Progress
+from doorstep.service.owner import OWNER_KEY, Owner, orphaned
 from doorstep.settings import Settings
 from doorstep.store import tables as t
-from doorstep.store.convert import to_fleet, to_order
 from doorstep.store.database import transaction
+from doorstep.store.queries.plans import load_fleet, load_orders, save_routes
+
+__all__ = [
+    "INTERRUPTED_BY_RESTART",
+    "INTERRUPTED_BY_SHUTDOWN",
+    "OWNER_KEY",
+    "Owner",
+    "PlanRequest",
+    "PlanStatus",
+    "PlanningInterruptedError",
+    "PlanningJobs",
+    "ProgressWriter",
+    "owned_request",
+    "provider_for",
+]
 
 log = logging.getLogger("doorstep.planning")
 
@@ -66,27 +76,8 @@ INTERRUPTED_BY_RESTART = "interrupted by a restart"
 INTERRUPTED_BY_SHUTDOWN = "interrupted by a shutdown"
 """The error of a plan whose search was stopped because the service shut down."""
 
-PUBLISHED_ROUTE_STATES = ("published", "in_progress", "completed")
-"""Route states that hand a route's orders to a driver (``planned`` does not)."""
-
 REPORT_EVERY_S = 0.5
 """Least time between two progress writes to a plan row (at most two a second)."""
-
-OWNER_KEY = "worker"
-"""The key of a plan row's ``request`` that holds the plan's :class:`Owner`."""
-
-MAX_PID = 2**31 - 1
-"""Largest process id an owner may name (larger ones cannot exist)."""
-
-
-class PlanStatus(StrEnum):
-    """Where a plan is in its life."""
-
-    QUEUED = "queued"
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
-    PUBLISHED = "published"
 
 
 class PlanningInterruptedError(Exception):
@@ -139,6 +130,27 @@ class PlanRequest:
             "max_iterations": self.max_iterations,
         }
 
+    def options(self, time_limit_s: float) -> PlanOptions:
+        """The pipeline's options for this request (no route geometry: the service draws no map).
+
+        Parameters
+        ----------
+        time_limit_s
+            The search's time limit (the request's, or the service's default).
+
+        Returns
+        -------
+        PlanOptions
+            Objective, seed, iterations and the time limit.
+        """
+        return PlanOptions(
+            objective=self.objective,
+            time_limit_s=time_limit_s,
+            seed=self.seed,
+            max_iterations=self.max_iterations,
+            with_geometry=False,
+        )
+
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> PlanRequest:
         """The request stored as ``data`` (the inverse of :meth:`as_json`).
@@ -172,128 +184,6 @@ class PlanRequest:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Owner:
-    """The service process that owns a plan's job (stored as ``request["worker"]``).
-
-    A process owns the plans submitted to it: it alone runs them, so a queued or
-    running plan is orphaned exactly when its owner is gone.
-
-    Attributes
-    ----------
-    host
-        The host name of the process's machine. Processes that share a host name
-        must share process ids (one machine, or one container): a container that
-        reuses another's host name with its own process ids is not told apart.
-    pid
-        The process id.
-    boot
-        An id made when the process started (or forked), which tells this process
-        apart from an earlier one that had the same pid.
-    """
-
-    host: str
-    pid: int
-    boot: str
-
-    @classmethod
-    def current(cls) -> Owner:
-        """The process the caller runs in.
-
-        Returns
-        -------
-        Owner
-            The same owner for every call in a process; a forked child gets its own.
-        """
-        return _current_owner
-
-    def as_json(self) -> dict[str, Any]:
-        """The owner as JSON-ready data.
-
-        Returns
-        -------
-        dict
-            ``host``, ``pid`` and ``boot``.
-        """
-        return {"host": self.host, "pid": self.pid, "boot": self.boot}
-
-    @classmethod
-    def from_json(cls, data: object) -> Owner | None:
-        """The owner stored as ``data`` (the inverse of :meth:`as_json`).
-
-        Parameters
-        ----------
-        data
-            A plan row's ``request["worker"]``, or ``None`` when it has none.
-
-        Returns
-        -------
-        Owner or None
-            ``None`` when ``data`` is missing or malformed (no owner is known).
-        """
-        if not isinstance(data, Mapping):
-            return None
-        host, pid, boot = data.get("host"), data.get("pid"), data.get("boot")
-        if not (isinstance(host, str) and host and isinstance(boot, str) and boot):
-            return None
-        if type(pid) is not int or not 0 < pid <= MAX_PID:
-            return None
-        return cls(host, pid, boot)
-
-    def is_gone(self, current: Owner | None = None) -> bool:
-        """Whether this owner is known to have stopped (as seen from ``current``).
-
-        Parameters
-        ----------
-        current
-            The process asking; default: this process.
-
-        Returns
-        -------
-        bool
-            True when the owner ran on ``current``'s host and its pid is not alive,
-            or is ``current``'s pid with another boot id (the pid was reused).
-            False for a live process, and for a process on another host, which
-            cannot be checked from here.
-        """
-        me = current or Owner.current()
-        if self.host != me.host:
-            return False
-        if self.pid == me.pid:
-            return self.boot != me.boot
-        return not _pid_alive(self.pid)
-
-
-def _new_owner() -> Owner:
-    return Owner(socket.gethostname(), os.getpid(), uuid.uuid4().hex)
-
-
-def _forked() -> None:
-    global _current_owner
-    _current_owner = _new_owner()
-
-
-_current_owner = _new_owner()
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forked)
-
-
-def _pid_alive(pid: int) -> bool:
-    """Whether process ``pid`` exists on this machine (``pid`` > 0)."""
-    if sys.platform == "win32":  # os.kill(pid, 0) would terminate the process there
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # it exists, run by another user
-        return True
-    except (OSError, OverflowError):
-        log.warning("cannot tell whether process %d is alive", pid, exc_info=True)
-        return True
-    return True
-
-
 def owned_request(request: PlanRequest, owner: Owner | None = None) -> dict[str, Any]:
     """A plan row's ``request``: what is asked, and the process that will run it.
 
@@ -319,7 +209,8 @@ def provider_for(settings: Settings) -> TravelTimeProvider:
     ----------
     settings
         ``router`` picks the provider; ``router_source`` is the ``.pbf`` path
-        (``pbf``) or the server URL (``osrm``, ``valhalla``).
+        (``pbf``) or the server URL (``osrm``, ``valhalla``); ``router_max_snap_m``
+        overrides the kind's snapping limit (the same default as the CLI's).
 
     Returns
     -------
@@ -333,149 +224,12 @@ def provider_for(settings: Settings) -> TravelTimeProvider:
         ``router_source`` is missing, the ``.pbf`` file does not exist, or the
         server URL is not an http(s) URL.
     """
-    return open_provider(settings.router, settings.router_source, option="router_source")
-
-
-def load_orders(db: Session, order_ids: Sequence[str] | None) -> list[Order]:
-    """The orders a plan covers, as domain orders.
-
-    Parameters
-    ----------
-    db
-        A session.
-    order_ids
-        The orders asked for, or ``None`` for every order with status
-        ``created`` that is on no published route.
-
-    Returns
-    -------
-    list of Order
-        In id order.
-
-    Raises
-    ------
-    InputError
-        Some of ``order_ids`` do not exist.
-    """
-    query = select(t.Order).order_by(t.Order.id)
-    if order_ids is None:
-        published = (
-            select(t.Stop.order_id)
-            .join(t.Route, t.Route.id == t.Stop.route_id)
-            .where(t.Route.state.in_(PUBLISHED_ROUTE_STATES))
-        )
-        query = query.where(t.Order.status == "created", t.Order.id.not_in(published))
-    else:
-        query = query.where(t.Order.id.in_(set(order_ids)))
-    rows = db.scalars(query).all()
-    if order_ids is not None:
-        missing = sorted(set(order_ids) - {r.id for r in rows})
-        if missing:
-            raise InputError(f"unknown orders: {_names(missing)}")
-    return [to_order(row) for row in rows]
-
-
-def load_fleet(db: Session, vehicle_ids: Sequence[str] | None) -> Fleet:
-    """The vehicles a plan may use, with their depots, as a domain fleet.
-
-    Parameters
-    ----------
-    db
-        A session.
-    vehicle_ids
-        The vehicles asked for, or ``None`` for every vehicle.
-
-    Returns
-    -------
-    Fleet
-        The vehicles in id order and the depots they start or end at.
-
-    Raises
-    ------
-    InputError
-        Some of ``vehicle_ids`` do not exist.
-    """
-    query = select(t.Vehicle).order_by(t.Vehicle.id)
-    if vehicle_ids is not None:
-        query = query.where(t.Vehicle.id.in_(set(vehicle_ids)))
-    vehicles = db.scalars(query).all()
-    if vehicle_ids is not None:
-        missing = sorted(set(vehicle_ids) - {v.id for v in vehicles})
-        if missing:
-            raise InputError(f"unknown vehicles: {_names(missing)}")
-    depot_ids = {v.depot_id for v in vehicles}
-    depots = db.scalars(select(t.Depot).where(t.Depot.id.in_(depot_ids)).order_by(t.Depot.id))
-    return to_fleet(depots.all(), vehicles)
-
-
-def _names(ids: Sequence[str], limit: int = 10) -> str:
-    shown = ", ".join(ids[:limit])
-    return shown if len(ids) <= limit else f"{shown} and {len(ids) - limit} more"
-
-
-def route_rows(plan_id: str, day: str, plan: DayPlan) -> list[tuple[t.Route, list[t.Stop]]]:
-    """The ``Route`` and ``Stop`` rows of a planned day.
-
-    Parameters
-    ----------
-    plan_id
-        The plan the routes belong to; a route's id is ``"{plan_id}-{vehicle_id}"``.
-    day
-        ISO date of the plan.
-    plan
-        The planned day.
-
-    Returns
-    -------
-    list of (Route, list of Stop)
-        One entry per route with visits, in the order of the plan document.
-        A stop's ``leg_s`` is the driving time from the previous stop (or the
-        depot) by the evaluator's schedule: arrival less the previous departure,
-        less a break taken in between; its window is the one the visit uses
-        (:func:`~doorstep.plan.outputs.plan_json.chosen_window`) and its ETA is
-        the planned arrival.
-    """
-    vehicles = {v.id: v for v in plan.problem.fleet.vehicles}
-    orders = {o.id: o for o in plan.problem.orders}
-    out: list[tuple[t.Route, list[t.Stop]]] = []
-    for route in plan.evaluation.plan.routes:
-        route_id = f"{plan_id}-{route.vehicle_id}"
-        brk = vehicles[route.vehicle_id].break_
-        row = t.Route(
-            id=route_id,
-            plan_id=plan_id,
-            vehicle_id=route.vehicle_id,
-            day=day,
-            state="planned",
-            start_s=route.start_s,
-            end_s=route.end_s,
-            distance_m=route.distance_m,
-        )
-        stops: list[t.Stop] = []
-        previous = route.start_s
-        for k, visit in enumerate(route.visits):
-            if brk is not None and route.break_after == k - 1 and route.break_start_s is not None:
-                previous = route.break_start_s + brk.duration_s
-            order = orders[visit.order_id]
-            window = chosen_window(order, visit.arrival_s)
-            stops.append(
-                t.Stop(
-                    route_id=route_id,
-                    seq=k + 1,
-                    order_id=order.id,
-                    leg_s=visit.arrival_s - previous,
-                    service_s=order.service_s,
-                    window_start_s=None if window is None else window.start,
-                    window_end_s=None if window is None else window.end,
-                    planned_arrival_s=visit.arrival_s,
-                    planned_start_s=visit.start_s,
-                    eta_s=visit.arrival_s,
-                    state="pending",
-                )
-            )
-            previous = visit.departure_s
-        out.append((row, stops))
-    return out
+    return open_provider(
+        settings.router,
+        settings.router_source,
+        option="router_source",
+        max_snap_m=settings.router_max_snap_m,
+    )
 
 
 class ProgressWriter:
@@ -657,7 +411,7 @@ class PlanningJobs:
         me = Owner.current()
         with self.sessions() as db:
             rows = db.execute(select(t.Plan.id, t.Plan.request).where(unfinished)).all()
-        orphans = [plan_id for plan_id, request in rows if _orphaned(request, me)]
+        orphans = [plan_id for plan_id, request in rows if orphaned(request, me)]
         if not orphans:
             return []
         with transaction(self.sessions) as db:
@@ -692,8 +446,7 @@ class PlanningJobs:
         if request is None:
             return
         try:
-            plan, cost = self._plan(plan_id, request)
-            self._finish(plan_id, plan, cost)
+            self._finish(plan_id, self._plan(plan_id, request))
         except PlanningInterruptedError:
             self._fail(plan_id, INTERRUPTED_BY_SHUTDOWN)
         except DoorstepError as error:
@@ -728,7 +481,7 @@ class PlanningJobs:
             self._fail(plan_id, f"the plan's request cannot be read: {error}")
             return None
 
-    def _plan(self, plan_id: str, request: PlanRequest) -> tuple[DayPlan, float | None]:
+    def _plan(self, plan_id: str, request: PlanRequest) -> DayPlan:
         started = time.perf_counter()
         with self.sessions() as db:
             orders = load_orders(db, request.order_ids)
@@ -741,38 +494,23 @@ class PlanningJobs:
             )
         if not fleet.vehicles:
             raise InputError("no vehicles to plan with", hint="Add vehicles first.")
-        problem = build_problem(orders, fleet, self.provider, objective=request.objective)
-        solver = choose_backend(problem)
         limit = request.time_limit_s or self.settings.plan_time_limit_s
-        settings = SolveSettings(
-            time_limit_s=limit, seed=request.seed, max_iterations=request.max_iterations
-        )
+        options = request.options(limit)
         writer = ProgressWriter(self.sessions, plan_id, limit, self._stopping)
-        assignment, evaluation = solve_problem(problem, solver, settings, writer)
-        plan = DayPlan(
-            problem=problem,
-            evaluation=evaluation,
-            backend=solver.name,
-            time_limit_s=limit,
-            seed=request.seed,
-            runtime_s=time.perf_counter() - started,
-        )
-        return plan, assignment.objective
+        return plan_orders(orders, fleet, self.provider, options, progress=writer, started=started)
 
-    def _finish(self, plan_id: str, day_plan: DayPlan, cost: float | None) -> None:
+    def _finish(self, plan_id: str, day_plan: DayPlan) -> None:
         document = plan_document(day_plan)
         with transaction(self.sessions) as db:
             plan = db.get(t.Plan, plan_id, with_for_update=True)
             if plan is None or plan.status != PlanStatus.RUNNING.value:
                 log.warning("plan %s changed while it was planned; result dropped", plan_id)
                 return
-            for route, stops in route_rows(plan_id, plan.day, day_plan):
-                db.add(route)
-                db.flush()
-                db.add_all(stops)
+            save_routes(db, plan_id, plan.day, day_plan)
             plan.document = document
             plan.status = PlanStatus.DONE.value
             plan.progress = 1.0
+            cost = day_plan.search_cost
             if cost is not None and math.isfinite(cost):
                 plan.best_cost = cost
             plan.error = None
@@ -804,13 +542,6 @@ class PlanningJobs:
                     _mark_failed(db, plan, message)
         except Exception:
             log.exception("could not store the failure of plan %s: %s", plan_id, message)
-
-
-def _orphaned(request: object, me: Owner) -> bool:
-    """Whether the plan whose stored request is ``request`` has no live owner."""
-    data = request.get(OWNER_KEY) if isinstance(request, Mapping) else None
-    owner = Owner.from_json(data)
-    return owner is None or owner.is_gone(me)
 
 
 def _mark_failed(db: Session, plan: t.Plan, message: str) -> None:

@@ -12,8 +12,6 @@ zone; ETAs are also given as ISO date-times in that zone.
 from __future__ import annotations
 
 import asyncio
-import secrets
-from collections import Counter
 from datetime import date, datetime, timedelta
 from datetime import time as clock_time
 from typing import Annotated, Any
@@ -21,35 +19,25 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from doorstep.api.deps import Config, Db
+from doorstep.api.deps import Config, Db, Id, Planner, PlanReader, RouteReader
 from doorstep.api.problems import ProblemError, not_found
-from doorstep.api.security import Principal, Role, require
-from doorstep.dispatch.state import stop_state
-from doorstep.domain.order import Address, OrderKind
-from doorstep.notify.outbox import Subscribers, enqueue
+from doorstep.api.security import Principal, Role
+from doorstep.domain.order import Address
+from doorstep.domain.plan_states import PUBLISHED_ROUTE_STATES, PlanStatus
 from doorstep.plan.problem import Objective
-from doorstep.service.planning import (
-    OWNER_KEY,
-    PUBLISHED_ROUTE_STATES,
-    PlanningJobs,
-    PlanRequest,
-    PlanStatus,
-    owned_request,
-)
+from doorstep.service import plans as rules
+from doorstep.service.owner import OWNER_KEY
+from doorstep.service.planning import PlanningJobs, PlanRequest
 from doorstep.store import tables as t
 from doorstep.store.database import transaction
+from doorstep.store.queries import plans as q
 from doorstep.units import format_clock
 
 router = APIRouter(prefix="/v1", tags=["plans"])
 
-Planner = Annotated[Principal, Depends(require(Role.PLANNER))]
-Reader = Annotated[Principal, Depends(require(Role.PLANNER, Role.DISPATCHER))]
-RouteReader = Annotated[Principal, Depends(require(Role.PLANNER, Role.DISPATCHER, Role.DRIVER))]
-
-Id = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")]
+Reader = PlanReader
 
 MAX_TIME_LIMIT_S = 600.0
 """Longest search a request may ask for."""
@@ -292,15 +280,8 @@ def _plan_detail(db: Session, plan: t.Plan) -> PlanDetail:
     document = plan.document
     if document is None:
         return out
-    routes = {
-        r.vehicle_id: r for r in db.scalars(select(t.Route).where(t.Route.plan_id == plan.id))
-    }
-    stops = {
-        (s.route_id, s.seq): s
-        for s in db.scalars(
-            select(t.Stop).where(t.Stop.route_id.in_([r.id for r in routes.values()]))
-        )
-    }
+    routes = {r.vehicle_id: r for r in q.routes_of(db, plan.id)}
+    stops = {(s.route_id, s.seq): s for s in q.stops_of(db, [r.id for r in routes.values()])}
     merged: list[dict[str, Any]] = []
     for entry in document.get("routes", []):
         row = routes.get(entry["vehicle_id"])
@@ -327,48 +308,6 @@ def _plan_detail(db: Session, plan: t.Plan) -> PlanDetail:
     return out
 
 
-def _check_known(db: Session, table: type[t.Order] | type[t.Vehicle], ids: list[str]) -> None:
-    what = "order" if table is t.Order else "vehicle"
-    known = set(db.scalars(select(table.id).where(table.id.in_(set(ids)))))
-    errors = [
-        {"field": f"body.{what}_ids[{k}]", "message": f"unknown {what}"}
-        for k, ident in enumerate(ids)
-        if ident not in known
-    ]
-    if errors:
-        missing = sorted({i for i in ids if i not in known})
-        raise ProblemError(
-            422,
-            f"unknown_{what}s",
-            f"No {what} with id {', '.join(repr(i) for i in missing[:10])}.",
-            errors[:50],
-        )
-
-
-def _check_open(db: Session, ids: list[str]) -> None:
-    """Refuse orders that are finished: delivered, or (returns) collected."""
-    rows = db.execute(select(t.Order.id, t.Order.kind, t.Order.status).where(t.Order.id.in_(ids)))
-    closed = {
-        ident: status
-        for ident, kind, status in rows
-        if stop_state(status, OrderKind(kind)) == "done"
-    }
-    if closed:
-        names = sorted(closed)
-        raise ProblemError(
-            409,
-            "orders_closed",
-            f"Orders {', '.join(repr(i) for i in names[:10])} are finished "
-            f"({', '.join(sorted(set(closed.values())))}) and cannot be planned again; "
-            "leave them out of order_ids.",
-            [
-                {"field": f"body.order_ids[{k}]", "message": f"order is {closed[ident]}"}
-                for k, ident in enumerate(ids)
-                if ident in closed
-            ][:50],
-        )
-
-
 @router.post("/plans", status_code=status.HTTP_202_ACCEPTED, response_model=PlanOut)
 def create_plan(
     body: PlanIn, request: Request, response: Response, jobs: Jobs, _: Planner
@@ -388,22 +327,8 @@ def create_plan(
     # response): the worker must find the row when it starts.
     sessions: sessionmaker[Session] = request.app.state.sessions
     with transaction(sessions) as db:
-        if order_ids is not None:
-            _check_known(db, t.Order, order_ids)
-            _check_open(db, order_ids)
-        if vehicle_ids is not None:
-            _check_known(db, t.Vehicle, vehicle_ids)
-        plan = t.Plan(
-            id="plan_" + secrets.token_hex(8),
-            day=body.day.isoformat(),
-            status=PlanStatus.QUEUED.value,
-            progress=0.0,
-            request=owned_request(job),
-        )
-        db.add(plan)
-        db.flush()
-        out = PlanOut(**_plan_fields(plan))
-    jobs.submit(plan.id)
+        out = PlanOut(**_plan_fields(rules.queue_plan(db, body.day, job)))
+    jobs.submit(out.id)
     response.headers["Location"] = out.links["self"]
     return out
 
@@ -417,12 +342,7 @@ def list_plans(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[PlanOut]:
     """Plans, newest first (optionally of one day or in one status)."""
-    query = select(t.Plan).order_by(t.Plan.created_at.desc(), t.Plan.id.desc()).limit(limit)
-    if day is not None:
-        query = query.where(t.Plan.day == day.isoformat())
-    if plan_status is not None:
-        query = query.where(t.Plan.status == plan_status.value)
-    return [PlanOut(**_plan_fields(p)) for p in db.scalars(query)]
+    return [PlanOut(**_plan_fields(p)) for p in q.find_plans(db, day, plan_status, limit)]
 
 
 @router.get("/plans/{plan_id}", response_model=PlanDetail)
@@ -434,127 +354,13 @@ def get_plan(plan_id: str, db: Db, _: Reader) -> PlanDetail:
     return _plan_detail(db, plan)
 
 
-def _drivers_for(db: Session, routes: list[t.Route], assignments: dict[str, str]) -> dict[str, str]:
-    """Route id -> driver id, checked (422 naming what is wrong)."""
-    by_vehicle = {r.vehicle_id: r for r in routes}
-    stray = [v for v in assignments if v not in by_vehicle]
-    if stray:
-        raise ProblemError(
-            422,
-            "vehicle_not_in_plan",
-            f"No route of this plan uses vehicle {', '.join(repr(v) for v in stray)}.",
-            [
-                {"field": f"body.assignments.{v}", "message": "not a vehicle of this plan"}
-                for v in stray
-            ],
-        )
-    wanted = set(assignments.values())
-    known = set(db.scalars(select(t.Driver.id).where(t.Driver.id.in_(wanted))))
-    unknown = {v: d for v, d in assignments.items() if d not in known}
-    if unknown:
-        raise ProblemError(
-            422,
-            "unknown_driver",
-            f"No driver with id {', '.join(sorted(repr(d) for d in set(unknown.values())))}; "
-            "create them first (POST /v1/drivers).",
-            [{"field": f"body.assignments.{v}", "message": "unknown driver"} for v in unknown],
-        )
-    regular: dict[str, str] = {}
-    for driver in db.scalars(
-        select(t.Driver).where(t.Driver.vehicle_id.in_(list(by_vehicle))).order_by(t.Driver.id)
-    ):
-        assert driver.vehicle_id is not None
-        regular.setdefault(driver.vehicle_id, driver.id)
-    chosen: dict[str, str] = {}
-    missing: list[str] = []
-    for route in routes:
-        driver_id = assignments.get(route.vehicle_id) or regular.get(route.vehicle_id)
-        if driver_id is None:
-            missing.append(route.vehicle_id)
-        else:
-            chosen[route.id] = driver_id
-    if missing:
-        raise ProblemError(
-            422,
-            "route_without_driver",
-            f"No driver for the route of {', '.join(repr(v) for v in missing)}: give "
-            "assignments {vehicle_id: driver_id}, or set a driver's vehicle_id.",
-            [{"field": f"body.assignments.{v}", "message": "no driver"} for v in missing],
-        )
-    twice = sorted(d for d, n in Counter(chosen.values()).items() if n > 1)
-    if twice:
-        raise ProblemError(
-            422,
-            "driver_assigned_twice",
-            f"Driver {', '.join(repr(d) for d in twice)} would drive two routes of this plan.",
-        )
-    return chosen
-
-
 @router.post("/plans/{plan_id}/publish", response_model=PlanDetail)
 def publish_plan(plan_id: str, db: Db, _: Planner, body: PublishIn | None = None) -> PlanDetail:
     """Hand a done plan's routes to their drivers; their orders become ``planned``."""
     plan = db.get(t.Plan, plan_id, with_for_update=True)
     if plan is None:
         raise not_found("plan", plan_id)
-    if plan.status != PlanStatus.DONE.value:
-        raise ProblemError(
-            409,
-            "plan_not_done",
-            f"Plan {plan_id!r} is {plan.status}; only a done plan can be published.",
-        )
-    routes = list(
-        db.scalars(select(t.Route).where(t.Route.plan_id == plan_id).order_by(t.Route.id))
-    )
-    drivers = _drivers_for(db, routes, (body or PublishIn()).assignments)
-    route_ids = [r.id for r in routes]
-    order_ids = set(db.scalars(select(t.Stop.order_id).where(t.Stop.route_id.in_(route_ids))))
-    taken = sorted(
-        set(
-            db.scalars(
-                select(t.Stop.order_id)
-                .join(t.Route, t.Route.id == t.Stop.route_id)
-                .where(
-                    t.Route.plan_id != plan_id,
-                    t.Route.state.in_(PUBLISHED_ROUTE_STATES),
-                    t.Stop.order_id.in_(order_ids),
-                )
-            )
-        )
-    )
-    if taken:
-        raise ProblemError(
-            409,
-            "orders_already_published",
-            f"Orders {', '.join(taken[:10])} are on routes published by another plan.",
-        )
-    for route in routes:
-        route.driver_id = drivers[route.id]
-        route.state = "published"
-    subscribers = Subscribers.load(db)
-    for order in db.scalars(select(t.Order).where(t.Order.id.in_(order_ids))):
-        if order.status == "created":
-            subscribers.enqueue(
-                db,
-                "order.status_changed",
-                {"order_id": order.id, "from": "created", "to": "planned"},
-            )
-            order.status = "planned"
-    plan.status = PlanStatus.PUBLISHED.value
-    plan.published_at = t.utcnow()
-    enqueue(
-        db,
-        "plan.published",
-        {
-            "plan_id": plan.id,
-            "day": plan.day,
-            "routes": [
-                {"route_id": r.id, "vehicle_id": r.vehicle_id, "driver_id": r.driver_id}
-                for r in routes
-            ],
-        },
-    )
-    db.flush()
+    rules.publish(db, plan, (body or PublishIn()).assignments)
     return _plan_detail(db, plan)
 
 
@@ -591,25 +397,11 @@ def list_routes(
     plan_id: str | None = None,
 ) -> list[RouteOut]:
     """Routes (of a day, of a plan); a driver's key sees only its own published routes."""
-    query = select(t.Route).order_by(t.Route.day, t.Route.plan_id, t.Route.start_s, t.Route.id)
-    if day is not None:
-        query = query.where(t.Route.day == day.isoformat())
-    if plan_id is not None:
-        query = query.where(t.Route.plan_id == plan_id)
-    if principal.role is Role.DRIVER:
-        query = query.where(
-            t.Route.driver_id == principal.driver_id,
-            t.Route.state.in_(PUBLISHED_ROUTE_STATES),
-        )
-    routes = list(db.scalars(query))
-    counts: dict[str, int] = {
-        route_id: count
-        for route_id, count in db.execute(
-            select(t.Stop.route_id, func.count())
-            .where(t.Stop.route_id.in_([r.id for r in routes]))
-            .group_by(t.Stop.route_id)
-        )
-    }
+    driver = principal.driver_id if principal.role is Role.DRIVER else None
+    if principal.role is Role.DRIVER and driver is None:
+        return []
+    routes = q.find_routes(db, day, plan_id, driver)
+    counts = q.stop_counts(db, [r.id for r in routes])
     return [RouteOut(**_route_out(r, counts.get(r.id, 0))) for r in routes]
 
 
@@ -620,12 +412,7 @@ def get_route(route_id: str, db: Db, principal: RouteReader, config: Config) -> 
     if route is None or not _visible(principal, route):
         raise not_found("route", route_id)
     zone = ZoneInfo(config.timezone)
-    rows = db.execute(
-        select(t.Stop, t.Order)
-        .join(t.Order, t.Order.id == t.Stop.order_id)
-        .where(t.Stop.route_id == route_id)
-        .order_by(t.Stop.seq)
-    )
+    rows = q.stops_with_orders(db, route_id)
     stops = [
         StopOut(
             seq=stop.seq,

@@ -1,0 +1,291 @@
+"""Queries on plans, their routes and stops, and on what a plan covers.
+
+The service's rules (:mod:`doorstep.service.plans`) and planning jobs
+(:mod:`doorstep.service.planning`) read and write plans through these; the
+routers format what they return.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from doorstep.domain.fleet import Fleet
+from doorstep.domain.order import Order
+from doorstep.domain.plan_states import PUBLISHED_ROUTE_STATES, PlanStatus
+from doorstep.errors import InputError
+from doorstep.plan.outputs.plan_json import chosen_window
+from doorstep.plan.result import DayPlan
+from doorstep.store import tables as t
+from doorstep.store.convert import to_fleet, to_order
+
+
+def names(ids: Sequence[str], limit: int = 10) -> str:
+    """``ids`` joined for a message, the first ``limit`` of them and a count of the rest."""
+    shown = ", ".join(ids[:limit])
+    return shown if len(ids) <= limit else f"{shown} and {len(ids) - limit} more"
+
+
+def _on_published_routes() -> Select[Any]:
+    """Ids of the orders on some published (or later) route."""
+    return (
+        select(t.Stop.order_id)
+        .join(t.Route, t.Route.id == t.Stop.route_id)
+        .where(t.Route.state.in_(PUBLISHED_ROUTE_STATES))
+    )
+
+
+def _require_all(
+    what: str, asked: Sequence[str] | None, found: Sequence[t.Order] | Sequence[t.Vehicle]
+) -> None:
+    """Raise InputError naming the ids in ``asked`` that are not in ``found``."""
+    if asked is None:
+        return
+    missing = sorted(set(asked) - {row.id for row in found})
+    if missing:
+        raise InputError(f"unknown {what}: {names(missing)}")
+
+
+def load_orders(db: Session, order_ids: Sequence[str] | None) -> list[Order]:
+    """The orders a plan covers, as domain orders.
+
+    Parameters
+    ----------
+    db
+        A session.
+    order_ids
+        The orders asked for, or ``None`` for every order with status
+        ``created`` that is on no published route.
+
+    Returns
+    -------
+    list of Order
+        In id order.
+
+    Raises
+    ------
+    InputError
+        Some of ``order_ids`` do not exist.
+    """
+    query = select(t.Order).order_by(t.Order.id)
+    if order_ids is None:
+        query = query.where(t.Order.status == "created", t.Order.id.not_in(_on_published_routes()))
+    else:
+        query = query.where(t.Order.id.in_(set(order_ids)))
+    rows = db.scalars(query).all()
+    _require_all("orders", order_ids, rows)
+    return [to_order(row) for row in rows]
+
+
+def load_fleet(db: Session, vehicle_ids: Sequence[str] | None) -> Fleet:
+    """The vehicles a plan may use, with their depots, as a domain fleet.
+
+    Parameters
+    ----------
+    db
+        A session.
+    vehicle_ids
+        The vehicles asked for, or ``None`` for every vehicle.
+
+    Returns
+    -------
+    Fleet
+        The vehicles in id order and the depots they start at.
+
+    Raises
+    ------
+    InputError
+        Some of ``vehicle_ids`` do not exist.
+    """
+    query = select(t.Vehicle).order_by(t.Vehicle.id)
+    if vehicle_ids is not None:
+        query = query.where(t.Vehicle.id.in_(set(vehicle_ids)))
+    vehicles = db.scalars(query).all()
+    _require_all("vehicles", vehicle_ids, vehicles)
+    depot_ids = {v.depot_id for v in vehicles}
+    depots = db.scalars(select(t.Depot).where(t.Depot.id.in_(depot_ids)).order_by(t.Depot.id))
+    return to_fleet(depots.all(), vehicles)
+
+
+def route_rows(plan_id: str, day: str, plan: DayPlan) -> list[tuple[t.Route, list[t.Stop]]]:
+    """The ``Route`` and ``Stop`` rows of a planned day.
+
+    Parameters
+    ----------
+    plan_id
+        The plan the routes belong to; a route's id is ``"{plan_id}-{vehicle_id}"``.
+    day
+        ISO date of the plan.
+    plan
+        The planned day.
+
+    Returns
+    -------
+    list of (Route, list of Stop)
+        One entry per route with visits, in the order of the plan document.
+        A stop's ``leg_s`` is the driving time from the previous stop (or the
+        depot) by the evaluator's schedule: arrival less the previous departure,
+        less a break taken in between; its window is the one the visit uses
+        (:func:`~doorstep.plan.outputs.plan_json.chosen_window`) and its ETA is
+        the planned arrival.
+    """
+    vehicles = {v.id: v for v in plan.problem.fleet.vehicles}
+    orders = {o.id: o for o in plan.problem.orders}
+    out: list[tuple[t.Route, list[t.Stop]]] = []
+    for route in plan.evaluation.plan.routes:
+        route_id = f"{plan_id}-{route.vehicle_id}"
+        brk = vehicles[route.vehicle_id].break_
+        row = t.Route(
+            id=route_id,
+            plan_id=plan_id,
+            vehicle_id=route.vehicle_id,
+            day=day,
+            state="planned",
+            start_s=route.start_s,
+            end_s=route.end_s,
+            distance_m=route.distance_m,
+        )
+        stops: list[t.Stop] = []
+        previous = route.start_s
+        for k, visit in enumerate(route.visits):
+            if brk is not None and route.break_after == k - 1 and route.break_start_s is not None:
+                previous = route.break_start_s + brk.duration_s
+            order = orders[visit.order_id]
+            window = chosen_window(order, visit.arrival_s)
+            stops.append(
+                t.Stop(
+                    route_id=route_id,
+                    seq=k + 1,
+                    order_id=order.id,
+                    leg_s=visit.arrival_s - previous,
+                    service_s=order.service_s,
+                    window_start_s=None if window is None else window.start,
+                    window_end_s=None if window is None else window.end,
+                    planned_arrival_s=visit.arrival_s,
+                    planned_start_s=visit.start_s,
+                    eta_s=visit.arrival_s,
+                    state="pending",
+                )
+            )
+            previous = visit.departure_s
+        out.append((row, stops))
+    return out
+
+
+def save_routes(db: Session, plan_id: str, day: str, plan: DayPlan) -> None:
+    """Store the routes and stops of ``plan`` (see :func:`route_rows`)."""
+    for route, stops in route_rows(plan_id, day, plan):
+        db.add(route)
+        db.flush()
+        db.add_all(stops)
+
+
+def find_plans(
+    db: Session, day: date | None, status: PlanStatus | None, limit: int
+) -> list[t.Plan]:
+    """Plans, newest first, optionally of one day or in one status."""
+    query = select(t.Plan).order_by(t.Plan.created_at.desc(), t.Plan.id.desc()).limit(limit)
+    if day is not None:
+        query = query.where(t.Plan.day == day.isoformat())
+    if status is not None:
+        query = query.where(t.Plan.status == status.value)
+    return list(db.scalars(query))
+
+
+def routes_of(db: Session, plan_id: str) -> list[t.Route]:
+    """The routes of a plan, in id order."""
+    return list(db.scalars(select(t.Route).where(t.Route.plan_id == plan_id).order_by(t.Route.id)))
+
+
+def stops_of(db: Session, route_ids: Sequence[str]) -> list[t.Stop]:
+    """The stops of some routes."""
+    return list(db.scalars(select(t.Stop).where(t.Stop.route_id.in_(list(route_ids)))))
+
+
+def known_ids(
+    db: Session, table: type[t.Order] | type[t.Vehicle] | type[t.Driver], ids: Sequence[str]
+) -> set[str]:
+    """Which of ``ids`` exist in ``table``."""
+    return set(db.scalars(select(table.id).where(table.id.in_(set(ids)))))
+
+
+def order_states(db: Session, ids: Sequence[str]) -> list[tuple[str, str, str]]:
+    """``(id, kind, status)`` of the orders ``ids`` that exist."""
+    rows = db.execute(select(t.Order.id, t.Order.kind, t.Order.status).where(t.Order.id.in_(ids)))
+    return [(i, k, s) for i, k, s in rows]
+
+
+def regular_drivers(db: Session, vehicle_ids: Sequence[str]) -> dict[str, str]:
+    """Vehicle id -> the first driver (by id) whose own vehicle it is."""
+    regular: dict[str, str] = {}
+    for driver in db.scalars(
+        select(t.Driver).where(t.Driver.vehicle_id.in_(list(vehicle_ids))).order_by(t.Driver.id)
+    ):
+        if driver.vehicle_id is not None:
+            regular.setdefault(driver.vehicle_id, driver.id)
+    return regular
+
+
+def orders_on_routes(db: Session, route_ids: Sequence[str]) -> set[str]:
+    """Ids of the orders on the routes ``route_ids``."""
+    return set(db.scalars(select(t.Stop.order_id).where(t.Stop.route_id.in_(list(route_ids)))))
+
+
+def taken_by_other_plans(db: Session, plan_id: str, order_ids: set[str]) -> list[str]:
+    """Those of ``order_ids`` on routes that another plan published, sorted."""
+    query = (
+        select(t.Stop.order_id)
+        .join(t.Route, t.Route.id == t.Stop.route_id)
+        .where(
+            t.Route.plan_id != plan_id,
+            t.Route.state.in_(PUBLISHED_ROUTE_STATES),
+            t.Stop.order_id.in_(order_ids),
+        )
+    )
+    return sorted(set(db.scalars(query)))
+
+
+def orders_by_ids(db: Session, ids: set[str]) -> list[t.Order]:
+    """The order rows ``ids`` (those that exist)."""
+    return list(db.scalars(select(t.Order).where(t.Order.id.in_(ids))))
+
+
+def find_routes(
+    db: Session, day: date | None, plan_id: str | None, driver_id: str | None = None
+) -> list[t.Route]:
+    """Routes of a day or a plan, by day, plan, start; only published ones of ``driver_id``."""
+    query = select(t.Route).order_by(t.Route.day, t.Route.plan_id, t.Route.start_s, t.Route.id)
+    if day is not None:
+        query = query.where(t.Route.day == day.isoformat())
+    if plan_id is not None:
+        query = query.where(t.Route.plan_id == plan_id)
+    if driver_id is not None:
+        query = query.where(
+            t.Route.driver_id == driver_id, t.Route.state.in_(PUBLISHED_ROUTE_STATES)
+        )
+    return list(db.scalars(query))
+
+
+def stop_counts(db: Session, route_ids: Sequence[str]) -> dict[str, int]:
+    """Route id -> number of stops."""
+    rows = db.execute(
+        select(t.Stop.route_id, func.count())
+        .where(t.Stop.route_id.in_(list(route_ids)))
+        .group_by(t.Stop.route_id)
+    )
+    return {route_id: count for route_id, count in rows}
+
+
+def stops_with_orders(db: Session, route_id: str) -> list[tuple[t.Stop, t.Order]]:
+    """A route's stops in order, each with its order."""
+    rows = db.execute(
+        select(t.Stop, t.Order)
+        .join(t.Order, t.Order.id == t.Stop.order_id)
+        .where(t.Stop.route_id == route_id)
+        .order_by(t.Stop.seq)
+    )
+    return [(stop, order) for stop, order in rows]
