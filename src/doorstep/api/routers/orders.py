@@ -3,25 +3,23 @@
 from __future__ import annotations
 
 import os
-from collections import Counter
 from pathlib import PurePath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Query, UploadFile, status
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from doorstep.api.deps import Db, Id, Limit, OrderReader, OrderWriter, ParcelId
 from doorstep.api.problems import ProblemError, not_found, refused_as
-from doorstep.domain.finding import Finding, Severity
 from doorstep.domain.order import Order as DomainOrder
 from doorstep.domain.order import OrderKind, check_windows
 from doorstep.domain.time_window import TimeWindow
 from doorstep.gate.validate import validate
 from doorstep.io.tables import read_table_bytes
+from doorstep.service import orders as rules
 from doorstep.store import tables as t
-from doorstep.store.convert import order_row, to_order
+from doorstep.store.convert import to_order
+from doorstep.store.queries import orders as oq
 
 router = APIRouter(prefix="/v1", tags=["orders"])
 
@@ -149,47 +147,18 @@ def _out(row: t.Order, parcel_ids: list[str]) -> OrderOut:
     return out
 
 
-def _parcel_ids(order: DomainOrder, given: list[str] | None) -> list[str]:
-    if given is not None:
-        return list(given)
-    return [f"{order.id}-{k}" for k in range(1, max(order.demand.parcels, 1) + 1)]
-
-
-def _insert(db: Session, orders: list[tuple[DomainOrder, list[str]]]) -> list[OrderOut]:
-    """Write orders and their parcels; 409 if any id (order or parcel) is taken."""
-    order_ids = [o.id for o, _ in orders]
-    parcel_ids = [p for _, ps in orders for p in ps]
-    dup_orders = {o for o, n in Counter(order_ids).items() if n > 1}
-    dup_parcels = {p for p, n in Counter(parcel_ids).items() if n > 1}
-    taken = set(db.scalars(select(t.Order.id).where(t.Order.id.in_(order_ids))))
-    taken_parcels = set(db.scalars(select(t.Parcel.id).where(t.Parcel.id.in_(parcel_ids))))
-    if dup_orders or taken:
-        ids = sorted(dup_orders | taken)[:10]
-        raise ProblemError(409, "conflict", f"Order ids already used: {', '.join(ids)}.")
-    if dup_parcels or taken_parcels:
-        ids = sorted(dup_parcels | taken_parcels)[:10]
-        raise ProblemError(409, "conflict", f"Parcel ids already used: {', '.join(ids)}.")
-    out = []
-    for order, ids_of_parcels in orders:
-        row = order_row(order)
-        db.add(row)
-        db.add_all(t.Parcel(id=p, order_id=order.id) for p in ids_of_parcels)
-        out.append(_out(row, ids_of_parcels))
-    return out
-
-
 @router.post("/orders", status_code=status.HTTP_201_CREATED, response_model=OrderOut)
 def create_order(body: OrderIn, db: Db, _: OrderWriter) -> OrderOut:
     """Add one order; its response holds the customer's tracking link."""
-    order = body.to_domain()
-    return _insert(db, [(order, _parcel_ids(order, body.parcel_ids))])[0]
+    [(row, parcels)] = rules.add_orders(db, [(body.to_domain(), body.parcel_ids)])
+    return _out(row, parcels)
 
 
 @router.post("/orders/bulk", status_code=status.HTTP_201_CREATED, response_model=BulkOut)
 def create_orders(body: BulkIn, db: Db, _: OrderWriter) -> BulkOut:
     """Add many orders at once: all are written, or none (422/409 say which and why)."""
     orders = [(o.to_domain(f"body.orders[{k}]"), o.parcel_ids) for k, o in enumerate(body.orders)]
-    written = _insert(db, [(o, _parcel_ids(o, given)) for o, given in orders])
+    written = [_out(row, parcels) for row, parcels in rules.add_orders(db, orders)]
     return BulkOut(created=len(written), orders=written)
 
 
@@ -218,35 +187,14 @@ def upload_orders(
     if len(data) > MAX_UPLOAD_BYTES:
         raise ProblemError(413, "too_large", f"{name} is over 20 MB; split the manifest.")
     report = validate(read_table_bytes(data, fmt, "orders", name))
-    ids = [o.id for o in report.orders]
-    taken = set(db.scalars(select(t.Order.id).where(t.Order.id.in_(ids))))
-    taken |= {
-        p.order_id
-        for p in db.scalars(
-            select(t.Parcel).where(
-                t.Parcel.id.in_([p for o in report.orders for p in _parcel_ids(o, None)])
-            )
-        )
-    }
-    fresh = [o for o in report.orders if o.id not in taken]
-    imported = _insert(db, [(o, _parcel_ids(o, None)) for o in fresh])
+    imported = rules.import_orders(db, report)
     body = report.as_dict()
-    already = [
-        Finding(
-            "order_id_taken",
-            Severity.ERROR,
-            f"Order {o.id} is already in Doorstep; it was not imported again.",
-            field="order_id",
-        ).as_dict()
-        for o in report.orders
-        if o.id in taken
-    ]
-    body["findings"] = [f.as_dict() for f in report.findings] + already
-    body["accepted"] = len(imported)
-    body["rejected"] = report.rows - len(imported)
+    body["findings"] = [f.as_dict() for f in [*report.findings, *imported.findings]]
+    body["accepted"] = len(imported.orders)
+    body["rejected"] = report.rows - len(imported.orders)
     body["imported"] = [
-        {"order_id": o.id, "tracking_url": o.tracking_url, "parcel_ids": o.parcel_ids}
-        for o in imported
+        {"order_id": row.id, "tracking_url": f"/v1/track/{row.tracking_token}", "parcel_ids": ids}
+        for row, ids in imported.orders
     ]
     return body
 
@@ -260,14 +208,9 @@ def list_orders(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[OrderOut]:
     """Orders, oldest first, optionally with one status."""
-    query = select(t.Order).order_by(t.Order.created_at, t.Order.id).limit(limit).offset(offset)
-    if status_is is not None:
-        query = query.where(t.Order.status == status_is)
-    rows = list(db.scalars(query))
-    parcels: dict[str, list[str]] = {r.id: [] for r in rows}
-    for p in db.scalars(select(t.Parcel).where(t.Parcel.order_id.in_(list(parcels)))):
-        parcels[p.order_id].append(p.id)
-    return [_out(r, sorted(parcels[r.id])) for r in rows]
+    rows = oq.find_orders(db, status_is, limit, offset)
+    parcels = oq.parcels_of(db, [r.id for r in rows])
+    return [_out(r, [p.id for p in parcels[r.id]]) for r in rows]
 
 
 @router.get("/orders/{order_id}")
@@ -276,7 +219,7 @@ def get_order(order_id: str, db: Db, _: OrderReader) -> dict[str, Any]:
     row = db.get(t.Order, order_id)
     if row is None:
         raise not_found("order", order_id)
-    parcels = list(db.scalars(select(t.Parcel).where(t.Parcel.order_id == order_id)))
-    body = _out(row, sorted(p.id for p in parcels)).model_dump()
+    parcels = oq.parcels_of(db, [order_id])[order_id]
+    body = _out(row, [p.id for p in parcels]).model_dump()
     body["parcels"] = [ParcelOut.model_validate(p).model_dump() for p in parcels]
     return body

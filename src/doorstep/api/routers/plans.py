@@ -37,7 +37,6 @@ from doorstep.units import format_clock
 
 router = APIRouter(prefix="/v1", tags=["plans"])
 
-Reader = PlanReader
 
 MAX_TIME_LIMIT_S = 600.0
 """Longest search a request may ask for."""
@@ -336,7 +335,7 @@ def create_plan(
 @router.get("/plans", response_model=list[PlanOut])
 def list_plans(
     db: Db,
-    _: Reader,
+    _: PlanReader,
     day: date | None = None,
     plan_status: Annotated[PlanStatus | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -346,7 +345,7 @@ def list_plans(
 
 
 @router.get("/plans/{plan_id}", response_model=PlanDetail)
-def get_plan(plan_id: str, db: Db, _: Reader) -> PlanDetail:
+def get_plan(plan_id: str, db: Db, _: PlanReader) -> PlanDetail:
     """A plan: status and progress, and once done its routes, left-out orders and violations."""
     plan = db.get(t.Plan, plan_id)
     if plan is None:

@@ -6,30 +6,20 @@ signatures of its requests are made with it (see ``docs/webhooks.md``).
 
 from __future__ import annotations
 
-import ipaddress
-import re
-import secrets
 from datetime import datetime
-from typing import Annotated, Any
-from urllib.parse import urlsplit
+from typing import Annotated
 
 from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select, true, update
 
 from doorstep.api.deps import Config, Db, Limit, WebhookOwner
-from doorstep.api.problems import ProblemError, not_found
+from doorstep.api.problems import not_found
 from doorstep.api.security import Principal, Role
-from doorstep.notify.addresses import forbidden
-from doorstep.notify.outbox import EVENT_TYPES, enqueue_to
-from doorstep.notify.sender import DEAD, PENDING
+from doorstep.service import webhooks as rules
 from doorstep.store import tables as t
+from doorstep.store.queries import webhooks as wq
 
 router = APIRouter(prefix="/v1", tags=["webhooks"])
-
-ALL_EVENTS = "*"
-PING = "ping"
-SUBSCRIPTION_ID = re.compile(r"[A-Za-z0-9_.:-]{1,40}")
 
 
 class SubscriptionIn(BaseModel):
@@ -90,76 +80,13 @@ class PingQueued(BaseModel):
     event_type: str
 
 
-def _check_url(url: str, allow_private: bool) -> None:
-    problem = None
-    try:
-        parts = urlsplit(url)
-        _ = parts.port  # raises for a port that is not a number in range
-    except ValueError:
-        problem = "not a URL"
-    else:
-        if parts.scheme not in ("http", "https"):
-            problem = "the scheme must be http or https"
-        elif not parts.hostname:
-            problem = "no host"
-        elif any(c.isspace() or ord(c) < 0x20 for c in url):
-            problem = "contains whitespace or control characters"
-        elif not allow_private and (address := _literal_private(parts.hostname)):
-            problem = (
-                f"{address} is a private address (the service will not call into "
-                "its own network unless webhook_allow_private is set)"
-            )
-    if problem is not None:
-        raise ProblemError(
-            422,
-            "invalid_url",
-            f"The webhook URL {url!r} cannot be used: {problem}.",
-            [{"field": "body.url", "message": problem}],
-        )
-
-
-def _literal_private(host: str) -> str | None:
-    """The host if it is a private address or ``localhost`` (names resolve at send time)."""
-    if host.lower() == "localhost" or host.lower().endswith(".localhost"):
-        return host
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        return None
-    return str(ip) if forbidden(ip) else None
-
-
-def _check_event_types(event_types: list[str]) -> list[str]:
-    known = {*EVENT_TYPES, ALL_EVENTS}
-    errors: list[dict[str, Any]] = [
-        {"field": f"body.event_types[{i}]", "message": f"unknown event type {name!r}"}
-        for i, name in enumerate(event_types)
-        if name not in known
-    ]
-    if errors:
-        raise ProblemError(
-            422,
-            "unknown_event_type",
-            f"Unknown event types; use {ALL_EVENTS!r} or some of: {', '.join(EVENT_TYPES)}.",
-            errors,
-        )
-    return list(dict.fromkeys(event_types))
-
-
-def _mine(who: Principal) -> Any:
-    """The subscriptions ``who`` may see: its own for an integration key, all for an admin."""
-    if who.role is Role.ADMIN:
-        return true()
-    return t.WebhookSubscription.owner_key_id == who.key_id
+def _owner(who: Principal) -> str | None:
+    """The key whose subscriptions ``who`` sees: its own; ``None`` (all) for an admin."""
+    return None if who.role is Role.ADMIN else who.key_id
 
 
 def _subscription(db: Db, subscription_id: str, who: Principal) -> t.WebhookSubscription:
-    # An id that cannot have been issued is not looked up (PostgreSQL refuses NUL bytes).
-    if not SUBSCRIPTION_ID.fullmatch(subscription_id):
-        raise not_found("webhook subscription", subscription_id)
-    row = db.scalars(
-        select(t.WebhookSubscription).where(t.WebhookSubscription.id == subscription_id, _mine(who))
-    ).first()
+    row = rules.visible_subscription(db, subscription_id, _owner(who))
     if row is None:
         raise not_found("webhook subscription", subscription_id)
     return row
@@ -170,30 +97,21 @@ def create_subscription(
     body: SubscriptionIn, db: Db, settings: Config, who: WebhookOwner
 ) -> NewSubscription:
     """Subscribe a URL to event types; the response holds the secret, shown only here."""
-    _check_url(body.url, settings.webhook_allow_private)
-    event_types = _check_event_types(body.event_types)
-    row = t.WebhookSubscription(
-        id="wh_" + secrets.token_hex(8),
-        url=body.url,
-        event_types=event_types,
-        secret=body.secret or secrets.token_urlsafe(32),
-        active=True,
-        owner_key_id=who.key_id,
+    row = rules.subscribe(
+        db,
+        body.url,
+        body.event_types,
+        body.secret,
+        who.key_id,
+        allow_private=settings.webhook_allow_private,
     )
-    db.add(row)
-    db.flush()
     return NewSubscription(secret=row.secret, **SubscriptionOut.model_validate(row).model_dump())
 
 
 @router.get("/webhooks", response_model=list[SubscriptionOut])
 def list_subscriptions(db: Db, who: WebhookOwner) -> list[t.WebhookSubscription]:
     """The caller's subscriptions (an admin sees all), deactivated ones included, oldest first."""
-    query = (
-        select(t.WebhookSubscription)
-        .where(_mine(who))
-        .order_by(t.WebhookSubscription.created_at, t.WebhookSubscription.id)
-    )
-    return list(db.scalars(query))
+    return wq.find_subscriptions(db, _owner(who))
 
 
 @router.get("/webhooks/{subscription_id}", response_model=SubscriptionOut)
@@ -208,16 +126,7 @@ def deactivate_subscription(
 ) -> t.WebhookSubscription:
     """Stop sending to a subscription; its messages still waiting are given up (dead)."""
     row = _subscription(db, subscription_id, who)
-    row.active = False
-    db.execute(
-        update(t.OutboxMessage)
-        .where(
-            t.OutboxMessage.subscription_id == subscription_id,
-            t.OutboxMessage.status == PENDING,
-        )
-        .values(status=DEAD, last_error="the subscription was deactivated")
-        .execution_options(synchronize_session=False)
-    )
+    rules.deactivate(db, row)
     return row
 
 
@@ -230,14 +139,6 @@ def list_deliveries(
 ) -> list[DeliveryOut]:
     """The delivery log of a subscription: every attempt, newest first."""
     _subscription(db, subscription_id, who)
-    d, m = t.WebhookDelivery, t.OutboxMessage
-    rows = db.execute(
-        select(d, m.event_type, m.status)
-        .join(m, m.id == d.message_id)
-        .where(m.subscription_id == subscription_id)
-        .order_by(d.at.desc(), d.id.desc())
-        .limit(limit)
-    ).all()
     return [
         DeliveryOut(
             id=delivery.id,
@@ -250,7 +151,7 @@ def list_deliveries(
             duration_ms=delivery.duration_ms,
             at=delivery.at,
         )
-        for delivery, event_type, message_status in rows
+        for delivery, event_type, message_status in wq.deliveries(db, subscription_id, limit)
     ]
 
 
@@ -261,12 +162,5 @@ def list_deliveries(
 )
 def ping_subscription(subscription_id: str, db: Db, who: WebhookOwner) -> PingQueued:
     """Queue a ``ping`` message for this subscription only; follow it in the delivery log."""
-    row = _subscription(db, subscription_id, who)
-    if not row.active:
-        raise ProblemError(
-            409,
-            "subscription_inactive",
-            f"Webhook subscription {subscription_id!r} is deactivated; create a new one.",
-        )
-    message = enqueue_to(db, row.id, PING, {"subscription_id": row.id})
-    return PingQueued(message_id=message.id, event_type=PING)
+    message_id = rules.ping(db, _subscription(db, subscription_id, who))
+    return PingQueued(message_id=message_id, event_type=rules.PING)

@@ -1,0 +1,68 @@
+"""Queries on orders and their parcels."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from doorstep.domain.order import Order
+from doorstep.store import tables as t
+from doorstep.store.convert import order_row
+
+
+def taken_order_ids(db: Session, ids: Iterable[str]) -> set[str]:
+    """Those of ``ids`` that are already orders."""
+    return set(db.scalars(select(t.Order.id).where(t.Order.id.in_(set(ids)))))
+
+
+def taken_parcel_ids(db: Session, ids: Iterable[str]) -> set[str]:
+    """Those of ``ids`` that are already parcels."""
+    return set(db.scalars(select(t.Parcel.id).where(t.Parcel.id.in_(set(ids)))))
+
+
+def owners_of_parcels(db: Session, ids: Iterable[str]) -> set[str]:
+    """Ids of the orders that own any of the parcels ``ids``."""
+    return set(db.scalars(select(t.Parcel.order_id).where(t.Parcel.id.in_(set(ids)))))
+
+
+def add_orders(db: Session, orders: Sequence[tuple[Order, Sequence[str]]]) -> list[t.Order]:
+    """Store orders, each with its parcels (ids must be free: see the service's checks).
+
+    Parameters
+    ----------
+    db
+        A session.
+    orders
+        Each order with the ids of its parcels.
+
+    Returns
+    -------
+    list of Order rows
+        In the order given.
+    """
+    rows = []
+    for order, parcel_ids in orders:
+        row = order_row(order)
+        db.add(row)
+        db.add_all(t.Parcel(id=p, order_id=order.id) for p in parcel_ids)
+        rows.append(row)
+    return rows
+
+
+def find_orders(db: Session, status: str | None, limit: int, offset: int) -> list[t.Order]:
+    """Orders, oldest first, optionally with one status, one page of them."""
+    query = select(t.Order).order_by(t.Order.created_at, t.Order.id).limit(limit).offset(offset)
+    if status is not None:
+        query = query.where(t.Order.status == status)
+    return list(db.scalars(query))
+
+
+def parcels_of(db: Session, order_ids: Sequence[str]) -> dict[str, list[t.Parcel]]:
+    """Order id -> its parcels, sorted by id (every order asked for has an entry)."""
+    parcels: dict[str, list[t.Parcel]] = {i: [] for i in order_ids}
+    query = select(t.Parcel).where(t.Parcel.order_id.in_(list(order_ids))).order_by(t.Parcel.id)
+    for parcel in db.scalars(query):
+        parcels[parcel.order_id].append(parcel)
+    return parcels
