@@ -6,7 +6,8 @@ import pytest
 
 from doorstep.domain import OrderKind, TimeWindow
 from doorstep.domain.fleet import Break, Costs
-from doorstep.plan.evaluator import evaluate, schedule_route
+from doorstep.network.provider import UNREACHABLE
+from doorstep.plan.evaluator import check_schedule, evaluate, schedule_route
 from doorstep.plan.problem import Lock
 from doorstep.plan.solver import Assignment, RouteAssignment
 from plan_problems import H, M, order, problem, van
@@ -147,3 +148,63 @@ def test_soft_window_lateness_is_costed_not_violated() -> None:
     assert e.kpis.cost == 30 and e.route_costs == (3000,)
     assert e.kpis.on_time_share == 0
     assert codes(problem([hard], [van("A")]), plan(RouteAssignment(0, (0,)))) == ["late"]
+
+
+def _expected(p, route, rough=False):  # type: ignore[no-untyped-def]
+    s = schedule_route(p, route)
+    found = [v for v in s.violations if not (rough and v.code == "break_missing")]
+    ids = {v.order_id for v in found if v.code == "capacity" and v.order_id is not None}
+    first = next((k for k, i in enumerate(route.orders) if p.orders[i].id in ids), -1)
+    return (len(found), sum(v.amount for v in found), s.start_s, s.end_s, first)
+
+
+def test_check_schedule_counts_what_schedule_route_reports() -> None:
+    """The fast check gives schedule_route's numbers for every kind of violation."""
+    orders = [
+        order("late", 30, 0, windows=[(8 * H, 8 * H + 30 * M)]),
+        order("ret", 2, 0, parcels=4, kind=OrderKind.PICKUP),
+        order("cold", 3, 0, skills=frozenset({"cold"}), windows=[(9 * H, 10 * H)]),
+        order("big", 1, 1, parcels=3),
+        order("soft", 4, 4, windows=[(8 * H, 8 * H + 10 * M)]),
+        order("long", 5, 1, service_min=120, windows=[(8 * H, 9 * H), (13 * H, 14 * H)]),
+    ]
+    orders[4] = replace(orders[4], late_cost_per_hour=600)
+    brk = Break(TimeWindow(10 * H, 11 * H), 30 * M)
+    vehicles = [
+        van("A", parcels=4, break_=brk, shift=(8 * H, 12 * H), max_duration_s=3 * H),
+        van("B", parcels=2),
+    ]
+    p = problem(orders, vehicles)
+    cut = {profile: m.copy() for profile, m in p.durations.items()}
+    for m in cut.values():
+        m[3, 4] = m[6, 0] = UNREACHABLE  # "cold" -> "big", "long" -> the depot
+    routes = [
+        RouteAssignment(v, stops, after)
+        for v in (0, 1)
+        for stops in [(), (0,), (3, 1, 2), (1, 3, 0, 5), (4, 2, 5, 1, 3, 0), (5, 4)]
+        for after in [None, -1, *range(len(stops))]
+    ]
+    kinds = set()
+    for day in (p, replace(p, durations=cut)):
+        for route in routes:
+            kinds |= {v.code for v in schedule_route(day, route).violations}
+            for rough in (False, True):
+                c = check_schedule(day, route, rough=rough)
+                got = (c.violations, c.amount, c.start_s, c.end_s, c.overload)
+                assert got == _expected(day, route, rough), route
+    assert kinds >= {
+        "late", "skill", "capacity", "break_window", "break_missing", "shift", "max_duration",
+        "unreachable",
+    }  # fmt: skip
+
+
+def test_per_problem_lookups_follow_the_problem_they_were_built_for() -> None:
+    """A changed copy of a problem is scheduled by its own data, not the first one's."""
+    p = problem([order("x", 30, 0, windows=[(8 * H, 8 * H + 30 * M)])], [van("A")])
+    wide = replace(p, orders=(replace(p.orders[0], windows=(TimeWindow(8 * H, 12 * H),)),))
+    route = RouteAssignment(0, (0,))
+    for _ in range(2):
+        assert check_schedule(p, route).violations == 1
+        assert check_schedule(wide, route).violations == 0
+        assert [v.code for v in schedule_route(p, route).violations] == ["late"]
+        assert not schedule_route(wide, route).violations

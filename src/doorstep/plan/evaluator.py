@@ -13,20 +13,25 @@ one it can still make. Arriving after the last window closed is a violation,
 unless the order's windows are soft (``late_cost_per_hour``): then the stop
 starts on arrival and the lateness is costed. A driver's break starts where
 the assignment puts it, as soon as its window allows.
+
+The rule is written once, in ``_walk``, over plain per-problem lists built on
+first use and kept for the last few problems (``_tables``):
+:func:`schedule_route` turns its findings into visits and violations;
+:func:`check_schedule` only counts them, for repairs that try many routes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-
-import numpy as np
+from typing import Any
 
 from doorstep.domain.fleet import Vehicle
 from doorstep.domain.load import Load
-from doorstep.domain.order import Order, OrderKind
+from doorstep.domain.order import OrderKind
 from doorstep.domain.plan import Plan, Route, Unassigned, Visit
 from doorstep.network.provider import UNREACHABLE
-from doorstep.plan.problem import Problem
+from doorstep.plan.problem import IntMatrix, Problem
 from doorstep.plan.solver import Assignment, RouteAssignment
 from doorstep.units import format_clock
 
@@ -99,16 +104,6 @@ def _minutes(seconds: int) -> str:
     return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
-def _start_at(order: Order, arrival: int) -> tuple[int, int]:
-    """(service start, lateness) at ``order`` when arriving at ``arrival``."""
-    if not order.windows:
-        return arrival, 0
-    for window in order.windows:
-        if arrival <= window.end:
-            return max(arrival, window.start), 0
-    return arrival, arrival - order.windows[-1].end
-
-
 @dataclass(slots=True)
 class _Schedule:
     visits: list[Visit]
@@ -124,191 +119,369 @@ class _Schedule:
     violations: list[Violation]
 
 
-def schedule_route(problem: Problem, route: RouteAssignment) -> _Schedule:
-    """Times, loads and violations of one route under the schedule rule."""
-    vehicle = problem.fleet.vehicles[route.vehicle]
-    orders = [problem.orders[i] for i in route.orders]
-    durations = problem.durations[vehicle.profile]
-    distances = problem.distances[vehicle.profile]
-    vid = vehicle.id
-    violations: list[Violation] = []
-    start_loc, end_loc = problem.start_location(vehicle), problem.end_location(vehicle)
-    locations = [start_loc, *(problem.order_location(i) for i in route.orders), end_loc]
+@dataclass(frozen=True, slots=True)
+class _VehicleTable:
+    """One vehicle's figures the schedule rule reads, as plain values."""
 
-    paired_deliveries = {o.id for o in problem.orders if o.paired_pickup}
-    load = np.zeros(3, dtype=np.int64)
-    for order in orders:
-        if order.kind is OrderKind.DELIVERY and order.id not in paired_deliveries:
-            load += order.demand.as_tuple()
-    capacity = np.array(vehicle.capacity.as_tuple(), dtype=np.int64)
-    if (load > capacity).any():
-        violations.append(
-            Violation(
-                "capacity",
-                f"Route {vid} leaves the depot with {_load_text(load)}, more than its capacity "
-                f"({_load_text(capacity)}).",
-                vid,
-                amount=int((load - capacity).max()),
+    vehicle: Vehicle
+    durations: IntMatrix
+    distances: IntMatrix
+    start: int
+    end: int
+    capacity: tuple[int, int, int]
+    shift_start: int
+    shift_end: int
+    break_: tuple[int, int, int] | None
+    """(window start, window end, duration)."""
+    max_duration_s: int | None
+    cannot: frozenset[int]
+    """Orders needing a skill the vehicle lacks."""
+
+
+class _Tables:
+    """A problem's orders as plain lists for the schedule rule, built once per problem."""
+
+    __slots__ = (
+        "_vehicles",
+        "demand",
+        "depot_count",
+        "late_cost",
+        "loaded",
+        "pickup",
+        "problem",
+        "service",
+        "soft",
+        "windows",
+    )
+
+    def __init__(self, problem: Problem) -> None:
+        self.problem = problem
+        orders = problem.orders
+        paired_deliveries = {o.id for o in orders if o.paired_pickup}
+        self.depot_count = problem.depot_count
+        self.service = [o.service_s for o in orders]
+        self.windows = [tuple((w.start, w.end) for w in o.windows) for o in orders]
+        self.soft = [o.soft_windows for o in orders]
+        self.late_cost = [o.late_cost_per_hour for o in orders]
+        self.demand = [o.demand.as_tuple() for o in orders]
+        self.pickup = [o.kind is OrderKind.PICKUP for o in orders]
+        self.loaded = [
+            o.kind is OrderKind.DELIVERY and o.id not in paired_deliveries for o in orders
+        ]
+        self._vehicles: dict[int, _VehicleTable] = {}
+
+    def vehicle(self, index: int) -> _VehicleTable:
+        """Vehicle ``index``'s figures (built on first use)."""
+        table = self._vehicles.get(index)
+        if table is None:
+            problem = self.problem
+            v = problem.fleet.vehicles[index]
+            brk = v.break_
+            table = _VehicleTable(
+                v,
+                problem.durations[v.profile],
+                problem.distances[v.profile],
+                problem.start_location(v),
+                problem.end_location(v),
+                v.capacity.as_tuple(),
+                v.shift.start,
+                v.shift.end,
+                None if brk is None else (brk.window.start, brk.window.end, brk.duration_s),
+                v.max_duration_s,
+                frozenset(i for i, o in enumerate(problem.orders) if not problem.can_serve(v, o)),
             )
-        )
+            self._vehicles[index] = table
+        return table
 
-    def travel(a: int, b: int) -> tuple[int, int]:
-        d = int(durations[a, b])
-        if d >= UNREACHABLE:
-            return UNREACHABLE, UNREACHABLE
-        return d, int(distances[a, b])
 
-    brk = vehicle.break_
+_TABLES_KEPT = 2
+_tables_cache: list[_Tables] = []
+
+
+def _tables(problem: Problem) -> _Tables:
+    """The lookups of ``problem``, cached for the last few problems scheduled."""
+    for tables in _tables_cache:
+        if tables.problem is problem:
+            return tables
+    tables = _Tables(problem)
+    _tables_cache.insert(0, tables)
+    del _tables_cache[_TABLES_KEPT:]
+    return tables
+
+
+@dataclass(slots=True)
+class _Walk:
+    """What one pass of the schedule rule over a route found."""
+
+    events: list[tuple[str, int, int, Any]]
+    """(code, stop position or -1, amount, figures for the message), in the order found."""
+    start_s: int
+    end_s: int
+    distance_m: int
+    driving_s: int
+    waiting_s: int
+    break_start_s: int | None
+    lateness_cost: float
+    lateness: list[int]
+    """Seconds late at each stop (``detail`` only)."""
+    stops: list[tuple[int, int, int, int, int, int]]
+    """(arrival, start, departure, load after) at each stop (``detail`` only)."""
+
+
+def _walk(
+    t: _Tables, v: _VehicleTable, orders: Sequence[int], break_after: int | None, detail: bool
+) -> _Walk:
+    """The schedule rule over ``orders``: the one place its arithmetic is written.
+
+    Without ``detail`` it skips distances and per-stop records (for checks).
+    """
+    events: list[tuple[str, int, int, Any]] = []
+    item = v.durations.item
+    metres_at = v.distances.item
+    dc = t.depot_count
+    windows, service, demand, pickup = t.windows, t.service, t.demand, t.pickup
+    loaded = t.loaded
+    l0 = l1 = l2 = 0
+    for i in orders:
+        if loaded[i]:
+            d0, d1, d2 = demand[i]
+            l0, l1, l2 = l0 + d0, l1 + d1, l2 + d2
+    c0, c1, c2 = v.capacity
+    if l0 > c0 or l1 > c1 or l2 > c2:
+        events.append(("capacity", -1, max(l0 - c0, l1 - c1, l2 - c2), (l0, l1, l2)))
+
+    brk = v.break_
     break_start: int | None = None
-    time = vehicle.shift.start
+    now = v.shift_start
     # Leave late enough not to wait at the first stop (unless the break comes first).
-    if orders and route.break_after != -1:
-        first_leg, _ = travel(start_loc, locations[1])
+    if orders and break_after != -1:
+        first_leg = item(v.start, dc + orders[0])
         if first_leg < UNREACHABLE:
-            start, _ = _start_at(orders[0], time + first_leg)
-            time = max(time, start - first_leg)
-    depart = time
-    visits: list[Visit] = []
+            start = now + first_leg
+            for w_start, w_end in windows[orders[0]]:
+                if start <= w_end:
+                    start = max(start, w_start)
+                    break
+            now = max(now, start - first_leg)
+    depart = now
     lateness: list[int] = []
+    stops: list[tuple[int, int, int, int, int, int]] = []
     lateness_cost = 0.0
     distance = driving = waiting = 0
 
-    def take_break(now: int) -> int:
-        nonlocal break_start
-        assert brk is not None
-        break_start = max(now, brk.window.start)
-        if break_start + brk.duration_s > brk.window.end:
-            violations.append(
-                Violation(
-                    "break_window",
-                    f"Route {vid} can only start its {_minutes(brk.duration_s)} break at "
-                    f"{_clock(break_start)}, too late for its window "
-                    f"{_clock(brk.window.start)}-{_clock(brk.window.end)}.",
-                    vid,
-                    amount=break_start + brk.duration_s - brk.window.end,
-                )
-            )
-        return break_start + brk.duration_s
-
-    if brk is not None and route.break_after == -1:
-        time = take_break(time)
-    for k, order in enumerate(orders):
-        leg, metres = travel(locations[k], locations[k + 1])
+    if brk is not None and break_after == -1:
+        break_start = max(now, brk[0])
+        now = break_start + brk[2]
+        if now > brk[1]:
+            events.append(("break_window", -1, now - brk[1], break_start))
+    previous = v.start
+    cannot = v.cannot
+    for k, i in enumerate(orders):
+        here = dc + i
+        leg = item(previous, here)
         if leg >= UNREACHABLE:
-            violations.append(
-                Violation(
-                    "unreachable",
-                    f"Route {vid} cannot reach order {order.id} by road from its previous stop.",
-                    vid,
-                    order.id,
-                )
-            )
-            leg = metres = 0
-        arrival = time + leg
-        distance += metres
+            events.append(("unreachable", k, 0, None))
+            leg = 0
+        elif detail:
+            distance += metres_at(previous, here)
+        arrival = now + leg
         driving += leg
-        start, late = _start_at(order, arrival)
+        start, late = arrival, 0
+        order_windows = windows[i]
+        if order_windows:
+            for w_start, w_end in order_windows:
+                if arrival <= w_end:
+                    start = w_start if w_start > arrival else arrival
+                    break
+            else:
+                late = arrival - order_windows[-1][1]
         waiting += start - arrival
-        lateness.append(late)
-        if late and order.soft_windows:
-            lateness_cost += late * order.late_cost_per_hour / 3600
+        if late and t.soft[i]:
+            lateness_cost += late * t.late_cost[i] / 3600
         elif late:
-            violations.append(
-                Violation(
-                    "late",
-                    f"Route {vid} reaches order {order.id} at {_clock(arrival)}, "
-                    f"{_minutes(late)} after its window closed ({_clock(order.windows[-1].end)}).",
-                    vid,
-                    order.id,
-                    late,
-                )
-            )
-        if not problem.can_serve(vehicle, order):
-            missing = ", ".join(sorted(order.skills - vehicle.skills))
-            violations.append(
-                Violation(
-                    "skill",
-                    f"Route {vid} serves order {order.id}, which needs {missing} "
-                    "that the vehicle lacks.",
-                    vid,
-                    order.id,
-                )
-            )
-        if order.kind is OrderKind.PICKUP:
-            load += order.demand.as_tuple()
+            events.append(("late", k, late, arrival))
+        if i in cannot:
+            events.append(("skill", k, 0, None))
+        d0, d1, d2 = demand[i]
+        if pickup[i]:
+            l0, l1, l2 = l0 + d0, l1 + d1, l2 + d2
         else:
-            load -= order.demand.as_tuple()
-        if (load > capacity).any():
-            violations.append(
-                Violation(
-                    "capacity",
-                    f"Route {vid} carries {_load_text(load)} after order {order.id}, more than "
-                    f"its capacity ({_load_text(capacity)}).",
-                    vid,
-                    order.id,
-                    int((load - capacity).max()),
-                )
-            )
-        time = start + order.service_s
-        visits.append(
-            Visit(order.id, arrival, start, time, Load(*(int(x) for x in np.maximum(load, 0))))
-        )
-        if brk is not None and route.break_after == k:
-            time = take_break(time)
-    leg, metres = travel(locations[-2], end_loc)
+            l0, l1, l2 = l0 - d0, l1 - d1, l2 - d2
+        if l0 > c0 or l1 > c1 or l2 > c2:
+            events.append(("capacity", k, max(l0 - c0, l1 - c1, l2 - c2), (l0, l1, l2)))
+        now = start + service[i]
+        if detail:
+            lateness.append(late)
+            stops.append((arrival, start, now, l0, l1, l2))
+        if break_after == k and brk is not None:
+            break_start = max(now, brk[0])
+            now = break_start + brk[2]
+            if now > brk[1]:
+                events.append(("break_window", -1, now - brk[1], break_start))
+        previous = here
+    leg = item(previous, v.end)
     if leg >= UNREACHABLE:
-        violations.append(
-            Violation("unreachable", f"Route {vid} cannot get back to its depot by road.", vid)
-        )
-        leg = metres = 0
-    end = time + leg
-    distance += metres
+        events.append(("unreachable", -1, 0, None))
+        leg = 0
+    elif detail:
+        distance += metres_at(previous, v.end)
+    end = now + leg
     driving += leg
-    if brk is not None and route.break_after is None and end > brk.window.start and orders:
-        violations.append(
-            Violation(
-                "break_missing",
-                f"Route {vid} is on duty from {_clock(depart)} to {_clock(end)} "
-                f"but has no {_minutes(brk.duration_s)} break.",
-                vid,
+    if brk is not None and break_after is None and end > brk[0] and orders:
+        events.append(("break_missing", -1, 0, None))
+    if end > v.shift_end:
+        events.append(("shift", -1, end - v.shift_end, None))
+    if v.max_duration_s is not None and end - depart > v.max_duration_s:
+        events.append(("max_duration", -1, end - depart - v.max_duration_s, None))
+    return _Walk(
+        events, depart, end, distance, driving, waiting, break_start, lateness_cost, lateness, stops
+    )
+
+
+def schedule_route(problem: Problem, route: RouteAssignment) -> _Schedule:
+    """Times, loads and violations of one route under the schedule rule."""
+    t = _tables(problem)
+    v = t.vehicle(route.vehicle)
+    walk = _walk(t, v, route.orders, route.break_after, detail=True)
+    vehicle = v.vehicle
+    vid = vehicle.id
+    capacity = v.capacity
+    orders = [problem.orders[i] for i in route.orders]
+    violations: list[Violation] = []
+    for code, k, amount, figures in walk.events:
+        order = orders[k] if k >= 0 else None
+        if code == "capacity" and order is None:
+            message = (
+                f"Route {vid} leaves the depot with {_load_text(figures)}, more than its "
+                f"capacity ({_load_text(capacity)})."
             )
-        )
-    if end > vehicle.shift.end:
-        violations.append(
-            Violation(
-                "shift",
-                f"Route {vid} returns at {_clock(end)}, "
-                f"{_minutes(end - vehicle.shift.end)} after its shift ends "
-                f"({_clock(vehicle.shift.end)}).",
-                vid,
-                amount=end - vehicle.shift.end,
+        elif code == "capacity":
+            assert order is not None
+            message = (
+                f"Route {vid} carries {_load_text(figures)} after order {order.id}, more than "
+                f"its capacity ({_load_text(capacity)})."
             )
-        )
-    if vehicle.max_duration_s is not None and end - depart > vehicle.max_duration_s:
-        violations.append(
-            Violation(
-                "max_duration",
-                f"Route {vid} lasts {_minutes(end - depart)}, longer than its maximum "
-                f"({_minutes(vehicle.max_duration_s)}).",
-                vid,
-                amount=end - depart - vehicle.max_duration_s,
+        elif code == "break_window":
+            brk = vehicle.break_
+            assert brk is not None
+            message = (
+                f"Route {vid} can only start its {_minutes(brk.duration_s)} break at "
+                f"{_clock(figures)}, too late for its window "
+                f"{_clock(brk.window.start)}-{_clock(brk.window.end)}."
             )
+        elif code == "unreachable" and order is not None:
+            message = f"Route {vid} cannot reach order {order.id} by road from its previous stop."
+        elif code == "unreachable":
+            message = f"Route {vid} cannot get back to its depot by road."
+        elif code == "late":
+            assert order is not None
+            message = (
+                f"Route {vid} reaches order {order.id} at {_clock(figures)}, "
+                f"{_minutes(amount)} after its window closed ({_clock(order.windows[-1].end)})."
+            )
+        elif code == "skill":
+            assert order is not None
+            missing = ", ".join(sorted(order.skills - vehicle.skills))
+            message = (
+                f"Route {vid} serves order {order.id}, which needs {missing} "
+                "that the vehicle lacks."
+            )
+        elif code == "break_missing":
+            brk = vehicle.break_
+            assert brk is not None
+            message = (
+                f"Route {vid} is on duty from {_clock(walk.start_s)} to {_clock(walk.end_s)} "
+                f"but has no {_minutes(brk.duration_s)} break."
+            )
+        elif code == "shift":
+            message = (
+                f"Route {vid} returns at {_clock(walk.end_s)}, "
+                f"{_minutes(amount)} after its shift ends "
+                f"({_clock(vehicle.shift.end)})."
+            )
+        else:  # max_duration
+            assert vehicle.max_duration_s is not None
+            message = (
+                f"Route {vid} lasts {_minutes(walk.end_s - walk.start_s)}, longer than its "
+                f"maximum ({_minutes(vehicle.max_duration_s)})."
+            )
+        violations.append(
+            Violation(code, message, vid, None if order is None else order.id, amount)
         )
+    visits = [
+        Visit(order.id, arrival, start, departure, Load(max(l0, 0), max(l1, 0), max(l2, 0)))
+        for order, (arrival, start, departure, l0, l1, l2) in zip(orders, walk.stops, strict=True)
+    ]
     return _Schedule(
         visits,
-        depart,
-        end,
-        distance,
-        driving,
-        waiting,
-        break_start,
-        lateness,
-        lateness_cost,
+        walk.start_s,
+        walk.end_s,
+        walk.distance_m,
+        walk.driving_s,
+        walk.waiting_s,
+        walk.break_start_s,
+        walk.lateness,
+        walk.lateness_cost,
         violations,
     )
 
 
-def _load_text(load: np.ndarray) -> str:
+@dataclass(frozen=True, slots=True)
+class ScheduleCheck:
+    """The numbers :func:`schedule_route` would find for a route, without its records."""
+
+    violations: int
+    """How many violations it would report."""
+    amount: int
+    """Sum of their amounts (seconds late, units over capacity...)."""
+    start_s: int
+    end_s: int
+    overload: int
+    """Position of the first stop whose order is over capacity; -1 if none."""
+
+
+def check_schedule(
+    problem: Problem, route: RouteAssignment, *, rough: bool = False
+) -> ScheduleCheck:
+    """Count what :func:`schedule_route` finds wrong with ``route``, fast.
+
+    The same schedule rule (one definition) on plain per-problem lookups kept
+    between calls; no visit, load or violation objects are made.
+
+    Parameters
+    ----------
+    problem
+        The day.
+    route
+        Stops in visit order, with the break position.
+    rough
+        Leave out a missing break (for routes whose break is placed later).
+
+    Returns
+    -------
+    ScheduleCheck
+        Violations, their total amount, the route's start and end and the
+        first overloaded stop, exactly as :func:`schedule_route` finds them.
+    """
+    t = _tables(problem)
+    walk = _walk(t, t.vehicle(route.vehicle), route.orders, route.break_after, detail=False)
+    count = amount = 0
+    overloaded: set[int] | None = None
+    for code, k, figure, _ in walk.events:
+        if rough and code == "break_missing":
+            continue
+        count += 1
+        amount += figure
+        if code == "capacity" and k >= 0:
+            overloaded = overloaded or set()
+            overloaded.add(route.orders[k])
+    overload = -1
+    if overloaded:
+        overload = next(k for k, i in enumerate(route.orders) if i in overloaded)
+    return ScheduleCheck(count, amount, walk.start_s, walk.end_s, overload)
+
+
+def _load_text(load: Iterable[int]) -> str:
     parcels, grams, ml = (int(x) for x in load)
     return f"{parcels} parcels, {grams / 1000:g} kg, {ml / 1000:g} l"
 

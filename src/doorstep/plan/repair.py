@@ -4,7 +4,9 @@ Backends plan under their own rules, which differ from the evaluator's in
 places (PyVRP knows no breaks; OR-Tools and VROOM may take one mid-drive;
 OR-Tools may start a route with returns on board). Every backend hands its
 routes to this module, and the evaluator's
-:func:`~doorstep.plan.evaluator.schedule_route` is the only judge of a route:
+:func:`~doorstep.plan.evaluator.schedule_route` is the only judge of a route
+(candidates are counted with :func:`~doorstep.plan.evaluator.check_schedule`,
+the same schedule rule without the visit and violation records):
 
 * :func:`place_break` puts the vehicle's break where the route is cleanest
   (fewest violations, then least amount, then shortest duty; a backend's hint
@@ -31,7 +33,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from doorstep.domain.order import OrderKind
-from doorstep.plan.evaluator import schedule_route
+from doorstep.plan.evaluator import check_schedule, schedule_route
 from doorstep.plan.problem import NOMINAL_CENTS_PER_KM, Objective, Problem
 from doorstep.plan.solver import RouteAssignment
 
@@ -92,15 +94,8 @@ def check_route(problem: Problem, route: RouteAssignment, *, rough: bool = False
     RouteCheck
         Violations, their total amount, the duty and the first overloaded stop.
     """
-    schedule = schedule_route(problem, route)
-    found = [v for v in schedule.violations if not (rough and v.code == "break_missing")]
-    overloaded = {v.order_id for v in found if v.code == "capacity" and v.order_id is not None}
-    overload = next(
-        (k for k, i in enumerate(route.orders) if problem.orders[i].id in overloaded), -1
-    )
-    return RouteCheck(
-        len(found), sum(v.amount for v in found), schedule.end_s - schedule.start_s, overload
-    )
+    c = check_schedule(problem, route, rough=rough)
+    return RouteCheck(c.violations, c.amount, c.end_s - c.start_s, c.overload)
 
 
 def _placed(
