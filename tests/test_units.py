@@ -2,11 +2,12 @@
 
 from datetime import date, datetime, time
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from doorstep.units import format_clock, haversine_m, kg_to_g, parse_clock
+from doorstep.units import format_clock, haversine_array_m, haversine_m, kg_to_g, parse_clock
 
 
 @pytest.mark.parametrize(
@@ -62,3 +63,19 @@ def test_conversions_round_half_up() -> None:
 def test_haversine_known_distance() -> None:
     """Helsinki to Tampere is about 160 km as the crow flies."""
     assert 155_000 < haversine_m(60.1699, 24.9384, 61.4978, 23.7610) < 165_000
+
+
+def test_haversine_array_agrees_with_haversine_and_broadcasts() -> None:
+    """The vectorised haversine gives haversine_m's distances, in the broadcast shape."""
+    lat = np.array([60.1699, 61.4978, 60.4518, -33.8688])
+    lon = np.array([24.9384, 23.7610, 22.2666, 151.2093])
+    matrix = haversine_array_m(lat[:, None], lon[:, None], lat[None, :], lon[None, :])
+    assert matrix.shape == (4, 4)
+    for i in range(4):
+        for j in range(4):
+            assert matrix[i, j] == pytest.approx(haversine_m(lat[i], lon[i], lat[j], lon[j]))
+    to_helsinki = haversine_array_m(lat, lon, 60.1699, 24.9384)
+    assert to_helsinki.tolist() == pytest.approx(matrix[:, 0].tolist())
+    assert float(haversine_array_m(0.0, 0.0, 0.0, 180.0)) == pytest.approx(
+        haversine_m(0, 0, 0, 180)
+    )

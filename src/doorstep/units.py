@@ -22,6 +22,9 @@ import math
 import re
 from datetime import date, datetime, time, timedelta
 
+import numpy as np
+import numpy.typing as npt
+
 SECONDS_PER_MINUTE = 60
 SECONDS_PER_HOUR = 3_600
 SECONDS_PER_DAY = 86_400
@@ -43,6 +46,7 @@ __all__ = [
     "SECONDS_PER_HOUR",
     "SECONDS_PER_MINUTE",
     "format_clock",
+    "haversine_array_m",
     "haversine_m",
     "kg_to_g",
     "litres_to_ml",
@@ -167,3 +171,32 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     dlam = math.radians(lon2 - lon1)
     a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlam / 2) ** 2
     return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
+
+
+def haversine_array_m(
+    lat1: npt.ArrayLike, lon1: npt.ArrayLike, lat2: npt.ArrayLike, lon2: npt.ArrayLike
+) -> npt.NDArray[np.float64]:
+    """Great-circle distances in metres between WGS84 points, element by element.
+
+    The vectorised :func:`haversine_m`: the arguments are arrays (or numbers) of
+    degrees that NumPy broadcasts against each other, so one point against
+    many, segment ends pairwise, or ``lat[:, None]`` against ``lat[None, :]``
+    for a whole matrix.
+
+    Parameters
+    ----------
+    lat1, lon1
+        The first points.
+    lat2, lon2
+        The second points.
+
+    Returns
+    -------
+    numpy.ndarray
+        The distances, in the broadcast shape of the arguments.
+    """
+    phi1, phi2 = np.radians(lat1), np.radians(lat2)
+    dlam = np.radians(np.subtract(lon2, lon1))
+    a = np.sin((phi2 - phi1) / 2) ** 2 + np.cos(phi1) * np.cos(phi2) * np.sin(dlam / 2) ** 2
+    distances: npt.NDArray[np.float64] = 2 * EARTH_RADIUS_M * np.arcsin(np.minimum(1.0, np.sqrt(a)))
+    return distances

@@ -33,7 +33,7 @@ KEY_PREFIX = "ds_"
 
 
 class Role(StrEnum):
-    """What a key may do."""
+    """What a key may do: the module's table says what each role may call."""
 
     ADMIN = "admin"
     PLANNER = "planner"

@@ -50,28 +50,40 @@ FINISHING = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class EventIn:
-    """One scan as a client sends it (already checked for types)."""
+    """One scan as a client sends it (already checked for types).
+
+    Unlike a :class:`~doorstep.domain.events.ScanEvent`, it may break the
+    domain's rules (a failure reason on a delivery): :func:`ingest` rejects
+    such an event alone instead of failing the batch.
+    """
 
     event_id: str
+    """The client's id; an id seen before makes the event a duplicate."""
     parcel_id: str
     kind: ScanKind
     at: datetime
+    """When it happened (timezone-aware); events are folded in this order."""
     vehicle_id: str | None = None
     lat: float | None = None
+    """Where the scan happened, if the device said (stored, not checked)."""
     lon: float | None = None
     failure_reason: FailureReason | None = None
     proof: dict[str, str] | None = None
+    """Proof of delivery as sent (stored and passed on to webhooks as it is)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """What became of one event."""
+    """What became of one event (the API answers with these as they are)."""
 
     event_id: str
     status: str
     """accepted, duplicate or rejected."""
     code: str | None = None
+    """For a rejected event, why, for programs: ``unknown_parcel``, ``not_your_parcel``,
+    ``invalid_transition`` or ``failure_reason``."""
     detail: str | None = None
+    """For a rejected event, why, in a sentence for people."""
 
 
 def _rejected(event: EventIn, code: str, detail: str) -> Outcome:
@@ -443,8 +455,5 @@ def describe(outcomes: Sequence[Outcome]) -> dict[str, Any]:
         "accepted": sum(o.status == "accepted" for o in outcomes),
         "duplicates": sum(o.status == "duplicate" for o in outcomes),
         "rejected": sum(o.status == "rejected" for o in outcomes),
-        "results": [
-            {"event_id": o.event_id, "status": o.status, "code": o.code, "detail": o.detail}
-            for o in outcomes
-        ],
+        "results": list(outcomes),
     }

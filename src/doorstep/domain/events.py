@@ -29,39 +29,63 @@ class ScanKind(StrEnum):
     """What a scan says happened."""
 
     SCANNED_AT_DEPOT = "scanned_at_depot"
+    """The parcel was received (or scanned again) at the depot."""
     LOADED = "loaded"
+    """The parcel was put on its vehicle."""
     OUT_FOR_DELIVERY = "out_for_delivery"
+    """The vehicle left the depot with the parcel."""
     ARRIVED_AT_STOP = "arrived_at_stop"
+    """The driver reached the parcel's stop."""
     DELIVERED = "delivered"
+    """The parcel was handed over (a :class:`Proof` may say to whom)."""
     FAILED_ATTEMPT = "failed_attempt"
+    """A delivery or pickup did not happen; the event names a :class:`FailureReason`."""
     RETURNED_TO_DEPOT = "returned_to_depot"
+    """The parcel came back to the depot: undelivered, or a collected return."""
     RETURN_PICKED_UP = "return_picked_up"
+    """A return was collected at the customer's door."""
 
 
 class ParcelState(StrEnum):
     """Where a parcel is in its life."""
 
     CREATED = "created"
+    """Known from its order, not scanned yet."""
     AT_DEPOT = "at_depot"
+    """At the depot, waiting to be loaded."""
     LOADED = "loaded"
+    """On its vehicle, which has not left yet."""
     OUT_FOR_DELIVERY = "out_for_delivery"
+    """On its vehicle, on the road."""
     AT_STOP = "at_stop"
+    """The driver is at its stop."""
     DELIVERED = "delivered"
+    """Handed over; final."""
     FAILED_ATTEMPT = "failed_attempt"
+    """An attempt failed; the parcel stays on the vehicle (or the return at the door)."""
     PICKED_UP = "picked_up"
+    """A return, collected and on the vehicle."""
     RETURNED_TO_DEPOT = "returned_to_depot"
+    """Back at the depot after the road."""
 
 
 class FailureReason(StrEnum):
     """Why a delivery or pickup attempt failed."""
 
     NOT_HOME = "not_home"
+    """Nobody answered the door."""
     NO_ACCESS = "no_access"
+    """The driver could not get to the door (locked gate, no entry code)."""
     ADDRESS_NOT_FOUND = "address_not_found"
+    """The address could not be found where the order puts it."""
     REFUSED = "refused"
+    """The recipient would not accept the parcel."""
     DAMAGED = "damaged"
+    """The parcel was found damaged and not handed over."""
     UNSAFE = "unsafe"
+    """The driver judged the stop unsafe to serve."""
     BUSINESS_CLOSED = "business_closed"
+    """A business address was closed when the driver came."""
 
 
 @dataclass(frozen=True, slots=True)

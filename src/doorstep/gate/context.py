@@ -11,10 +11,10 @@ import numpy as np
 
 from doorstep.domain.fleet import Fleet
 from doorstep.gate.normalise import building_key
-from doorstep.gate.robust import FloatArray, haversine_to, median_centre, robust_radius
+from doorstep.gate.robust import FloatArray, median_centre, robust_radius
 from doorstep.gate.settings import GateSettings
 from doorstep.io.orders import OrderRecord
-from doorstep.units import haversine_m
+from doorstep.units import haversine_array_m, haversine_m
 
 
 def in_range(lat: float, lon: float) -> bool:
@@ -98,7 +98,7 @@ class RuleContext:
         if len(lat) < self.settings.min_points_for_area:
             return None
         centre = median_centre(lat, lon)
-        distances = haversine_to(lat, lon, *centre)
+        distances = haversine_array_m(lat, lon, *centre)
         radius = max(
             robust_radius(distances, self.settings.outlier_mad_k), self.settings.outlier_min_m
         )
@@ -111,7 +111,9 @@ class RuleContext:
         if area is None:
             return {}
         rows, lat, lon = self._located_rows
-        return dict(zip(rows, haversine_to(lat, lon, area.lat, area.lon).tolist(), strict=True))
+        return dict(
+            zip(rows, haversine_array_m(lat, lon, area.lat, area.lon).tolist(), strict=True)
+        )
 
     def located(self, record: OrderRecord) -> bool:
         """Whether the record has trustworthy coordinates: valid and inside the service area."""

@@ -23,7 +23,7 @@ from scipy.sparse.csgraph import connected_components
 from doorstep.domain.fleet import Profile
 from doorstep.errors import CorruptFileError, RoadNetworkError
 from doorstep.network.profiles import ROAD_CLASSES, speeds_for, way_access
-from doorstep.units import EARTH_RADIUS_M
+from doorstep.units import haversine_array_m
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int32]
@@ -123,18 +123,6 @@ def _highway_ways(path: Path) -> osmium.FileProcessor:
         .with_locations()
         .with_filter(osmium.filter.KeyFilter("highway"))
     )
-
-
-def segment_lengths_m(
-    lat_a: FloatArray, lon_a: FloatArray, lat_b: FloatArray, lon_b: FloatArray
-) -> FloatArray:
-    """Great-circle length (m) of each segment, vectorised."""
-    la, lb = np.radians(lat_a), np.radians(lat_b)
-    dlat = lb - la
-    dlon = np.radians(lon_b - lon_a)
-    h = np.sin(dlat / 2) ** 2 + np.cos(la) * np.cos(lb) * np.sin(dlon / 2) ** 2
-    length: FloatArray = 2 * EARTH_RADIUS_M * np.arcsin(np.minimum(1.0, np.sqrt(h)))
-    return length
 
 
 def read_road_graph(
@@ -242,7 +230,7 @@ def _largest_component(
         lon=lo,
         tail=t,
         head=h,
-        length_m=segment_lengths_m(la[t], lo[t], la[h], lo[h]),
+        length_m=haversine_array_m(la[t], lo[t], la[h], lo[h]),
         speed_kmh=speed[arcs],
         road_class=road_class[arcs],
         profile=profile,
@@ -296,7 +284,7 @@ def network_info(path: Path) -> NetworkInfo:
     if not lat_a:
         raise RoadNetworkError(f"{path}: holds no roads (no highway=* way with two nodes)")
     la, lo = np.array(lat_a + lat_b), np.array(lon_a + lon_b)
-    lengths = segment_lengths_m(np.array(lat_a), np.array(lon_a), np.array(lat_b), np.array(lon_b))
+    lengths = haversine_array_m(lat_a, lon_a, lat_b, lon_b)
     return NetworkInfo(
         path=path,
         nodes=len(nodes),

@@ -18,7 +18,7 @@ import numpy as np
 from doorstep.domain.fleet import Profile
 from doorstep.domain.location import Location
 from doorstep.network.provider import Matrices, TravelTimeProvider, check_locations
-from doorstep.units import EARTH_RADIUS_M
+from doorstep.units import haversine_array_m
 
 DEFAULT_CIRCUITY = 1.3
 """Road distance / great-circle distance in a typical city."""
@@ -56,14 +56,9 @@ class StraightLineProvider(TravelTimeProvider):
     def matrices(self, locations: Sequence[Location], profile: Profile) -> Matrices:
         """Estimated duration (s) and distance (m) between every pair of ``locations``."""
         check_locations(locations)
-        lat = np.radians([p.lat for p in locations])
-        lon = np.radians([p.lon for p in locations])
-        dlat = lat[:, None] - lat[None, :]
-        dlon = lon[:, None] - lon[None, :]
-        a = np.sin(dlat / 2) ** 2 + np.cos(lat)[:, None] * np.cos(lat)[None, :] * (
-            np.sin(dlon / 2) ** 2
-        )
-        great_circle = 2 * EARTH_RADIUS_M * np.arcsin(np.minimum(1.0, np.sqrt(a)))
+        lat = np.array([p.lat for p in locations])
+        lon = np.array([p.lon for p in locations])
+        great_circle = haversine_array_m(lat[:, None], lon[:, None], lat[None, :], lon[None, :])
         road = great_circle * self.circuity
         seconds = road / (self.speeds_kmh[profile] / 3.6)
         return Matrices(

@@ -90,6 +90,14 @@ def test_delivery_naming_the_wrong_pickup_is_refused(lc101_rows: list[list[str]]
         parse_lilim(text, source="lc101.txt")
 
 
+def test_first_task_row_must_be_the_depot(lc101_rows: list[list[str]]) -> None:
+    """A table that does not start with task 0 is refused, naming the row's line."""
+    edited = [list(row) for row in lc101_rows]
+    edited[1][0] = "999"
+    with pytest.raises(InstanceFormatError, match=r"line 2: the first row is task 999"):
+        parse_lilim(_text(edited))
+
+
 def test_pickup_naming_a_missing_delivery_is_refused(lc101_rows: list[list[str]]) -> None:
     """A pickup whose delivery does not exist raises with its line."""
     text, line = _edit(lc101_rows, task=3, column=8, value="999")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import itertools
 import json
 import re
@@ -20,11 +21,12 @@ from doorstep.domain.location import Location
 from doorstep.domain.order import Address, Contact, Order, OrderKind
 from doorstep.domain.time_window import TimeWindow
 from doorstep.errors import InputError
-from doorstep.plan.evaluator import evaluate
+from doorstep.plan.evaluator import evaluate, route_cost
 from doorstep.plan.outputs import write_outputs
 from doorstep.plan.outputs.geojson import plan_geojson
 from doorstep.plan.outputs.manifests import COLUMNS, manifest_names
 from doorstep.plan.outputs.map_html import LEAFLET_VERSION, leaflet_assets, map_html
+from doorstep.plan.outputs.routes import planned_routes
 from doorstep.plan.problem import Problem
 from doorstep.plan.result import DayPlan
 from doorstep.plan.solver import Assignment, RouteAssignment
@@ -495,3 +497,27 @@ def test_map_renders_in_headless_chromium(out: Path, tmp_path: Path) -> None:
         timeout=120,
     )
     assert png.stat().st_size > 0
+
+
+def test_planned_routes_resolve_vehicle_depots_orders_and_cost() -> None:
+    """Each route comes with its vehicle, depots, visited orders, cost and geometry."""
+    day = _day(with_geometry=False)
+    planned = planned_routes(day)
+    assert [p.index for p in planned] == [0, 1]
+    first = planned[0]
+    assert first.vehicle.id == first.route.vehicle_id == "van-1"
+    assert first.start_depot.id == first.end_depot.id == "D1"
+    assert [o.id for o in first.orders] == [v.order_id for v in first.route.visits]
+    assert [p.cost_cents for p in planned] == list(day.evaluation.route_costs)
+    assert all(p.geometry == () for p in planned)
+
+
+def test_planned_routes_cost_falls_back_to_the_vehicle_costs() -> None:
+    """Without the evaluator's route costs, a route costs what its vehicle charges for it."""
+    day = _day()
+    bare = dataclasses.replace(day, evaluation=dataclasses.replace(day.evaluation, route_costs=()))
+    for with_costs, without in zip(planned_routes(day), planned_routes(bare), strict=True):
+        route = without.route
+        assert without.cost_cents == route_cost(without.vehicle, route.distance_m, route.duration_s)
+        assert without.cost_cents == with_costs.cost_cents
+        assert without.geometry == day.geometry[without.index]

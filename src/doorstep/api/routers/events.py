@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from doorstep.api.deps import Config, Db, EventId, EventPoster, Id, Limit, OrderReader, ParcelId
 from doorstep.api.problems import ProblemError
 from doorstep.api.security import Role
-from doorstep.dispatch.ingest import EventIn, describe, ingest
+from doorstep.dispatch.ingest import EventIn, Outcome, describe, ingest
 from doorstep.domain.events import FailureReason, ScanKind
 from doorstep.store import tables as t
 
@@ -44,14 +44,21 @@ class ScanIn(BaseModel):
     """One scan event; ``event_id`` is the client's id and makes posting it again a no-op."""
 
     model_config = ConfigDict(extra="forbid")
-    event_id: EventId
-    parcel_id: ParcelId
-    kind: ScanKind
-    at: AwareDatetime
-    vehicle_id: Id | None = None
-    position: PositionIn | None = None
-    failure_reason: FailureReason | None = None
-    proof: ProofIn | None = None
+    event_id: EventId = Field(
+        description="The client's id for the event; an id seen before makes it a duplicate."
+    )
+    parcel_id: ParcelId = Field(description="The parcel scanned (its label's id).")
+    kind: ScanKind = Field(description="What happened.")
+    at: AwareDatetime = Field(
+        description="When it happened, with its UTC offset; events apply in this order."
+    )
+    vehicle_id: Id | None = Field(default=None, description="The vehicle the scanner is on.")
+    position: PositionIn | None = Field(default=None, description="Where the scan happened.")
+    failure_reason: FailureReason | None = Field(
+        default=None,
+        description="Why a failed_attempt failed; an event of another kind must have none.",
+    )
+    proof: ProofIn | None = Field(default=None, description="Proof of delivery, if taken.")
 
 
 class BatchIn(BaseModel):
@@ -61,22 +68,13 @@ class BatchIn(BaseModel):
     events: list[ScanIn] = Field(min_length=1, max_length=MAX_BATCH)
 
 
-class Result(BaseModel):
-    """What became of one event."""
-
-    event_id: str
-    status: str
-    code: str | None
-    detail: str | None
-
-
 class BatchOut(BaseModel):
     """Counts, and one result per event in the order sent."""
 
     accepted: int
     duplicates: int
     rejected: int
-    results: list[Result]
+    results: list[Outcome]
 
 
 @router.post("/events", response_model=BatchOut)

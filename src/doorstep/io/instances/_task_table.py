@@ -106,14 +106,32 @@ def read_task_row(line: Line, source: str, columns: tuple[str, ...], titles: str
     )
 
 
-def depot_and_shift(row: TaskRow, source: str) -> tuple[Depot, TimeWindow]:
+def depot_and_shift(row: TaskRow, source: str, noun: str, hint: str) -> tuple[Depot, TimeWindow]:
     """Return the depot ``"0"`` at the first row and its window, every vehicle's shift.
+
+    Parameters
+    ----------
+    row
+        The table's first row, which must be task 0.
+    source
+        How to name the file in error messages.
+    noun
+        What the format calls a row (``"customer"``, ``"task"``), for the message.
+    hint
+        What to do when the first row is not the depot.
 
     Raises
     ------
     InstanceFormatError
-        If the row's window ends before it starts.
+        If the row is not task 0, or its window ends before it starts.
     """
+    if row.id != 0:
+        raise format_error(
+            source,
+            f"line {row.line}",
+            f"the first row is {noun} {row.id}, but it must be the depot, {noun} 0.",
+            hint,
+        )
     with domain_errors(source, f"line {row.line}"):
         shift = TimeWindow(row.ready, row.due)
         return Depot(id="0", location=planar_location(row.x, row.y)), shift

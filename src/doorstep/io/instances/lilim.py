@@ -40,21 +40,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from doorstep.domain import Depot, Instance, Metric, Order, OrderKind, TimeWindow
-from doorstep.io.instances._common import (
-    Line,
-    check_vehicle_count,
-    data_lines,
-    domain_errors,
-    empty_error,
-    format_error,
-    homogeneous_fleet,
-    last_line_number,
-    parse_float,
-    parse_int,
-    read_with,
-    refuse_repeated_ids,
-)
+from doorstep.domain import Instance, Metric, Order, OrderKind
+from doorstep.io.instances import _common
 from doorstep.io.instances._task_table import (
     TaskRow,
     depot_and_shift,
@@ -87,7 +74,7 @@ def read_lilim(path: str | Path) -> Instance:
         If the file does not follow the layout or a pair is inconsistent; the
         message names the line.
     """
-    return read_with(parse_lilim, path)
+    return _common.read_with(parse_lilim, path)
 
 
 def parse_lilim(text: str, source: str = "<text>", name: str = "lilim") -> Instance:
@@ -97,68 +84,60 @@ def parse_lilim(text: str, source: str = "<text>", name: str = "lilim") -> Insta
     the layout, a pickup-and-delivery pair that is inconsistent raises
     :class:`~doorstep.errors.InstanceFormatError`.
     """
-    lines = data_lines(text)
+    lines = _common.data_lines(text)
     if not lines:
-        raise empty_error(source, "a Li & Lim instance (a line `K Q speed`, then task rows)")
+        raise _common.empty_error(
+            source, "a Li & Lim instance (a line `K Q speed`, then task rows)"
+        )
     count, capacity = _header(lines[0], source)
     rows = [read_task_row(line, source, _COLUMNS, " ".join(_COLUMNS)) for line in lines[1:]]
     if len(rows) < 2:
-        raise format_error(
+        raise _common.format_error(
             source,
-            f"line {last_line_number(text)}",
+            f"line {_common.last_line_number(text)}",
             "the file ends before the first task row.",
             "After the depot row comes one row per pickup and per delivery.",
         )
     by_id = _index(rows, source)
-    depot, shift = _depot(rows[0], source)
+    depot, shift = depot_and_shift(
+        rows[0], source, "task", "The row after `K Q speed` describes the depot."
+    )
     for row in rows[1:]:
         _check_pair(row, by_id, source)
     orders = tuple(_order(row, source) for row in rows[1:])
-    with domain_errors(source, f"line {lines[0][0]}"):
-        vehicles = homogeneous_fleet(count, capacity, depot, shift)
+    with _common.domain_errors(source, f"line {lines[0][0]}"):
+        vehicles = _common.homogeneous_fleet(count, capacity, depot, shift)
     return Instance(name, (depot,), vehicles, orders, Metric.EUCLIDEAN)
 
 
-def _header(line: Line, source: str) -> tuple[int, int]:
+def _header(line: _common.Line, source: str) -> tuple[int, int]:
     """Parse ``K Q speed`` into ``(K, Q)``; the speed is checked but not kept."""
     number, tokens = line
     if len(tokens) != 3:
-        raise format_error(
+        raise _common.format_error(
             source,
             f"line {number}",
             f"expected 3 numbers (vehicles, capacity, speed), found {len(tokens)}.",
             "The first line of a Li & Lim file is `K Q speed`.",
         )
-    count = parse_int(tokens[0], source, number, "the number of vehicles")
-    capacity = parse_int(tokens[1], source, number, "the capacity")
-    parse_float(tokens[2], source, number, "the speed")
-    return check_vehicle_count(count, source, f"line {number}"), capacity
+    count = _common.parse_int(tokens[0], source, number, "the number of vehicles")
+    capacity = _common.parse_int(tokens[1], source, number, "the capacity")
+    _common.parse_float(tokens[2], source, number, "the speed")
+    return _common.check_vehicle_count(count, source, f"line {number}"), capacity
 
 
 def _index(rows: list[TaskRow], source: str) -> dict[int, TaskRow]:
     """Rows by id, refusing an id that appears twice."""
     ids = ((row.id, row.line) for row in rows)
-    refuse_repeated_ids(ids, source, "task", "Task ids must be unique.")
+    _common.refuse_repeated_ids(ids, source, "task", "Task ids must be unique.")
     return {row.id: row for row in rows}
-
-
-def _depot(row: TaskRow, source: str) -> tuple[Depot, TimeWindow]:
-    """Return the depot (row 0) and its window, which becomes every vehicle's shift."""
-    if row.id != 0:
-        raise format_error(
-            source,
-            f"line {row.line}",
-            f"the first task row is {row.id}, but it must be the depot, 0.",
-            "The row after `K Q speed` describes the depot.",
-        )
-    return depot_and_shift(row, source)
 
 
 def _check_pair(row: TaskRow, by_id: dict[int, TaskRow], source: str) -> None:
     """Check that a row is a pickup or a delivery and that its partner names it back."""
     where = f"line {row.line}"
     if not (row.is_pickup and row.demand >= 0) and not (row.is_delivery and row.demand <= 0):
-        raise format_error(
+        raise _common.format_error(
             source,
             where,
             f"task {row.id} (demand {row.demand}, pickup {row.pickup}, delivery {row.delivery}) "
@@ -172,14 +151,14 @@ def _check_pair(row: TaskRow, by_id: dict[int, TaskRow], source: str) -> None:
         role, other, partner_id, names_back = "delivery", "pickup", row.pickup, (0, row.id)
     partner = by_id.get(partner_id)
     if partner is None or (partner.pickup, partner.delivery) != names_back:
-        raise format_error(
+        raise _common.format_error(
             source,
             where,
             f"{role} {row.id} names {other} {partner_id}, {_says(partner)}.",
             _PAIR_HINT,
         )
     if row.is_pickup and partner.demand != -row.demand:
-        raise format_error(
+        raise _common.format_error(
             source,
             where,
             f"pickup {row.id} loads {row.demand} but its delivery {partner.id} "

@@ -35,20 +35,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from doorstep.domain import Depot, Instance, Metric, OrderKind, TimeWindow
-from doorstep.io.instances._common import (
-    Line,
-    check_vehicle_count,
-    data_lines,
-    domain_errors,
-    empty_error,
-    format_error,
-    homogeneous_fleet,
-    last_line_number,
-    parse_int,
-    read_text,
-    refuse_repeated_ids,
-)
+from doorstep.domain import Instance, Metric, OrderKind
+from doorstep.io.instances import _common
 from doorstep.io.instances._task_table import (
     TaskRow,
     depot_and_shift,
@@ -86,7 +74,7 @@ def read_solomon(path: str | Path) -> Instance:
     InstanceFormatError
         If the file does not follow the layout; the message names the line.
     """
-    return parse_solomon(read_text(path), source=str(path))
+    return parse_solomon(_common.read_text(path), source=str(path))
 
 
 def parse_solomon(text: str, source: str = "<text>") -> Instance:
@@ -96,60 +84,60 @@ def parse_solomon(text: str, source: str = "<text>") -> Instance:
     line of the file names the instance. ``source`` names the text in errors,
     which raise :class:`~doorstep.errors.InstanceFormatError` naming the line.
     """
-    lines = data_lines(text)
+    lines = _common.data_lines(text)
     if not lines:
-        raise empty_error(source, "a Solomon instance")
+        raise _common.empty_error(source, "a Solomon instance")
     name = " ".join(lines[0][1])
     count, capacity = _vehicle_section(lines, text, source)
     rows = [read_task_row(line, source, _COLUMNS, _TITLES) for line in lines[_FIRST_ROW:]]
     if not rows:
-        raise format_error(
+        raise _common.format_error(
             source,
-            f"line {last_line_number(text)}",
+            f"line {_common.last_line_number(text)}",
             "the file ends before the first customer row.",
             _LAYOUT_HINT,
         )
     _check_unique(rows, source)
-    depot, shift = _depot(rows[0], source)
+    depot, shift = depot_and_shift(rows[0], source, "customer", _LAYOUT_HINT)
     orders = tuple(task_order(row, source, OrderKind.DELIVERY, row.demand) for row in rows[1:])
     if not orders:
-        raise format_error(
+        raise _common.format_error(
             source, f"line {rows[0].line}", "the depot is the only row.", "Add customer rows."
         )
-    with domain_errors(source, f"line {lines[3][0]}"):
-        vehicles = homogeneous_fleet(count, capacity, depot, shift)
+    with _common.domain_errors(source, f"line {lines[3][0]}"):
+        vehicles = _common.homogeneous_fleet(count, capacity, depot, shift)
     return Instance(name, (depot,), vehicles, orders, Metric.EUCLIDEAN)
 
 
-def _vehicle_section(lines: list[Line], text: str, source: str) -> tuple[int, int]:
+def _vehicle_section(lines: list[_common.Line], text: str, source: str) -> tuple[int, int]:
     """Check the header lines and return ``(NUMBER, CAPACITY)``."""
     for index, keyword in ((1, "VEHICLE"), (2, "NUMBER"), (4, "CUSTOMER"), (5, "CUST")):
         _expect(lines, index, keyword, text, source)
     number, tokens = lines[3]
     if len(tokens) != 2:
-        raise format_error(
+        raise _common.format_error(
             source,
             f"line {number}",
             f"expected 2 numbers (NUMBER CAPACITY), found {len(tokens)}.",
             _LAYOUT_HINT,
         )
-    count = parse_int(tokens[0], source, number, "NUMBER")
-    capacity = parse_int(tokens[1], source, number, "CAPACITY")
-    return check_vehicle_count(count, source, f"line {number}"), capacity
+    count = _common.parse_int(tokens[0], source, number, "NUMBER")
+    capacity = _common.parse_int(tokens[1], source, number, "CAPACITY")
+    return _common.check_vehicle_count(count, source, f"line {number}"), capacity
 
 
-def _expect(lines: list[Line], index: int, keyword: str, text: str, source: str) -> None:
+def _expect(lines: list[_common.Line], index: int, keyword: str, text: str, source: str) -> None:
     """Check that non-blank line ``index`` starts with ``keyword``."""
     if index >= len(lines):
-        raise format_error(
+        raise _common.format_error(
             source,
-            f"line {last_line_number(text)}",
+            f"line {_common.last_line_number(text)}",
             f"the file ends where the {keyword!r} line was expected.",
             _LAYOUT_HINT,
         )
     number, tokens = lines[index]
     if not tokens[0].upper().startswith(keyword):
-        raise format_error(
+        raise _common.format_error(
             source,
             f"line {number}",
             f"expected a line starting with {keyword!r}, found {' '.join(tokens)!r}.",
@@ -160,16 +148,4 @@ def _expect(lines: list[Line], index: int, keyword: str, text: str, source: str)
 def _check_unique(rows: list[TaskRow], source: str) -> None:
     """Refuse a customer number that appears twice."""
     ids = ((row.id, row.line) for row in rows)
-    refuse_repeated_ids(ids, source, "customer", "Customer numbers must be unique.")
-
-
-def _depot(row: TaskRow, source: str) -> tuple[Depot, TimeWindow]:
-    """Return the depot (customer 0) and its window, which becomes every vehicle's shift."""
-    if row.id != 0:
-        raise format_error(
-            source,
-            f"line {row.line}",
-            f"the first row is customer {row.id}, but it must be the depot, customer 0.",
-            _LAYOUT_HINT,
-        )
-    return depot_and_shift(row, source)
+    _common.refuse_repeated_ids(ids, source, "customer", "Customer numbers must be unique.")

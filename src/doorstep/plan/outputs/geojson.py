@@ -21,6 +21,7 @@ from typing import Any
 
 from doorstep.domain.location import Location
 from doorstep.plan.outputs.plan_json import chosen_window, is_on_time, windows_text
+from doorstep.plan.outputs.routes import PlannedRoute, planned_routes
 from doorstep.plan.result import DayPlan
 from doorstep.units import format_clock
 
@@ -48,32 +49,25 @@ def route_colour(index: int) -> str:
     return ROUTE_COLOURS[index % len(ROUTE_COLOURS)]
 
 
-def route_line(day: DayPlan, index: int) -> tuple[list[tuple[float, float]], bool]:
-    """The polyline of route ``index`` as ``(lat, lon)`` pairs, and whether it follows roads.
+def route_line(planned: PlannedRoute) -> tuple[list[tuple[float, float]], bool]:
+    """The polyline of a route as ``(lat, lon)`` pairs, and whether it follows roads.
 
     Parameters
     ----------
-    day
-        The planned day.
-    index
-        Position of the route in ``day.evaluation.plan.routes``.
+    planned
+        The route, with its road geometry (if any), depots and orders.
 
     Returns
     -------
     tuple
-        The points, and True when they are the road geometry from
-        ``day.geometry``; False when straight lines through the depot and the
-        stops stand in for a missing geometry.
+        The points, and True when they are the route's road geometry; False
+        when straight lines through the depot and the stops stand in for a
+        missing geometry.
     """
-    if index < len(day.geometry) and len(day.geometry[index]) >= 2:
-        return [(lat, lon) for lat, lon in day.geometry[index]], True
-    problem = day.problem
-    route = day.evaluation.plan.routes[index]
-    vehicle = next(v for v in problem.fleet.vehicles if v.id == route.vehicle_id)
-    orders = {o.id: o for o in problem.orders}
-    start = problem.fleet.depot(vehicle.depot_id).location
-    end = problem.fleet.depot(vehicle.end_depot_id or vehicle.depot_id).location
-    points = [start, *(orders[v.order_id].location for v in route.visits), end]
+    if len(planned.geometry) >= 2:
+        return [(lat, lon) for lat, lon in planned.geometry], True
+    locations = [o.location for o in planned.orders]
+    points = [planned.start_depot.location, *locations, planned.end_depot.location]
     return [(p.lat, p.lon) for p in points], False
 
 
@@ -95,7 +89,8 @@ def plan_geojson(day: DayPlan) -> dict[str, Any]:
     Parameters
     ----------
     day
-        The planned day.
+        The planned day; its road geometry gives the route lines, where it
+        has one for the route (see :func:`route_line`).
 
     Returns
     -------
@@ -105,12 +100,12 @@ def plan_geojson(day: DayPlan) -> dict[str, Any]:
     """
     problem, plan = day.problem, day.evaluation.plan
     orders = {o.id: o for o in problem.orders}
-    vehicles = {v.id: v for v in problem.fleet.vehicles}
     lines: list[dict[str, Any]] = []
     stops: list[dict[str, Any]] = []
-    for index, route in enumerate(plan.routes):
+    for planned in planned_routes(day):
+        index, route = planned.index, planned.route
         colour = route_colour(index)
-        points, on_roads = route_line(day, index)
+        points, on_roads = route_line(planned)
         lines.append(
             {
                 "type": "Feature",
@@ -122,7 +117,7 @@ def plan_geojson(day: DayPlan) -> dict[str, Any]:
                     "role": "route",
                     "route_index": index,
                     "vehicle_id": route.vehicle_id,
-                    "profile": vehicles[route.vehicle_id].profile.value,
+                    "profile": planned.vehicle.profile.value,
                     "colour": colour,
                     "dashed": index >= len(ROUTE_COLOURS),
                     "distance_m": route.distance_m,
@@ -134,8 +129,9 @@ def plan_geojson(day: DayPlan) -> dict[str, Any]:
                 },
             }
         )
-        for number, visit in enumerate(route.visits, start=1):
-            order = orders[visit.order_id]
+        for number, (order, visit) in enumerate(
+            zip(planned.orders, route.visits, strict=True), start=1
+        ):
             window = chosen_window(order, visit.arrival_s)
             stops.append(
                 _point(

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from doorstep.domain.fleet import Depot, Vehicle
 from doorstep.domain.order import Order
 from doorstep.domain.plan import Route
+from doorstep.plan.outputs.routes import PlannedRoute, planned_routes
 from doorstep.plan.result import DayPlan
 from doorstep.units import GRAMS_PER_KG, SECONDS_PER_MINUTE, format_clock
 
@@ -145,27 +146,21 @@ def _stop_row(number: int, order: Order, arrival_s: int) -> list[str]:
     )
 
 
-def route_manifest(day: DayPlan, index: int) -> str:
-    """The CSV text of the manifest of route ``index``.
+def route_manifest(planned: PlannedRoute) -> str:
+    """The CSV text of one route's manifest.
 
     Parameters
     ----------
-    day
-        The planned day.
-    index
-        Position of the route in ``day.evaluation.plan.routes``.
+    planned
+        The route, with its vehicle (for the break), depots and orders.
 
     Returns
     -------
     str
         CSV with a header (:data:`COLUMNS`) and the day's rows in driving order.
     """
-    problem = day.problem
-    route = day.evaluation.plan.routes[index]
-    vehicle = next(v for v in problem.fleet.vehicles if v.id == route.vehicle_id)
-    orders = {o.id: o for o in problem.orders}
-    start_depot = problem.fleet.depot(vehicle.depot_id)
-    end_depot = problem.fleet.depot(vehicle.end_depot_id or vehicle.depot_id)
+    route, vehicle = planned.route, planned.vehicle
+    start_depot, end_depot = planned.start_depot, planned.end_depot
     has_break = vehicle.break_ is not None and route.break_start_s is not None
     rows = [
         list(COLUMNS),
@@ -173,8 +168,8 @@ def route_manifest(day: DayPlan, index: int) -> str:
     ]
     if has_break and route.break_after == -1:
         rows.append(_break_row(route, vehicle))
-    for k, visit in enumerate(route.visits):
-        rows.append(_stop_row(k + 1, orders[visit.order_id], visit.arrival_s))
+    for k, (order, visit) in enumerate(zip(planned.orders, route.visits, strict=True)):
+        rows.append(_stop_row(k + 1, order, visit.arrival_s))
         if has_break and route.break_after == k:
             rows.append(_break_row(route, vehicle))
     rows.append(_depot_row("return", end_depot, route.end_s, f"Back at depot {end_depot.id}"))
@@ -184,18 +179,18 @@ def route_manifest(day: DayPlan, index: int) -> str:
 
 
 def manifests(day: DayPlan) -> dict[str, str]:
-    """Every route's manifest.
+    """Every route's manifest, named after its vehicle.
 
     Parameters
     ----------
     day
-        The planned day.
+        The planned day: one manifest per route of its plan.
 
     Returns
     -------
     dict
         File name (see :func:`manifest_names`) -> CSV text, in route order.
     """
-    routes = day.evaluation.plan.routes
-    names = manifest_names([r.vehicle_id for r in routes])
-    return {name: route_manifest(day, i) for i, name in enumerate(names)}
+    routes = planned_routes(day)
+    names = manifest_names([p.route.vehicle_id for p in routes])
+    return {name: route_manifest(p) for name, p in zip(names, routes, strict=True)}

@@ -17,8 +17,8 @@ from doorstep.domain.load import Load
 from doorstep.domain.order import Order
 from doorstep.domain.plan import Route, Visit
 from doorstep.domain.time_window import TimeWindow
-from doorstep.plan.evaluator import route_cost
 from doorstep.plan.outputs.manifests import manifest_names
+from doorstep.plan.outputs.routes import planned_routes
 from doorstep.plan.result import DayPlan
 from doorstep.units import CENTS_PER_UNIT, GRAMS_PER_KG, MILLILITRES_PER_LITRE, format_clock
 
@@ -86,30 +86,6 @@ def windows_text(order: Order, separator: str = ", ") -> str:
     return separator.join(str(w) for w in order.windows)
 
 
-def route_cost_cents(day: DayPlan, index: int, vehicle: Vehicle) -> int:
-    """Cost of route ``index`` in cents, as the evaluator computed it.
-
-    Parameters
-    ----------
-    day
-        The planned day.
-    index
-        Position of the route in ``day.evaluation.plan.routes``.
-    vehicle
-        The route's vehicle (used when the evaluation carries no route costs).
-
-    Returns
-    -------
-    int
-        Cents.
-    """
-    costs = day.evaluation.route_costs
-    if index < len(costs):
-        return costs[index]
-    route = day.evaluation.plan.routes[index]
-    return route_cost(vehicle, route.distance_m, route.duration_s)
-
-
 def _money(cents: int) -> float:
     return round(cents / CENTS_PER_UNIT, 2)
 
@@ -170,7 +146,8 @@ def plan_document(day: DayPlan) -> dict[str, Any]:
     Parameters
     ----------
     day
-        The planned day.
+        The planned day; besides the plan, how it was made (backend, time
+        limit, seed, runtime, travel source) goes into ``summary``.
 
     Returns
     -------
@@ -178,9 +155,8 @@ def plan_document(day: DayPlan) -> dict[str, Any]:
         JSON-ready data following schema ``doorstep.plan/1`` (``docs/plan-json.md``).
     """
     problem, evaluation = day.problem, day.evaluation
-    vehicles = {v.id: v for v in problem.fleet.vehicles}
-    orders = {o.id: o for o in problem.orders}
-    names = manifest_names([r.vehicle_id for r in evaluation.plan.routes])
+    routes = planned_routes(day)
+    names = manifest_names([p.route.vehicle_id for p in routes])
     summary: dict[str, Any] = dict(evaluation.kpis.as_dict())
     summary |= {
         "backend": day.backend,
@@ -194,16 +170,16 @@ def plan_document(day: DayPlan) -> dict[str, Any]:
         "violation_count": len(evaluation.violations),
         "rejected_count": len(day.rejected),
     }
-    routes: list[dict[str, Any]] = []
-    for index, route in enumerate(evaluation.plan.routes):
-        vehicle = vehicles[route.vehicle_id]
-        routes.append(
+    route_documents: list[dict[str, Any]] = []
+    for planned, manifest in zip(routes, names, strict=True):
+        route, vehicle = planned.route, planned.vehicle
+        route_documents.append(
             {
                 "vehicle_id": route.vehicle_id,
                 "profile": vehicle.profile.value,
-                "depot_id": vehicle.depot_id,
-                "end_depot_id": vehicle.end_depot_id or vehicle.depot_id,
-                "manifest": names[index],
+                "depot_id": planned.start_depot.id,
+                "end_depot_id": planned.end_depot.id,
+                "manifest": manifest,
                 "start": format_clock(route.start_s),
                 "end": format_clock(route.end_s),
                 "start_s": route.start_s,
@@ -212,17 +188,20 @@ def plan_document(day: DayPlan) -> dict[str, Any]:
                 "duration_s": route.duration_s,
                 "wait_s": sum(v.wait_s for v in route.visits),
                 "stops": len(route.visits),
-                "cost": _money(route_cost_cents(day, index, vehicle)),
+                "cost": _money(planned.cost_cents),
                 "break": _break(route, vehicle),
                 "visits": [
-                    _visit(k, orders[v.order_id], v) for k, v in enumerate(route.visits, start=1)
+                    _visit(k, order, visit)
+                    for k, (order, visit) in enumerate(
+                        zip(planned.orders, route.visits, strict=True), start=1
+                    )
                 ],
             }
         )
     return {
         "schema": SCHEMA,
         "summary": summary,
-        "routes": routes,
+        "routes": route_documents,
         "unassigned": [
             {"order_id": u.order_id, "code": u.code, "reason": u.reason}
             for u in evaluation.plan.unassigned
@@ -251,7 +230,7 @@ def plan_document(day: DayPlan) -> dict[str, Any]:
 
 
 def plan_json(day: DayPlan) -> str:
-    """The text of ``plan.json`` (UTF-8, indented, ending in a newline).
+    """The text of ``plan.json``: :func:`plan_document` as indented JSON ending in a newline.
 
     Parameters
     ----------
@@ -261,6 +240,7 @@ def plan_json(day: DayPlan) -> str:
     Returns
     -------
     str
-        The JSON document.
+        The document's text, to be written as UTF-8 (non-ASCII characters are
+        kept as they are, not escaped).
     """
     return json.dumps(plan_document(day), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
