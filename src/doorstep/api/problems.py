@@ -45,19 +45,21 @@ _TITLES = {
 }
 
 
-class ProblemError(Exception):
-    """An error to send as a problem document.
+class ProblemError(RefusedError):
+    """A refusal with its HTTP status: sent as a problem document.
+
+    The service's rules raise :class:`~doorstep.service.refusal.RefusedError`
+    (422, or 409 for a conflict); the API raises this where the status is its
+    own (404, 413, 415, 503...).
 
     Parameters
     ----------
     status
-        HTTP status.
-    code
-        Stable machine-readable code (``not_found``, ``conflict``...).
-    detail
-        A sentence for people: what is wrong and what to do.
-    errors
-        Per-field errors: ``{"field": ..., "message": ...}``.
+        HTTP status (409 makes it a conflict).
+    code, detail, errors
+        The refusal's code, sentence and per-field errors
+        (:class:`~doorstep.service.refusal.RefusedError`'s ``code``, ``message``
+        and ``errors``).
     """
 
     def __init__(
@@ -67,11 +69,9 @@ class ProblemError(Exception):
         detail: str,
         errors: list[dict[str, Any]] | None = None,
     ) -> None:
-        super().__init__(detail)
+        super().__init__(code, detail, errors=errors or (), conflict=status == 409)
         self.status = status
-        self.code = code
         self.detail = detail
-        self.errors = errors or []
 
 
 def not_found(what: str, ident: str) -> ProblemError:

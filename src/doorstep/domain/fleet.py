@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from doorstep.domain.load import Load
+from doorstep.domain.load import Load, check_non_negative
 from doorstep.domain.location import Location
 from doorstep.domain.time_window import TimeWindow
 from doorstep.errors import DomainError
@@ -15,9 +15,13 @@ class Profile(StrEnum):
     """How a vehicle moves, which decides the roads it may use and its speeds."""
 
     CAR = "car"
+    """Roads from motorways down to service roads and living streets, at car speeds."""
     VAN = "van"
+    """The roads a car uses, a little slower, and at most 70 km/h on fast roads."""
     BIKE = "bike"
+    """A (cargo) bike: cycleways, paths and roads but motorways and trunks; one-ways bind."""
     FOOT = "foot"
+    """On foot: every way but motorways and trunks, in both directions, at walking pace."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +93,7 @@ class Costs:
     per_hour: int = 0
 
     def __post_init__(self) -> None:
-        if min(self.fixed, self.per_km, self.per_hour) < 0:
-            raise DomainError(f"costs cannot be negative: {self}")
+        check_non_negative("costs", self, self.fixed, self.per_km, self.per_hour)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,18 @@ from dataclasses import dataclass
 from doorstep.errors import DomainError
 
 
+def check_non_negative(what: str, holder: object, *amounts: int) -> None:
+    """Refuse a negative amount among ``amounts`` of ``holder`` (quantities, costs).
+
+    Raises
+    ------
+    DomainError
+        "``what`` cannot be negative: ``holder``".
+    """
+    if min(amounts, default=0) < 0:
+        raise DomainError(f"{what} cannot be negative: {holder}")
+
+
 @dataclass(frozen=True, slots=True)
 class Load:
     """Parcels, grams and millilitres.
@@ -21,8 +33,7 @@ class Load:
     volume_ml: int = 0
 
     def __post_init__(self) -> None:
-        if min(self.parcels, self.weight_g, self.volume_ml) < 0:
-            raise DomainError(f"quantities cannot be negative: {self}")
+        check_non_negative("quantities", self, self.parcels, self.weight_g, self.volume_ml)
 
     def __add__(self, other: Load) -> Load:
         return Load(

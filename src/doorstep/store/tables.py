@@ -9,7 +9,7 @@ ETAs, deliveries) are timezone-aware datetimes stored in UTC.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -27,6 +27,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from doorstep.domain.ids import ID_MAX_LENGTH
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -62,6 +64,14 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+IdKey = Annotated[str, mapped_column(String(ID_MAX_LENGTH), primary_key=True)]
+"""The primary key of a depot, vehicle, driver or order: an id by the domain's rule
+(:mod:`doorstep.domain.ids`), so the column is as long as the longest valid id."""
+
+CreatedAt = Annotated[datetime, mapped_column(default=utcnow)]
+"""When a row was made (UTC)."""
+
+
 class Base(DeclarativeBase):
     """Declarative base with stable constraint names (for migrations)."""
 
@@ -82,7 +92,7 @@ class ApiKey(Base):
     role: Mapped[str] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(200), default="")
     driver_id: Mapped[str | None] = mapped_column(ForeignKey("drivers.id"), default=None)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[CreatedAt]
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
@@ -90,18 +100,18 @@ class Depot(Base):
     """Where vehicles start and end."""
 
     __tablename__ = "depots"
-    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    id: Mapped[IdKey]
     name: Mapped[str] = mapped_column(String(200), default="")
     lat: Mapped[float] = mapped_column(Float)
     lon: Mapped[float] = mapped_column(Float)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[CreatedAt]
 
 
 class Vehicle(Base):
     """A vehicle of the fleet, as in the fleet file (shift and break in clock seconds)."""
 
     __tablename__ = "vehicles"
-    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    id: Mapped[IdKey]
     depot_id: Mapped[str] = mapped_column(ForeignKey("depots.id"))
     profile: Mapped[str] = mapped_column(String(16), default="van")
     capacity_parcels: Mapped[int] = mapped_column(Integer, default=0)
@@ -117,25 +127,25 @@ class Vehicle(Base):
     cost_per_km: Mapped[int] = mapped_column(Integer, default=0)
     cost_per_hour: Mapped[int] = mapped_column(Integer, default=0)
     skills: Mapped[list[Any]] = mapped_column(default=list)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[CreatedAt]
 
 
 class Driver(Base):
     """A driver; published routes are assigned to drivers."""
 
     __tablename__ = "drivers"
-    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    id: Mapped[IdKey]
     name: Mapped[str] = mapped_column(String(200), default="")
     phone: Mapped[str] = mapped_column(String(50), default="")
     vehicle_id: Mapped[str | None] = mapped_column(ForeignKey("vehicles.id"), default=None)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[CreatedAt]
 
 
 class Order(Base):
     """An order as imported; ``status`` follows its parcels' scan events."""
 
     __tablename__ = "orders"
-    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    id: Mapped[IdKey]
     kind: Mapped[str] = mapped_column(String(16), default="delivery")
     street: Mapped[str] = mapped_column(String(300), default="")
     unit: Mapped[str] = mapped_column(String(100), default="")
@@ -159,7 +169,7 @@ class Order(Base):
     paired_pickup: Mapped[str | None] = mapped_column(String(100), default=None)
     tracking_token: Mapped[str] = mapped_column(String(64), unique=True)
     status: Mapped[str] = mapped_column(String(24), default="created")
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[CreatedAt]
 
 
 class Parcel(Base):
@@ -187,7 +197,7 @@ class Plan(Base):
     request: Mapped[dict[str, Any]] = mapped_column(default=dict)
     document: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     error: Mapped[str | None] = mapped_column(Text, default=None)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[CreatedAt]
     started_at: Mapped[datetime | None] = mapped_column(default=None)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
     published_at: Mapped[datetime | None] = mapped_column(default=None)
@@ -265,7 +275,7 @@ class WebhookSubscription(Base):
     owner_key_id: Mapped[str | None] = mapped_column(String(32), default=None, index=True)
     """The integration key that made it (only that key sees it; admins see all).
     None for subscriptions made before migration 0002 or by the settings' admin key."""
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[CreatedAt]
 
 
 class OutboxMessage(Base):
@@ -282,7 +292,7 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[CreatedAt]
 
 
 class WebhookDelivery(Base):

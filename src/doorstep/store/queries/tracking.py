@@ -1,0 +1,91 @@
+"""The one query behind a customer's tracking link."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, func, select
+from sqlalchemy.orm import aliased
+
+from doorstep.dispatch.ingest import ACTIVE_ROUTE_STATES
+from doorstep.store import tables as t
+
+_S2 = aliased(t.Stop)
+_AHEAD = (
+    select(func.count())
+    .where(_S2.route_id == t.Stop.route_id, _S2.seq < t.Stop.seq, _S2.state == "pending")
+    .correlate(t.Stop)
+    .scalar_subquery()
+)
+
+
+def _last_proof(column: Any) -> Any:
+    """The latest delivery (or collection) event's ``column``, for the order in the query."""
+    return (
+        select(column)
+        .join(t.Parcel, t.Parcel.id == t.Event.parcel_id)
+        .where(
+            t.Parcel.order_id == t.Order.id,
+            t.Event.kind.in_(("delivered", "return_picked_up")),
+        )
+        .order_by(t.Event.at.desc())
+        .limit(1)
+        .correlate(t.Order)
+        .scalar_subquery()
+    )
+
+
+_QUERY = (
+    select(
+        t.Order.status,
+        t.Stop.eta_s,
+        t.Stop.state,
+        t.Route.day,
+        _AHEAD,
+        _last_proof(t.Event.at),
+        _last_proof(t.Event.proof),
+    )
+    .select_from(t.Order)
+    .outerjoin(t.Stop, t.Stop.order_id == t.Order.id)
+    .outerjoin(t.Route, t.Route.id == t.Stop.route_id)
+    .where(t.Order.tracking_token == bindparam("token"))
+    .order_by(t.Route.state.in_(ACTIVE_ROUTE_STATES).desc())
+    .limit(1)
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Tracked:
+    """What the tracking page is made from: the order, its current stop, the last proof.
+
+    Attributes
+    ----------
+    status
+        The order's status.
+    eta_s, stop_state, day
+        The current stop's ETA (seconds after midnight of ``day``) and state;
+        ``None`` when the order is on no route.
+    stops_ahead
+        Stops still pending before this one on its route.
+    proof_at, proof
+        When the latest delivery (or collection) was scanned, and its proof.
+    """
+
+    status: str
+    eta_s: int | None
+    stop_state: str | None
+    day: str | None
+    stops_ahead: int
+    proof_at: datetime | None
+    proof: dict[str, Any] | None
+
+
+def find_tracked(connection: Connection, token: str) -> Tracked | None:
+    """The order behind a tracking token, with its active stop first; ``None`` if unknown."""
+    row = connection.execute(_QUERY, {"token": token}).first()
+    if row is None:
+        return None
+    status, eta_s, stop_state, day, ahead, proof_at, proof = row
+    return Tracked(status, eta_s, stop_state, day, int(ahead or 0), proof_at, proof)
