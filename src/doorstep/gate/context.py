@@ -49,25 +49,31 @@ class PendingRows(Protocol):
         ...
 
 
+@dataclass(eq=False)
 class RuleContext:
-    """Inputs shared by the rules, with the service area computed once on demand."""
+    """Inputs shared by the rules, with the service area computed once on demand.
 
-    def __init__(
-        self,
-        records: Sequence[OrderRecord],
-        fleet: Fleet | None,
-        settings: GateSettings,
-        invalid_phones: PendingRows | None = None,
-    ) -> None:
-        self.records = records
-        self.fleet = fleet
-        self.settings = settings
-        self._invalid_phones = invalid_phones
+    Attributes
+    ----------
+    records
+        The readable order rows.
+    fleet
+        The usable fleet, if one was given.
+    settings
+        The gate's thresholds.
+    invalid_phones
+        Rows with invalid phones being computed in a worker process, if one was started.
+    """
+
+    records: Sequence[OrderRecord]
+    fleet: Fleet | None
+    settings: GateSettings
+    invalid_phones: PendingRows | None = None
 
     def invalid_phone_rows(self) -> set[int]:
         """Rows with an invalid phone: from the worker if one was started, else computed here."""
-        if self._invalid_phones is not None:
-            return self._invalid_phones.result()
+        if self.invalid_phones is not None:
+            return self.invalid_phones.result()
         from doorstep.gate.rules.contact import invalid_phone_rows
 
         phones = [(r.row, r.phone) for r in self.records if r.phone]

@@ -22,13 +22,13 @@ first use and kept for the last few problems (``_tables``):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, fields
 from typing import Any
 
-from doorstep.domain.fleet import Vehicle
+from doorstep.domain.fleet import Break, Vehicle
 from doorstep.domain.load import Load
-from doorstep.domain.order import OrderKind
+from doorstep.domain.order import Order, OrderKind
 from doorstep.domain.plan import Plan, Route, Unassigned, Visit
 from doorstep.network.provider import UNREACHABLE
 from doorstep.plan.problem import IntMatrix, Problem
@@ -102,21 +102,6 @@ def _clock(seconds: int) -> str:
 def _minutes(seconds: int) -> str:
     minutes = round(seconds / 60)
     return f"{minutes} minute{'s' if minutes != 1 else ''}"
-
-
-@dataclass(slots=True)
-class _Schedule:
-    visits: list[Visit]
-    start_s: int
-    end_s: int
-    distance_m: int
-    driving_s: int
-    waiting_s: int
-    break_start_s: int | None
-    lateness: list[int]
-    lateness_cost: float
-    """Cents, at soft windows."""
-    violations: list[Violation]
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +211,14 @@ class _Walk:
     """Seconds late at each stop (``detail`` only)."""
     stops: list[tuple[int, int, int, int, int, int]]
     """(arrival, start, departure, load after) at each stop (``detail`` only)."""
+
+
+@dataclass(slots=True)
+class _Schedule(_Walk):
+    """A walk with its records: the visits' times and loads, the violations in sentences."""
+
+    visits: list[Visit] = field(default_factory=list)
+    violations: list[Violation] = field(default_factory=list)
 
 
 def _walk(
@@ -338,6 +331,106 @@ def _walk(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """What the schedule walk found wrong, with what a sentence about it needs."""
+
+    vehicle: Vehicle
+    capacity: tuple[int, int, int]
+    order: Order | None
+    """The order the violation is at; ``None`` at the depot or for the whole route."""
+    amount: int
+    figures: Any
+    """The walk's figure: a load for capacity, a clock time for late and break_window."""
+    start_s: int
+    end_s: int
+
+    @property
+    def at(self) -> Order:
+        """The order (for violations that are always at one)."""
+        assert self.order is not None
+        return self.order
+
+    @property
+    def break_(self) -> Break:
+        """The vehicle's break (for the break violations)."""
+        assert self.vehicle.break_ is not None
+        return self.vehicle.break_
+
+
+def _capacity_message(f: _Found) -> str:
+    where = "leaves the depot with" if f.order is None else "carries"
+    after = "" if f.order is None else f" after order {f.order.id}"
+    return (
+        f"Route {f.vehicle.id} {where} {_load_text(f.figures)}{after}, more than its "
+        f"capacity ({_load_text(f.capacity)})."
+    )
+
+
+def _break_window_message(f: _Found) -> str:
+    window = f.break_.window
+    return (
+        f"Route {f.vehicle.id} can only start its {_minutes(f.break_.duration_s)} break at "
+        f"{_clock(f.figures)}, too late for its window {_clock(window.start)}-{_clock(window.end)}."
+    )
+
+
+def _unreachable_message(f: _Found) -> str:
+    if f.order is None:
+        return f"Route {f.vehicle.id} cannot get back to its depot by road."
+    return f"Route {f.vehicle.id} cannot reach order {f.order.id} by road from its previous stop."
+
+
+def _late_message(f: _Found) -> str:
+    return (
+        f"Route {f.vehicle.id} reaches order {f.at.id} at {_clock(f.figures)}, "
+        f"{_minutes(f.amount)} after its window closed ({_clock(f.at.windows[-1].end)})."
+    )
+
+
+def _skill_message(f: _Found) -> str:
+    missing = ", ".join(sorted(f.at.skills - f.vehicle.skills))
+    return (
+        f"Route {f.vehicle.id} serves order {f.at.id}, which needs {missing} "
+        "that the vehicle lacks."
+    )
+
+
+def _break_missing_message(f: _Found) -> str:
+    return (
+        f"Route {f.vehicle.id} is on duty from {_clock(f.start_s)} to {_clock(f.end_s)} "
+        f"but has no {_minutes(f.break_.duration_s)} break."
+    )
+
+
+def _shift_message(f: _Found) -> str:
+    return (
+        f"Route {f.vehicle.id} returns at {_clock(f.end_s)}, {_minutes(f.amount)} after "
+        f"its shift ends ({_clock(f.vehicle.shift.end)})."
+    )
+
+
+def _max_duration_message(f: _Found) -> str:
+    assert f.vehicle.max_duration_s is not None
+    return (
+        f"Route {f.vehicle.id} lasts {_minutes(f.end_s - f.start_s)}, longer than its "
+        f"maximum ({_minutes(f.vehicle.max_duration_s)})."
+    )
+
+
+_MESSAGES: dict[str, Callable[[_Found], str]] = {
+    "capacity": _capacity_message,
+    "break_window": _break_window_message,
+    "unreachable": _unreachable_message,
+    "late": _late_message,
+    "skill": _skill_message,
+    "break_missing": _break_missing_message,
+    "shift": _shift_message,
+    "max_duration": _max_duration_message,
+}
+"""Violation code -> the sentence that explains it: one small function per constraint."""
+
+
 def schedule_route(problem: Problem, route: RouteAssignment) -> _Schedule:
     """Times, loads and violations of one route under the schedule rule."""
     t = _tables(problem)
@@ -350,80 +443,18 @@ def schedule_route(problem: Problem, route: RouteAssignment) -> _Schedule:
     violations: list[Violation] = []
     for code, k, amount, figures in walk.events:
         order = orders[k] if k >= 0 else None
-        if code == "capacity" and order is None:
-            message = (
-                f"Route {vid} leaves the depot with {_load_text(figures)}, more than its "
-                f"capacity ({_load_text(capacity)})."
-            )
-        elif code == "capacity":
-            assert order is not None
-            message = (
-                f"Route {vid} carries {_load_text(figures)} after order {order.id}, more than "
-                f"its capacity ({_load_text(capacity)})."
-            )
-        elif code == "break_window":
-            brk = vehicle.break_
-            assert brk is not None
-            message = (
-                f"Route {vid} can only start its {_minutes(brk.duration_s)} break at "
-                f"{_clock(figures)}, too late for its window "
-                f"{_clock(brk.window.start)}-{_clock(brk.window.end)}."
-            )
-        elif code == "unreachable" and order is not None:
-            message = f"Route {vid} cannot reach order {order.id} by road from its previous stop."
-        elif code == "unreachable":
-            message = f"Route {vid} cannot get back to its depot by road."
-        elif code == "late":
-            assert order is not None
-            message = (
-                f"Route {vid} reaches order {order.id} at {_clock(figures)}, "
-                f"{_minutes(amount)} after its window closed ({_clock(order.windows[-1].end)})."
-            )
-        elif code == "skill":
-            assert order is not None
-            missing = ", ".join(sorted(order.skills - vehicle.skills))
-            message = (
-                f"Route {vid} serves order {order.id}, which needs {missing} "
-                "that the vehicle lacks."
-            )
-        elif code == "break_missing":
-            brk = vehicle.break_
-            assert brk is not None
-            message = (
-                f"Route {vid} is on duty from {_clock(walk.start_s)} to {_clock(walk.end_s)} "
-                f"but has no {_minutes(brk.duration_s)} break."
-            )
-        elif code == "shift":
-            message = (
-                f"Route {vid} returns at {_clock(walk.end_s)}, "
-                f"{_minutes(amount)} after its shift ends "
-                f"({_clock(vehicle.shift.end)})."
-            )
-        else:  # max_duration
-            assert vehicle.max_duration_s is not None
-            message = (
-                f"Route {vid} lasts {_minutes(walk.end_s - walk.start_s)}, longer than its "
-                f"maximum ({_minutes(vehicle.max_duration_s)})."
-            )
+        found = _Found(vehicle, capacity, order, amount, figures, walk.start_s, walk.end_s)
         violations.append(
-            Violation(code, message, vid, None if order is None else order.id, amount)
+            Violation(
+                code, _MESSAGES[code](found), vid, None if order is None else order.id, amount
+            )
         )
     visits = [
         Visit(order.id, arrival, start, departure, Load(max(l0, 0), max(l1, 0), max(l2, 0)))
         for order, (arrival, start, departure, l0, l1, l2) in zip(orders, walk.stops, strict=True)
     ]
-    return _Schedule(
-        visits,
-        walk.start_s,
-        walk.end_s,
-        walk.distance_m,
-        walk.driving_s,
-        walk.waiting_s,
-        walk.break_start_s,
-        walk.lateness,
-        walk.lateness_cost,
-        violations,
-    )
+    walked = {f.name: getattr(walk, f.name) for f in fields(_Walk)}
+    return _Schedule(**walked, visits=visits, violations=violations)
 
 
 @dataclass(frozen=True, slots=True)

@@ -88,22 +88,12 @@ class PlanningInterruptedError(Exception):
 class PlanRequest:
     """What a planning job was asked to do (stored as the plan row's ``request``).
 
-    Attributes
-    ----------
-    order_ids
-        Orders to plan; ``None``: every order with status ``created`` that is on
-        no published route.
-    vehicle_ids
-        Vehicles to plan with; ``None``: every vehicle.
-    objective
-        What the engine minimises.
-    time_limit_s
-        Seconds of search; ``None``: the service's ``plan_time_limit_s``.
-    seed
-        Random seed of the search.
-    max_iterations
-        Stop the search after this many iterations (with the seed, the same plan
-        on every machine); the time limit still applies.
+    Which orders (``order_ids``; ``None``: every order with status ``created``
+    that is on no published route) and which vehicles (``vehicle_ids``; ``None``:
+    all of them), and how to search: ``objective``, ``seed`` and
+    ``max_iterations`` as in :class:`~doorstep.plan.pipeline.PlanOptions`, and
+    ``time_limit_s`` (``None``: the service's ``plan_time_limit_s``).
+    :meth:`options` turns it into the pipeline's options.
     """
 
     order_ids: tuple[str, ...] | None = None
