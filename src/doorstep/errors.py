@@ -8,6 +8,7 @@
     │   ├── EmptyInputError           "empty_input"          no data rows at all
     │   ├── NoRecognisedColumnsError  "no_recognised_columns" header matches nothing
     │   ├── CorruptFileError          "corrupt_file"         truncated or unreadable file
+    │   ├── TooLargeError             "too_large"            past a reader's row, column or size cap
     │   ├── InstanceFormatError       "instance_format"      a benchmark file that does not parse
     │   └── RoadNetworkError          "road_network"         a .pbf with no roads for a profile
     ├── DomainError               code="domain"      a domain object built with impossible values
@@ -33,6 +34,7 @@ __all__ = [
     "RoadNetworkError",
     "RouterError",
     "RouterUnavailableError",
+    "TooLargeError",
     "UnsupportedFormatError",
 ]
 
@@ -79,6 +81,12 @@ class CorruptFileError(InputError):
     """The file is truncated, damaged or not what its extension says."""
 
     code = "corrupt_file"
+
+
+class TooLargeError(InputError):
+    """The file is beyond a reader's cap on rows, columns or unpacked size (docs/formats.md)."""
+
+    code = "too_large"
 
 
 class InstanceFormatError(InputError):

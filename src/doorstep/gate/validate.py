@@ -80,19 +80,25 @@ def _collector_paused() -> Iterator[None]:
 
 def validate(
     orders: RawTable,
-    fleet: RawTable | None = None,
+    fleet: RawTable | Fleet | None = None,
     settings: GateSettings | None = None,
 ) -> Report:
-    """Validate tables already read (see :func:`validate_files`)."""
+    """Validate tables already read (see :func:`validate_files`).
+
+    ``fleet`` is a fleet table, or a fleet already built (the service's stored
+    vehicles), which the fleet rules then check the orders against.
+    """
     with _collector_paused():
         return _validate(orders, fleet, settings or GateSettings())
 
 
-def _validate(orders: RawTable, fleet: RawTable | None, settings: GateSettings) -> Report:
+def _validate(orders: RawTable, fleet: RawTable | Fleet | None, settings: GateSettings) -> Report:
     findings: list[Finding] = []
     built_fleet: Fleet | None = None
     fleet_rows = 0
-    if fleet is not None:
+    if isinstance(fleet, Fleet):
+        built_fleet, fleet_rows = fleet, len(fleet.vehicles)
+    elif fleet is not None:
         vehicle_records, fleet_findings = parse_fleet(fleet)
         fleet_findings.extend(check_fleet(vehicle_records))
         rejected = {f.row for f in fleet_findings if f.row is not None}
@@ -151,7 +157,31 @@ def _accepted_orders(records: list[OrderRecord], findings: list[Finding]) -> lis
             findings.append(
                 Finding("row_invalid", Severity.ERROR, f"{exc}; fix the row.", record.row)
             )
-    return accepted
+    return _without_orphans(accepted, findings, {r.order_id: r.row for r in records})
+
+
+def _without_orphans(
+    accepted: list[Order], findings: list[Finding], rows: dict[str, int]
+) -> list[Order]:
+    """Reject a paired delivery whose pickup was rejected: it cannot be planned alone."""
+    ids = {order.id for order in accepted}
+    kept: list[Order] = []
+    for order in accepted:
+        if order.paired_pickup is not None and order.paired_pickup not in ids:
+            findings.append(
+                Finding(
+                    "paired_pickup_rejected",
+                    Severity.ERROR,
+                    f"its paired pickup {order.paired_pickup} (row "
+                    f"{rows.get(order.paired_pickup, '?')}) was rejected, and a paired delivery "
+                    "is not planned without its pickup; fix the pickup's row.",
+                    rows[order.id],
+                    "paired_pickup",
+                )
+            )
+        else:
+            kept.append(order)
+    return kept
 
 
 @lru_cache(maxsize=4_096)
@@ -191,4 +221,5 @@ def to_order(record: OrderRecord) -> Order:
         late_cost_per_hour=record.late_cost_per_hour,
         contact=Contact(record.name, record.phone, record.email),
         notes=record.notes,
+        paired_pickup=record.paired_pickup or None,
     )

@@ -32,6 +32,7 @@ ORDER_COLUMNS: tuple[str, ...] = (
     "phone",
     "email",
     "notes",
+    "paired_pickup",
 )
 """The canonical order columns, in the order Doorstep writes them."""
 
@@ -40,6 +41,9 @@ FLEET_COLUMNS: tuple[str, ...] = (
     "depot_id",
     "depot_lat",
     "depot_lon",
+    "end_depot_id",
+    "end_depot_lat",
+    "end_depot_lon",
     "profile",
     "shift_start",
     "shift_end",
@@ -127,6 +131,7 @@ ORDER_SYNONYMS: Mapping[str, tuple[str, ...]] = {
     "email": ("e_mail", "mail", "email_address"),
     "notes": ("note", "comments", "comment", "instructions", "delivery_instructions"),
     "name": ("customer", "customer_name", "recipient", "recipient_name", "contact_name"),
+    "paired_pickup": ("paired_pickup_id", "pickup_id", "pickup_order", "pickup_order_id"),
 }
 """Canonical order column -> accepted synonyms (after normalisation)."""
 
@@ -135,6 +140,15 @@ FLEET_SYNONYMS: Mapping[str, tuple[str, ...]] = {
     "depot_id": ("depot", "hub", "hub_id", "start_depot"),
     "depot_lat": ("depot_latitude", "start_lat", "start_latitude"),
     "depot_lon": ("depot_lng", "depot_longitude", "start_lon", "start_lng", "start_longitude"),
+    "end_depot_id": ("end_depot", "end_hub", "end_hub_id", "return_depot", "return_depot_id"),
+    "end_depot_lat": ("end_depot_latitude", "end_lat", "end_latitude"),
+    "end_depot_lon": (
+        "end_depot_lng",
+        "end_depot_longitude",
+        "end_lon",
+        "end_lng",
+        "end_longitude",
+    ),
     "profile": ("vehicle_type", "mode", "type"),
     "shift_start": ("start", "start_time", "shift_from"),
     "shift_end": ("end", "end_time", "shift_to"),

@@ -7,6 +7,10 @@ limited; no break, no maximum duration, no costs, no skills.
 JSON and YAML fleets may also list depots apart, as
 ``{"depots": [{"id", "lat", "lon"}], "vehicles": [{"vehicle_id", "depot_id", ...}]}``;
 a vehicle then takes its depot's coordinates from there.
+
+A vehicle that ends its day at another depot names it in ``end_depot_id`` (with
+``end_depot_lat``/``end_depot_lon``, or a depot of the depot list or of another
+row); empty, it returns to its start depot.
 """
 
 from __future__ import annotations
@@ -55,6 +59,9 @@ class VehicleRecord:
     depot_id: str = ""
     depot_lat: float | None = None
     depot_lon: float | None = None
+    end_depot_id: str = ""
+    end_depot_lat: float | None = None
+    end_depot_lon: float | None = None
     profile: Profile = Profile.VAN
     shift_start: int = 0
     shift_end: int = SECONDS_PER_DAY
@@ -76,6 +83,8 @@ class VehicleRecord:
 _FIELDS: tuple[tuple[str, str, Any, str], ...] = (
     ("depot_lat", "depot_lat", v.number, "a latitude in decimal degrees"),
     ("depot_lon", "depot_lon", v.number, "a longitude in decimal degrees"),
+    ("end_depot_lat", "end_depot_lat", v.number, "a latitude in decimal degrees"),
+    ("end_depot_lon", "end_depot_lon", v.number, "a longitude in decimal degrees"),
     ("shift_start", "shift_start", v.clock, "a time (HH:MM)"),
     ("shift_end", "shift_end", v.clock, "a time (HH:MM)"),
     ("max_duration_min", "max_duration_s", v.scaled(SECONDS_PER_MINUTE), "minutes"),
@@ -89,7 +98,7 @@ _FIELDS: tuple[tuple[str, str, Any, str], ...] = (
     ("cost_per_km", "cost_per_km", v.scaled(CENTS_PER_UNIT), "an amount of money"),
     ("cost_per_hour", "cost_per_hour", v.scaled(CENTS_PER_UNIT), "an amount of money"),
 )
-_MAY_BE_NEGATIVE = frozenset({"depot_lat", "depot_lon"})
+_MAY_BE_NEGATIVE = frozenset({"depot_lat", "depot_lon", "end_depot_lat", "end_depot_lon"})
 
 
 def parse_fleet(table: RawTable) -> tuple[list[VehicleRecord], list[Finding]]:
@@ -106,16 +115,23 @@ def parse_fleet(table: RawTable) -> tuple[list[VehicleRecord], list[Finding]]:
         depot_id = v.text(values.get("depot_id"))
         if depots and depot_id in depots and v.is_blank(values.get("depot_lat")):
             values["depot_lat"], values["depot_lon"] = depots[depot_id]
+        end_id = v.text(values.get("end_depot_id"))
+        if depots and end_id in depots and v.is_blank(values.get("end_depot_lat")):
+            values["end_depot_lat"], values["end_depot_lon"] = depots[end_id]
         record = VehicleRecord(
             row=raw.row,
             vehicle_id=v.text(values.get("vehicle_id")),
             depot_id=depot_id,
+            end_depot_id=end_id,
             skills=v.skills(values.get("skills")),
         )
         if raw.problem is not None:
             record.unparsed.add("row")
             findings.append(_error(raw.row, None, "row_unreadable", f"{raw.problem}."))
-        for column, value in (("vehicle_id", record.vehicle_id), ("depot_id", depot_id)):
+        ids = (("vehicle_id", record.vehicle_id), ("depot_id", depot_id), ("end_depot_id", end_id))
+        for column, value in ids:
+            if column == "end_depot_id" and not value:
+                continue
             bad_id = id_finding(value, raw.row, column, f"fleet_{column}_invalid", "fleet")
             if bad_id is not None:
                 findings.append(bad_id)
@@ -132,6 +148,9 @@ def parse_fleet(table: RawTable) -> tuple[list[VehicleRecord], list[Finding]]:
             _parse_field(record, values.get(column), column, attribute, convert, meaning, findings)
         if not record.depot_id and record.depot_lat is not None and record.depot_lon is not None:
             record.depot_id = f"{record.depot_lat:.5f}_{record.depot_lon:.5f}"
+        end_lat, end_lon = record.end_depot_lat, record.end_depot_lon
+        if not record.end_depot_id and end_lat is not None and end_lon is not None:
+            record.end_depot_id = f"{end_lat:.5f}_{end_lon:.5f}"
         records.append(record)
     return records, findings
 

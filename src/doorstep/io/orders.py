@@ -74,6 +74,7 @@ class OrderRecord:
     phone: str = ""
     email: str = ""
     notes: str = ""
+    paired_pickup: str = ""
     unparsed: set[str] = field(default_factory=set)
 
 
@@ -111,11 +112,17 @@ def parse_row(raw: RawRow) -> tuple[OrderRecord, list[Finding]]:
         phone=v.text(get("phone")),
         email=v.text(get("email")),
         notes=v.text(get("notes")),
+        paired_pickup=v.text(get("paired_pickup")),
     )
     bad_id = id_finding(record.order_id, row, "order_id", "order_id_invalid")
     if bad_id is not None:
         findings.append(bad_id)
         record.unparsed.add("order_id")
+    if record.paired_pickup:
+        bad_pair = id_finding(record.paired_pickup, row, "paired_pickup", "paired_pickup_invalid")
+        if bad_pair is not None:
+            findings.append(bad_pair)
+            record.unparsed.add("paired_pickup")
     if raw.problem is not None:
         findings.append(_error(row, None, "row_unreadable", f"{raw.problem}; fix or remove it."))
         record.unparsed.add("row")

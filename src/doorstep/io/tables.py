@@ -10,6 +10,10 @@ and YAML for fleet files.
 Row numbers are the ones a spreadsheet shows (header = 1, first data row = 2,
 blank lines counted but skipped). In JSON and GeoJSON a row number is the 1-based
 position in the list.
+
+Every reader keeps to the caps of :mod:`doorstep.io.limits` (rows, columns,
+unpacked size, nesting, YAML expansion), so a hostile or broken file gets one
+clear :class:`~doorstep.errors.InputError` in bounded memory and time.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from doorstep.errors import (
     NoRecognisedColumnsError,
     UnsupportedFormatError,
 )
+from doorstep.io import limits
 from doorstep.io.columns import FLEET_COLUMNS, ORDER_COLUMNS, match_columns, normalise
 
 TEXT_SUFFIXES = frozenset({".csv", ".tsv", ".txt", ".tab"})
@@ -218,6 +223,9 @@ def _rows_from_records(
             continue
         if header is None:
             header = record
+            used = max(i for i, cell in enumerate(record) if _filled(cell)) + 1
+            if used > limits.MAX_COLUMNS:
+                raise limits.too_many_columns(source, used)
             columns = match_columns(header, kind)
             _require_columns(columns, header, kind, source)
             column_items = list(columns.items())
@@ -230,6 +238,8 @@ def _rows_from_records(
         extra = 0
         if len(record) > len(header):
             extra = sum(1 for cell in record[len(header) :] if _filled(cell))
+        if len(rows) == limits.MAX_DATA_ROWS:
+            raise limits.too_many_rows(source, f"more than {limits.MAX_DATA_ROWS:,}")
         rows.append(RawRow(row=index + 1, values=values, extra_values=extra))
     if header is None:
         raise EmptyInputError(
@@ -275,27 +285,33 @@ def _require_columns(
 
 
 def _read_excel(data: bytes, kind: str, source: str) -> RawTable:
+    """Read the first sheet with a recognisable header, one sheet and one row at a time.
+
+    :func:`doorstep.io.limits.check_workbook` runs first: calamine holds a sheet
+    as a dense grid from A1 to its last cell and aborts the process when that
+    grid does not fit in memory, so a sheet's extent is checked before it is loaded.
+    """
     import python_calamine
 
+    limits.check_workbook(data, source)
+    last_error: NoRecognisedColumnsError | EmptyInputError | None = None
     try:
         workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
-        sheets = [
-            workbook.get_sheet_by_index(i).to_python(skip_empty_area=False)
-            for i in range(len(workbook.sheet_names))
-        ]
+        for index in range(len(workbook.sheet_names)):
+            sheet = workbook.get_sheet_by_index(index)
+            try:
+                return _rows_from_records(enumerate(sheet.iter_rows()), kind, source, "excel")
+            except (NoRecognisedColumnsError, EmptyInputError) as exc:
+                last_error = exc
+    except InputError:
+        raise
     except BaseException as exc:  # calamine raises its own errors and Rust panics
-        if isinstance(exc, KeyboardInterrupt | SystemExit):
+        if isinstance(exc, KeyboardInterrupt | SystemExit | MemoryError):
             raise
         raise CorruptFileError(
             f"{source} cannot be read as a workbook; is it truncated or damaged? ({exc})",
             hint="Open it in a spreadsheet program and save it again.",
         ) from None
-    last_error: NoRecognisedColumnsError | EmptyInputError | None = None
-    for sheet in sheets:
-        try:
-            return _rows_from_records(enumerate(sheet), kind, source, "excel")
-        except (NoRecognisedColumnsError, EmptyInputError) as exc:
-            last_error = exc
     if last_error is None:
         raise EmptyInputError(f"{source} has no sheets.")
     raise last_error
@@ -306,18 +322,13 @@ def _read_excel(data: bytes, kind: str, source: str) -> RawTable:
 
 def _read_structured(data: bytes, fmt: str, kind: str, source: str) -> RawTable:
     text = _decode(data, source)
-    try:
-        document = json.loads(text) if fmt == "json" else yaml.safe_load(text)
-    except json.JSONDecodeError as exc:
-        raise CorruptFileError(
-            f"{source}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}."
-        ) from None
-    except yaml.YAMLError as exc:
-        raise CorruptFileError(f"{source}: not valid YAML ({exc}).") from None
+    document = _parse_document(text, fmt, source)
     is_geojson = isinstance(document, dict) and document.get("type") == "FeatureCollection"
     items = _items(document, kind, source)
     if not items:
         raise EmptyInputError(f"{source} holds no {kind}.", hint="Add at least one.")
+    if len(items) > limits.MAX_DATA_ROWS:
+        raise limits.too_many_rows(source, len(items))
     lookup_columns: dict[str, None] = {}
     ignored: dict[str, None] = {}
     rows: list[RawRow] = []
@@ -338,6 +349,29 @@ def _read_structured(data: bytes, fmt: str, kind: str, source: str) -> RawTable:
         _require_columns({}, list(ignored), kind, source)
     fmt = "geojson" if is_geojson else fmt
     return RawTable(source, fmt, tuple(lookup_columns), tuple(ignored), rows, _depots(document))
+
+
+def _parse_document(text: str, fmt: str, source: str) -> Any:
+    """Parse JSON or YAML text, refusing documents too deep or too large when expanded."""
+    what = "JSON" if fmt == "json" else "YAML"
+    try:
+        document = json.loads(text) if fmt == "json" else yaml.safe_load(text)
+    except json.JSONDecodeError as exc:
+        raise CorruptFileError(
+            f"{source}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}."
+        ) from None
+    except yaml.YAMLError as exc:
+        raise CorruptFileError(f"{source}: not valid YAML ({exc}).") from None
+    except RecursionError:
+        raise CorruptFileError(
+            f"{source}: the {what} is nested too deeply to be a manifest "
+            "(hundreds of levels of brackets).",
+            hint="See docs/formats.md for the layout Doorstep reads.",
+        ) from None
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        raise CorruptFileError(f"{source}: not valid {what} ({exc}).") from None
+    limits.check_document(document, source, what)
+    return document
 
 
 def _depots(document: Any) -> dict[str, tuple[Any, Any]]:
@@ -371,7 +405,18 @@ def _items(document: Any, kind: str, source: str) -> list[Any]:
     )
 
 
-_NESTED = ("location", "address", "contact", "demand", "load", "capacity", "shift", "depot")
+_NESTED = (
+    "location",
+    "address",
+    "contact",
+    "demand",
+    "load",
+    "capacity",
+    "shift",
+    "depot",
+    "end_depot",
+)
+_PREFIXES = {"depot": "depot_", "end_depot": "end_depot_"}
 
 
 def _flatten(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -379,7 +424,7 @@ def _flatten(item: Mapping[str, Any]) -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for key, value in item.items():
         if isinstance(value, dict) and normalise(str(key)) in _NESTED:
-            prefix = "depot_" if normalise(str(key)) == "depot" else ""
+            prefix = _PREFIXES.get(normalise(str(key)), "")
             for inner, inner_value in value.items():
                 flat.setdefault(f"{prefix}{inner}", inner_value)
         else:

@@ -46,3 +46,31 @@ def test_real_helsinki_addresses_with_their_own_zips_raise_nothing() -> None:
     report = validate(read_table_bytes("\n".join(lines).encode(), "csv"))
     assert len(rows) > 300
     assert "zip_mismatch" not in report.by_code()
+
+
+def _zip_report(*zips: str):  # type: ignore[no-untyped-def]
+    lines = ["order_id,zip,lat,lon"]
+    lines += [f"Z{k},{code},60.16{k:02d},24.93{k:02d}" for k, code in enumerate(zips)]
+    return validate(read_table_bytes("\n".join(lines).encode(), "csv"))
+
+
+def test_zip_turned_into_a_number_is_an_error_naming_the_original() -> None:
+    """120.0 among 5-digit zips is zip_number_mangled, an error, naming 00120."""
+    report = _zip_report("00100", "00120", "00130", "00140", "120.0")
+    found = [f for f in report.findings if f.code == "zip_number_mangled"]
+    assert len(found) == 1 and found[0].row == 6 and found[0].severity.value == "error"
+    assert "120.0 looks like 00120" in found[0].message and "as text" in found[0].message
+
+
+def test_zip_without_its_leading_zeros_and_in_scientific_notation() -> None:
+    """120 among 5-digit zips names 00120; 1.2E+04 says the digits are lost."""
+    report = _zip_report("00100", "00120", "00130", "00140", "120", "1.2E+04")
+    messages = {f.row: f.message for f in report.findings if f.code == "zip_number_mangled"}
+    assert "looks like 00120 with its leading zeros dropped" in messages[6]
+    assert "scientific notation" in messages[7]
+
+
+def test_ordinary_zips_are_not_mangled() -> None:
+    """Zips of one length, or of several lengths with none dominant, raise no such finding."""
+    for zips in (("00100", "00120", "00130", "00140"), ("SW1A 1AA", "1010", "75001", "90210")):
+        assert "zip_number_mangled" not in {f.code for f in _zip_report(*zips).findings}

@@ -11,17 +11,20 @@ from doorstep.gate.rules.capacity import check_demand_fits, check_skills_availab
 from doorstep.gate.rules.contact import check_email, check_phone
 from doorstep.gate.rules.coordinates import check_coordinates
 from doorstep.gate.rules.duplicates import check_duplicate_ids, check_duplicate_stops
+from doorstep.gate.rules.pairs import check_paired_pickups
 from doorstep.gate.rules.windows import check_windows, check_windows_within_shifts
-from doorstep.gate.rules.zips import check_zip_matches_location
+from doorstep.gate.rules.zips import check_zip_matches_location, check_zip_numbers
 
 Rule = Callable[[RuleContext], Iterable[Finding]]
 
 ORDER_RULES: dict[str, Rule] = {
     "coordinates": check_coordinates,
     "zip": check_zip_matches_location,
+    "zip_number": check_zip_numbers,
     "unit": check_missing_unit,
     "duplicate_ids": check_duplicate_ids,
     "duplicate_stops": check_duplicate_stops,
+    "paired_pickup": check_paired_pickups,
     "windows": check_windows,
     "windows_vs_shifts": check_windows_within_shifts,
     "capacity": check_demand_fits,

@@ -27,7 +27,7 @@ def check_fleet(records: Sequence[VehicleRecord]) -> Iterator[Finding]:
     Codes (all errors): ``fleet_vehicle_id_missing``, ``fleet_duplicate_vehicle_id``,
     ``fleet_depot_missing_coordinates``, ``fleet_depot_coordinates_invalid``,
     ``fleet_depot_conflict``, ``fleet_shift_end_before_start``, ``fleet_zero_capacity``,
-    ``fleet_break_invalid``.
+    ``fleet_break_invalid``, ``fleet_end_depot_unknown``.
     """
     seen_ids: dict[str, int] = {}
     depots: dict[str, VehicleRecord] = {}
@@ -45,6 +45,46 @@ def check_fleet(records: Sequence[VehicleRecord]) -> Iterator[Finding]:
         yield from _check_depot(record, depots)
         yield from _check_shift(record)
         yield from _check_capacity(record)
+    for record in records:
+        yield from _check_end_depot(record, depots)
+
+
+def _check_end_depot(record: VehicleRecord, depots: dict[str, VehicleRecord]) -> Iterator[Finding]:
+    """An end depot needs a place: its own coordinates, or a start depot of the fleet."""
+    end_id = record.end_depot_id
+    if not end_id or {"end_depot_lat", "end_depot_lon", "end_depot_id"} & record.unparsed:
+        return
+    lat, lon = record.end_depot_lat, record.end_depot_lon
+    if lat is None or lon is None:
+        if end_id not in depots:
+            yield _error(
+                record,
+                "end_depot_id",
+                "fleet_end_depot_unknown",
+                f"end depot {end_id} is no vehicle's start depot and has no coordinates; add "
+                "end_depot_lat and end_depot_lon (or list the depot), or leave end_depot_id "
+                "empty to end at the start depot.",
+            )
+        return
+    if not in_range(lat, lon):
+        yield _error(
+            record,
+            "end_depot_lat",
+            "fleet_depot_coordinates_invalid",
+            f"end depot coordinates ({lat}, {lon}) are not a real place; check them.",
+        )
+        return
+    first = depots.get(end_id)
+    if first is not None and first.depot_lat is not None and first.depot_lon is not None:
+        gap = haversine_m(lat, lon, first.depot_lat, first.depot_lon)
+        if gap > DEPOT_CONFLICT_M:
+            yield _error(
+                record,
+                "end_depot_lat",
+                "fleet_depot_conflict",
+                f"end depot {end_id} is {gap:,.0f} m from where row {first.row} puts it; "
+                "use one location per depot id.",
+            )
 
 
 def _check_depot(record: VehicleRecord, depots: dict[str, VehicleRecord]) -> Iterator[Finding]:
@@ -137,13 +177,30 @@ def _check_capacity(record: VehicleRecord) -> Iterator[Finding]:
 
 
 def build_fleet(records: Sequence[VehicleRecord], rejected_rows: set[int]) -> Fleet:
-    """Build the :class:`Fleet` from the rows that have no error."""
+    """Build the :class:`Fleet` from the rows that have no error.
+
+    An end depot named without coordinates takes those of the start depot with its id.
+    """
     depots: dict[str, Depot] = {}
+    places = {
+        r.depot_id: Location(r.depot_lat, r.depot_lon)
+        for r in reversed(records)
+        if r.depot_lat is not None
+        and r.depot_lon is not None
+        and in_range(r.depot_lat, r.depot_lon)
+    }
     vehicles: list[Vehicle] = []
     for r in records:
         if r.row in rejected_rows or r.depot_lat is None or r.depot_lon is None:
             continue
         depots.setdefault(r.depot_id, Depot(r.depot_id, Location(r.depot_lat, r.depot_lon)))
+        end_id = r.end_depot_id or None
+        if end_id is not None and end_id not in depots:
+            if r.end_depot_lat is not None and r.end_depot_lon is not None:
+                place = Location(r.end_depot_lat, r.end_depot_lon)
+            else:
+                place = places[end_id]
+            depots[end_id] = Depot(end_id, place)
         shift = TimeWindow(r.shift_start, r.shift_end)
         pause = None
         if r.break_s is not None:
@@ -167,6 +224,7 @@ def build_fleet(records: Sequence[VehicleRecord], rejected_rows: set[int]) -> Fl
                 break_=pause,
                 costs=Costs(r.cost_fixed, r.cost_per_km, r.cost_per_hour),
                 skills=r.skills,
+                end_depot_id=end_id,
             )
         )
     return Fleet(tuple(depots.values()), tuple(vehicles))

@@ -16,7 +16,8 @@ building vouch for each other and are not caught; a single wrong one is.
 
 from __future__ import annotations
 
-from collections import defaultdict
+import re
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 
 import numpy as np
@@ -75,6 +76,68 @@ def check_zip_matches_location(ctx: RuleContext) -> Iterator[Finding]:
             neighbour = int(nearest[index, 1])
             if codes[neighbour] != code:
                 yield _finding(stops[index], float(spacing[position]), stops[neighbour])
+
+
+_DECIMAL = re.compile(r"(\d+)[.,]0+")
+_SCIENTIFIC = re.compile(r"\d+(?:[.,]\d+)?[eE][+-]?\d+")
+_USUAL_SHARE = 0.8
+
+
+def check_zip_numbers(ctx: RuleContext) -> Iterator[Finding]:
+    """Flag a zip code a spreadsheet turned into a number (``zip_number_mangled``, error).
+
+    Three marks of it: a trailing ``.0`` (``120.0``), scientific notation
+    (``1.2E+04``), and, when at least ``zip_min_group`` zip codes of the file are
+    digits and 80% of them have one length, a shorter all-digit zip (``120``
+    where the others have 5 digits: leading zeros dropped). The message names the
+    likely original (``00120``). An error: the code on the parcel would be wrong.
+    """
+    usual = _usual_length([r.zip for r in ctx.records], ctx.settings.zip_min_group)
+    for record in ctx.records:
+        code = record.zip
+        if not code:
+            continue
+        decimal = _DECIMAL.fullmatch(code)
+        if decimal is not None:
+            original = _padded(decimal.group(1), usual)
+            yield _mangled(
+                record,
+                f"zip {code} looks like {original} turned into a number by a spreadsheet; "
+                f"format the zip column as text and write {original}.",
+            )
+        elif _SCIENTIFIC.fullmatch(code):
+            yield _mangled(
+                record,
+                f"zip {code} is a number in scientific notation: a spreadsheet turned the zip "
+                "code into a number and its digits are lost; format the zip column as text "
+                "and enter the zip again.",
+            )
+        elif usual is not None and code.isdigit() and len(code) < usual:
+            original = _padded(code, usual)
+            yield _mangled(
+                record,
+                f"zip {code} has {len(code)} digits where this file's zip codes have {usual}: "
+                f"it looks like {original} with its leading zeros dropped by a spreadsheet; "
+                f"format the zip column as text and write {original}.",
+            )
+
+
+def _usual_length(codes: list[str], min_group: int) -> int | None:
+    """The length most all-digit zip codes share, if enough do."""
+    lengths = Counter(len(code) for code in codes if code.isdigit())
+    total = sum(lengths.values())
+    if total < min_group:
+        return None
+    length, count = lengths.most_common(1)[0]
+    return length if count >= _USUAL_SHARE * total else None
+
+
+def _padded(digits: str, usual: int | None) -> str:
+    return digits.zfill(usual) if usual is not None else digits
+
+
+def _mangled(record: OrderRecord, message: str) -> Finding:
+    return Finding("zip_number_mangled", Severity.ERROR, message, record.row, "zip")
 
 
 def _finding(record: OrderRecord, gap_m: float, neighbour: OrderRecord) -> Finding:
