@@ -43,3 +43,10 @@ def test_planned_orders_get_no_reason_and_off_network_is_first() -> None:
     p = Problem(p.orders, p.fleet, p.durations, p.distances, off_network=frozenset({2}))  # order b
     got = explain(p, Assignment((RouteAssignment(0, (0,)),), "x"))
     assert list(got) == ["b"] and got["b"][0] == "off_network"
+
+
+def test_orders_the_search_had_no_time_for_say_so() -> None:
+    """An order the backend could not try before its time ran out is time_ran_out, not full vans."""
+    p = problem([order("a", 1, 0), order("b", 2, 0)], [van("A")])
+    assignment = Assignment((RouteAssignment(0, (0,)),), "t", untried=frozenset({1}))
+    assert {k: code for k, (code, _) in explain(p, assignment).items()} == {"b": "time_ran_out"}

@@ -16,7 +16,7 @@ from doorstep.plan.repair import (
     reinsert,
     settle_routes,
 )
-from doorstep.plan.solver import Assignment, RouteAssignment
+from doorstep.plan.solver import Assignment, Deadline, RouteAssignment
 from plan_problems import H, M, order, problem, van
 
 BREAK = Break(TimeWindow(10 * H, 11 * H), 30 * M)
@@ -177,3 +177,22 @@ def test_rules_pass_their_deadline() -> None:
     """Rules without a deadline never pass it; one in the past has passed."""
     assert not Rules().passed()
     assert Rules(deadline=0.0).passed()
+
+
+def test_past_the_deadline_stops_are_dropped_from_the_end_and_listed() -> None:
+    """A deadline that has passed makes finish_route drop from the end, recording what it cut."""
+    p = _three_long_stops((100, 100, 100))
+    rules = Rules(deadline=Deadline(0.0, lambda: 1.0))
+    finished = finish_route(p, RouteAssignment(0, (0, 1, 2)), rules)
+    assert finished.orders == (0, 1)
+    assert rules.cut == {2}
+
+
+def test_nothing_is_reinserted_past_the_deadline() -> None:
+    """After an interrupt, reinsert offers nothing and lists the orders it skipped."""
+    p = _three_long_stops((100, 100, 100))
+    deadline = Deadline(1e12)
+    deadline.stop()
+    rules = Rules(deadline=deadline)
+    assert reinsert(p, [RouteAssignment(0, (0,))], [1], rules) == (RouteAssignment(0, (0,)),)
+    assert rules.cut == {1}

@@ -14,6 +14,8 @@ code                   meaning
 ``window_unreachable`` its window closes before any vehicle can get there
 ``shift_too_short``    no vehicle can get there, serve it and return in
                        its shift (or maximum route duration)
+``time_ran_out``       the search's time limit (or Ctrl-C) ended it before
+                       the backend could try to place it
 ``partner_unplanned``  its paired pickup or delivery could not be planned
 ``no_capacity_left``   feasible alone; the vehicles were full or out of time
 =====================  ===================================================
@@ -107,6 +109,13 @@ def explain(problem: Problem, assignment: Assignment) -> dict[str, tuple[str, st
             else:
                 text = "window" if code == "window_unreachable" else "shift"
                 out[order.id] = (code, f"No vehicle can make its {text}: {detail}.")
+            continue
+        if i in assignment.untried:
+            out[order.id] = (
+                "time_ran_out",
+                "The search ended (time limit or interrupt) before it could try to place it; "
+                "plan again with a longer time limit.",
+            )
             continue
         if i in partner and partner[i] not in served:
             other = problem.orders[partner[i]].id

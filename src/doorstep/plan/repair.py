@@ -15,7 +15,9 @@ the same schedule rule without the visit and violation records):
   (unpaired pickups) are moved later while that lowers the overload, then
   stops are dropped with their pair partners, fewest violations first, then
   cheapest to drop (locked orders count :data:`LOCK_PENALTY_FACTOR` times).
-  Past the deadline, stops are dropped from the end.
+  Past the deadline (or after Ctrl-C), stops are dropped from the end; what
+  the deadline cut is listed in :attr:`Rules.cut`, to be explained as
+  ``time_ran_out``.
 * :func:`reinsert` offers dropped unpaired orders to every route at the
   cheapest detours the evaluator accepts, never costing more than the order's
   drop penalty; a vehicle not yet used comes after every used one.
@@ -35,7 +37,7 @@ from dataclasses import dataclass, field, replace
 from doorstep.domain.order import OrderKind
 from doorstep.plan.evaluator import check_schedule, schedule_route
 from doorstep.plan.problem import NOMINAL_CENTS_PER_KM, Objective, Problem
-from doorstep.plan.solver import RouteAssignment
+from doorstep.plan.solver import Deadline, RouteAssignment
 
 LOCK_PENALTY_FACTOR = 100
 """A locked order's drop penalty is multiplied by this: a person asked for it."""
@@ -57,12 +59,20 @@ class Rules:
     """Locked orders: dropping one harms ``LOCK_PENALTY_FACTOR`` times its penalty."""
     chains: Mapping[int, tuple[int, ...]] = field(default_factory=dict)
     """Vehicle -> its locked sequence prefix; re-insertion never goes inside one."""
-    deadline: float | None = None
-    """``time.perf_counter()`` past which repairs drop from the end and nothing is re-inserted."""
+    deadline: Deadline | float | None = None
+    """When repairs must wrap up (a :class:`~doorstep.plan.solver.Deadline`, or a
+    ``time.perf_counter()`` reading): past it they drop from the end and nothing
+    is re-inserted."""
+    cut: set[int] = field(default_factory=set)
+    """Filled by the repairs: orders dropped or not offered again because the deadline passed."""
 
     def passed(self) -> bool:
-        """Whether the deadline has passed (never, without one)."""
-        return self.deadline is not None and time.perf_counter() > self.deadline
+        """Whether the deadline has passed or the solve was interrupted (never, without one)."""
+        if self.deadline is None:
+            return False
+        if isinstance(self.deadline, Deadline):
+            return self.deadline.passed()
+        return time.perf_counter() > self.deadline
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,6 +268,7 @@ def finish_route(
         partners.setdefault(delivery, set()).add(pickup)
     while current:
         if rules.passed():  # out of time: drop from the end until it holds
+            rules.cut.add(current[-1])
             current = current[:-1]
         else:
             best: tuple[tuple[int, int, int], tuple[int, ...]] | None = None
@@ -321,7 +332,10 @@ def reinsert(
     by_vehicle = {r.vehicle: r for r in routes if r.orders}
     paired = {i for pair in problem.pairs() for i in pair}
     for i in sorted(orders, key=lambda j: -problem.drop_penalty[j]):
-        if i in paired or rules.passed():
+        if i in paired:
+            continue
+        if rules.passed():
+            rules.cut.add(i)
             continue
         x = problem.order_location(i)
         options: list[tuple[float, int, int]] = []
@@ -394,7 +408,7 @@ def settle_routes(
 
 
 def place_breaks(
-    problem: Problem, routes: Iterable[RouteAssignment]
+    problem: Problem, routes: Iterable[RouteAssignment], rules: Rules | None = None
 ) -> tuple[RouteAssignment, ...]:
     """Every route with its break placed; stops that had to go are offered to other routes.
 
@@ -404,6 +418,9 @@ def place_breaks(
         The day, with the vehicles' breaks.
     routes
         Routes planned without breaks (routes of vehicles without one are kept).
+    rules
+        The deadline past which repairs drop from the end (and what they cut
+        for it); None: no deadline.
 
     Returns
     -------
@@ -414,4 +431,4 @@ def place_breaks(
     def no_break(route: RouteAssignment) -> bool:
         return problem.fleet.vehicles[route.vehicle].break_ is None
 
-    return settle_routes(problem, routes, no_break)
+    return settle_routes(problem, routes, no_break, rules)

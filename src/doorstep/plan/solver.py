@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from types import FrameType
 from typing import ClassVar
 
 from doorstep.plan.problem import Feature, Problem
@@ -34,6 +38,9 @@ class Assignment:
     runtime_s: float = 0.0
     objective: float | None = None
     """The backend's own objective value, for information only."""
+    untried: frozenset[int] = frozenset()
+    """Orders left out because the time ran out (or Ctrl-C came) before the backend
+    could try to place them; :func:`doorstep.plan.reasons.explain` says so."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +69,76 @@ class Progress:
 ProgressCallback = Callable[[Progress], None]
 
 
+@dataclass(slots=True)
+class Deadline:
+    """When a solve must be over: a time on a clock, brought forward by Ctrl-C.
+
+    Every phase of a backend (model building, construction, search, repairs)
+    asks :meth:`passed` and wraps up with what it has once it holds.
+    """
+
+    at: float
+    """The clock's reading at which time is up."""
+    clock: Callable[[], float] = time.perf_counter
+    """The clock (``time.perf_counter`` unless a test brings its own)."""
+    interrupted: bool = False
+    """Whether Ctrl-C (or :meth:`stop`) ended the solve early."""
+
+    def passed(self) -> bool:
+        """Whether time is up or the solve was interrupted.
+
+        Returns
+        -------
+        bool
+            True from the deadline on, or once interrupted.
+        """
+        return self.interrupted or self.clock() >= self.at
+
+    def left(self) -> float:
+        """Seconds until the deadline (0 once it has passed or after an interrupt).
+
+        Returns
+        -------
+        float
+            Non-negative seconds.
+        """
+        return 0.0 if self.interrupted else max(0.0, self.at - self.clock())
+
+    def stop(self) -> None:
+        """End the solve early, as Ctrl-C does."""
+        self.interrupted = True
+
+
+@contextmanager
+def stop_on_interrupt(deadline: Deadline) -> Iterator[None]:
+    """While inside, Ctrl-C (SIGINT) stops ``deadline`` instead of raising KeyboardInterrupt.
+
+    Only in the main thread (signals are delivered there); elsewhere nothing is
+    installed. The handler in force before is restored on the way out.
+
+    Parameters
+    ----------
+    deadline
+        The deadline an interrupt brings forward.
+
+    Yields
+    ------
+    None
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        deadline.stop()
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 @dataclass(frozen=True, slots=True)
 class SolveRequest:
     """One call of :meth:`Solver.solve`: what to plan, how, whom to tell, and since when."""
@@ -71,6 +148,14 @@ class SolveRequest:
     progress: ProgressCallback | None = None
     started: float = field(default_factory=time.perf_counter)
     """``time.perf_counter()`` when the call began."""
+    deadline: Deadline = field(init=False)
+    """When the call must be over: ``started`` plus the time limit."""
+    untried: set[int] = field(default_factory=set)
+    """Filled by the backend: orders it had no time to try (see :attr:`Assignment.untried`)."""
+
+    def __post_init__(self) -> None:
+        deadline = Deadline(self.started + self.settings.time_limit_s)
+        object.__setattr__(self, "deadline", deadline)
 
     def elapsed(self) -> float:
         """Seconds since the call began."""
@@ -113,8 +198,10 @@ class Solver(ABC):
     ) -> Assignment:
         """Plan ``problem`` within ``settings.time_limit_s``.
 
-        Stops early, with its best answer, when interrupted (KeyboardInterrupt
-        inside the search).
+        Every backend returns within the time limit plus a small overhead (its
+        model building before the clock is checked, and a final check of its
+        routes), and stops early, with its best answer, when interrupted
+        (Ctrl-C, or a KeyboardInterrupt raised by ``progress``).
 
         Parameters
         ----------
@@ -133,7 +220,9 @@ class Solver(ABC):
         """
         request = SolveRequest(problem, settings, progress)
         routes, objective = self.plan(request)
-        return Assignment(tuple(routes), self.name, request.elapsed(), objective)
+        served = {i for r in routes for i in r.orders}
+        untried = frozenset(request.untried - served)
+        return Assignment(tuple(routes), self.name, request.elapsed(), objective, untried)
 
     @abstractmethod
     def plan(self, request: SolveRequest) -> Planned:

@@ -24,6 +24,11 @@ from doorstep.domain.location import Location
 from doorstep.domain.order import Order, OrderKind
 from doorstep.domain.time_window import TimeWindow
 from doorstep.plan.backends.ortools import OrToolsSolver
+from doorstep.plan.backends.ortools import model as ortools_model
+from doorstep.plan.backends.ortools import solver as ortools_solver
+from doorstep.plan.backends.ortools.scope import Scope
+from doorstep.plan.backends.ortools.search import search_parameters
+from doorstep.plan.backends.ortools.solution import warm_routes, warm_start
 from doorstep.plan.evaluator import Evaluation, evaluate, schedule_route
 from doorstep.plan.problem import (
     NOMINAL_CENTS_PER_KM,
@@ -33,6 +38,7 @@ from doorstep.plan.problem import (
     Objective,
     Problem,
 )
+from doorstep.plan.reasons import explain
 from doorstep.plan.registry import choose_backend
 from doorstep.plan.repair import check_route
 from doorstep.plan.solver import Assignment, Progress, RouteAssignment, SolveSettings
@@ -611,3 +617,83 @@ def test_the_engine_sends_days_with_breaks_to_ortools() -> None:
     assert Feature.BREAKS in day.features()
     assert choose_backend(day).name == "ortools"
     assert choose_backend(day, "pyvrp").name == "pyvrp"
+
+
+def _first_routes(model: ortools_model.Model, assignment: object) -> dict[int, list[int]]:
+    """Vehicle -> order indices of an assignment read from routes (not solved yet)."""
+    routing = model.routing
+    out: dict[int, list[int]] = {}
+    for v in range(routing.vehicles()):
+        index = assignment.Value(routing.NextVar(routing.Start(v)))  # type: ignore[attr-defined]
+        while not routing.IsEnd(index):
+            out.setdefault(v, []).append(model.index_order[index])
+            index = assignment.Value(routing.NextVar(index))  # type: ignore[attr-defined]
+    return out
+
+
+def test_a_warm_start_is_made_to_agree_with_the_locks() -> None:
+    """A locked order the previous plan had on another (or no) vehicle starts on its own vehicle.
+
+    Before, such a start left the order out; a plan with BIKE-02 unused in the
+    previous plan then left the order locked to BIKE-02 unassigned.
+    """
+    orders = [order(f"o{k}", 1000 * k) for k in range(1, 5)]
+    problem = line_problem(
+        [0],
+        orders,
+        [van("a"), van("b")],
+        locks=(Lock("o2", "b"),),
+        warm_start={"a": ("o1", "o2", "o3", "o4")},
+    )
+    scope = Scope.of(problem)
+    model = ortools_model.build_model(scope, chains=True)
+    model.routing.CloseModelWithParameters(search_parameters(1.0))
+    start = warm_start(model, warm_routes(problem))
+    assert start is not None
+    assert _first_routes(model, start) == {0: [0, 2, 3], 1: [1]}
+
+
+def test_a_lock_onto_a_vehicle_unused_in_the_warm_start_is_honoured() -> None:
+    """With a warm start that does not use the locked vehicle, the lock still holds."""
+    orders = [order(f"o{k}", 1000 * k) for k in range(1, 5)]
+    problem = line_problem(
+        [0],
+        orders,
+        [van("a"), van("b")],
+        locks=(Lock("o2", "b"),),
+        warm_start={"a": ("o1", "o2", "o3", "o4")},
+    )
+    assignment, evaluation = solve(problem)
+    assert "o2" in stops(problem, assignment)["b"]
+    assert evaluation.kpis.served == 4
+
+
+def test_a_day_too_big_for_the_first_solution_starts_from_a_quick_plan(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """When OR-Tools' own first solution would not come in time, the search starts from PyVRP's."""
+    monkeypatch.setattr(ortools_solver, "FIRST_SOLUTION_S", 1e9)
+    starts: list[object] = []
+    real = ortools_solver.search
+
+    def spying(model: object, deadline: float, run: object, warm: object) -> object:
+        starts.append(warm)
+        return real(model, deadline, run, warm)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ortools_solver, "search", spying)
+    orders = [order(f"o{k}", 137 * k % 5000) for k in range(1, 30)]
+    problem = line_problem([0], orders, [van("a"), van("b")])
+    _, evaluation = solve(problem, agree=False)
+    assert starts and starts[0]
+    assert evaluation.kpis.served == 29
+
+
+def test_orders_left_out_for_lack_of_time_say_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A search that found nothing in time leaves its orders as time_ran_out, not full vans."""
+    monkeypatch.setattr(ortools_solver, "search", lambda *args: None)
+    orders = [order(f"o{k}", 1000 * k) for k in range(1, 4)]
+    problem = line_problem([0], orders, [van("a")])
+    assignment = OrToolsSolver().solve(problem, FAST)
+    reasons = explain(problem, assignment)
+    assert {code for code, _ in reasons.values()} == {"time_ran_out"}
+    assert len(reasons) == 3

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from pytest import MonkeyPatch
 from pyvrp import PenaltyManager, PenaltyParams
 
 from doorstep.domain import Load
@@ -17,6 +18,7 @@ from doorstep.plan.backends.pyvrp import (
     _minimise_fleet,
     _Stop,
     build_model,
+    construct,
     load_dimensions,
     solve_params,
 )
@@ -24,7 +26,7 @@ from doorstep.plan.benchmark import problem_from_instance
 from doorstep.plan.evaluator import evaluate
 from doorstep.plan.problem import Objective, Problem
 from doorstep.plan.reasons import explain
-from doorstep.plan.solver import SolveSettings
+from doorstep.plan.solver import Deadline, Progress, SolveRequest, SolveSettings
 from plan_problems import order, problem, van
 
 DATA = Path(__file__).parents[2] / "data"
@@ -134,3 +136,60 @@ def test_an_order_bigger_than_every_vehicle_is_left_out() -> None:
     evaluation = evaluate(day, plan, explain(day, plan))
     assert evaluation.feasible
     assert [(u.order_id, u.code) for u in evaluation.plan.unassigned] == [("big", "too_big")]
+
+
+def test_the_start_is_built_at_pyvrps_default_penalty_cap(monkeypatch: MonkeyPatch) -> None:
+    """The first local search runs at PyVRP's default cap, not at the raised one.
+
+    At the raised cap (4e8 on a Helsinki day) that search ran 683 s on 1,000
+    orders before the clock was first looked at.
+    """
+    caps: list[float] = []
+    original = PenaltyManager.max_cost_evaluator
+
+    def recording(self: PenaltyManager) -> object:
+        caps.append(self._params.max_penalty)
+        return original(self)
+
+    monkeypatch.setattr(PenaltyManager, "max_cost_evaluator", recording)
+    orders = [order(f"o{i}", i % 5 + 1, i // 5) for i in range(12)]
+    day = problem(orders, [van(v, costs=Costs(fixed=5000)) for v in "AB"])
+    assert solve_params(build_model(day).data).penalty.max_penalty > PenaltyParams().max_penalty
+    PyVrpSolver().solve(day, SolveSettings(time_limit_s=5, seed=0, max_iterations=50))
+    assert caps[0] == PenaltyParams().max_penalty
+
+
+def test_a_passed_deadline_keeps_the_first_start() -> None:
+    """Past the deadline, the construction skips its second local search at the raised cap."""
+    orders = [replace(order(f"o{i}", i + 1, 1), demand=Load(30)) for i in range(2)]
+    day = problem(orders, [van(v, parcels=50, costs=Costs(fixed=5000)) for v in "AB"])
+    data = build_model(day).data
+    assert construct(data, 0).is_feasible()
+    passed = Deadline(0.0)
+    passed.stop()
+    assert not construct(data, 0, passed).is_feasible()  # one overloaded van: cheaper at 1e5
+
+
+def test_an_interrupt_from_the_progress_callback_keeps_the_best_plan() -> None:
+    """A KeyboardInterrupt raised by the progress callback stops the search with its plan."""
+    orders = [order(f"o{i}", i % 5 + 1, i // 5) for i in range(20)]
+    day = problem(orders, [van("A"), van("B")])
+    reports: list[Progress] = []
+
+    def progress(report: Progress) -> None:
+        reports.append(report)
+        raise KeyboardInterrupt
+
+    plan = PyVrpSolver().solve(day, SolveSettings(time_limit_s=30, seed=0), progress)
+    assert reports
+    assert sum(len(r.orders) for r in plan.routes) == 20
+
+
+def test_when_time_is_up_before_the_search_the_start_is_the_plan() -> None:
+    """With the deadline already passed the backend returns its start, every order on it."""
+    orders = [order(f"o{i}", i % 5 + 1, i // 5) for i in range(20)]
+    day = problem(orders, [van("A"), van("B")])
+    request = SolveRequest(day, SolveSettings(time_limit_s=30, seed=0))
+    request.deadline.stop()
+    routes, _ = PyVrpSolver().plan(request)
+    assert sum(len(r.orders) for r in routes) == 20

@@ -31,8 +31,11 @@ Mapping
 Search and checks
 -----------------
 VROOM has no seed (``settings.seed`` is ignored) and no progress reports; it
-runs with an exploration level chosen from ``settings.time_limit_s`` and that
-limit as its timeout. Ctrl-C cannot interrupt VROOM's C++ search. VROOM may take
+runs with an exploration level chosen from ``settings.time_limit_s`` and what
+is left of that limit as its timeout (less :data:`FINISH_SHARE` on days with
+breaks, kept for the repairs, which stop at the limit). Ctrl-C cannot
+interrupt VROOM's C++ search: it takes effect when VROOM returns (at its
+timeout at the latest), and the repairs then wrap up at once. VROOM may take
 a break in the middle of a drive; the evaluator only knows breaks at stops
 (``break_after``: the stop before VROOM's break step). Every route is re-checked
 with :func:`~doorstep.plan.evaluator.schedule_route`; one that VROOM's break
@@ -57,12 +60,21 @@ from doorstep.domain.order import Order, OrderKind
 from doorstep.network.provider import UNREACHABLE
 from doorstep.plan.evaluator import schedule_route
 from doorstep.plan.problem import VEHICLE_WEIGHT_M, Feature, Objective, Problem
-from doorstep.plan.repair import settle_routes
-from doorstep.plan.solver import Planned, RouteAssignment, Solver, SolveRequest
+from doorstep.plan.repair import Rules, settle_routes
+from doorstep.plan.solver import (
+    Planned,
+    RouteAssignment,
+    Solver,
+    SolveRequest,
+    stop_on_interrupt,
+)
 
 FORBIDDEN = 10_000_000
 """Duration (s) and distance (m) of an unreachable arc: VROOM matrices are 32-bit."""
 
+
+FINISH_SHARE = 0.1
+"""Share of the time limit kept for moving breaks after VROOM's search (days with breaks)."""
 
 MAX_PRIORITY = 100
 """VROOM's highest job priority."""
@@ -109,22 +121,27 @@ class VroomSolver(Solver):
         model = build_model(problem, warm=True)
         if model.tasks == 0:
             return (), None
-        try:
-            solution = _run(model, request)
-        except (RuntimeError, ValueError):
-            if not model.steps:
-                raise
-            model = build_model(problem, warm=False)  # VROOM rejected the warm start
-            solution = _run(model, request)
-        answer = solution.to_dict()
-        cost = float(answer.get("summary", {}).get("cost", 0))
-        routes = check_routes(problem, routes_from_solution(answer))
+        with stop_on_interrupt(request.deadline):
+            try:
+                solution = _run(model, request)
+            except (RuntimeError, ValueError):
+                if not model.steps:
+                    raise
+                model = build_model(problem, warm=False)  # VROOM rejected the warm start
+                solution = _run(model, request)
+            answer = solution.to_dict()
+            cost = float(answer.get("summary", {}).get("cost", 0))
+            rules = Rules(deadline=request.deadline)
+            routes = check_routes(problem, routes_from_solution(answer), rules)
+        request.untried.update(rules.cut)
         request.report(cost, True)
         return routes, cost
 
 
 def _run(model: _Model, request: SolveRequest) -> Any:
     limit = request.settings.time_limit_s
+    if any(v.break_ is not None for v in request.problem.fleet.vehicles):
+        limit *= 1 - FINISH_SHARE  # time kept for moving breaks
     left = max(0.05, limit - request.elapsed())
     return model.input.solve(
         exploration_level=exploration_level(limit),
@@ -326,8 +343,25 @@ def routes_from_solution(answer: dict[str, Any]) -> list[RouteAssignment]:
     return out
 
 
-def check_routes(problem: Problem, routes: list[RouteAssignment]) -> tuple[RouteAssignment, ...]:
-    """``routes`` as the evaluator accepts them: breaks moved, stops dropped only if needed."""
+def check_routes(
+    problem: Problem, routes: list[RouteAssignment], rules: Rules | None = None
+) -> tuple[RouteAssignment, ...]:
+    """``routes`` as the evaluator accepts them: breaks moved, stops dropped only if needed.
+
+    Parameters
+    ----------
+    problem
+        The day.
+    routes
+        VROOM's routes, with its break positions.
+    rules
+        The deadline past which repairs drop from the end; None: no deadline.
+
+    Returns
+    -------
+    tuple of RouteAssignment
+        The routes, each accepted by the evaluator.
+    """
     vehicles = problem.fleet.vehicles
     routes = [
         r if vehicles[r.vehicle].break_ is not None else RouteAssignment(r.vehicle, r.orders)
@@ -337,4 +371,4 @@ def check_routes(problem: Problem, routes: list[RouteAssignment]) -> tuple[Route
     def fits(route: RouteAssignment) -> bool:
         return not schedule_route(problem, route).violations
 
-    return settle_routes(problem, routes, fits)
+    return settle_routes(problem, routes, fits, rules)

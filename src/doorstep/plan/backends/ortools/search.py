@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import signal
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from types import FrameType
 from typing import Any
 
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2, routing_parameters_pb2
 
 from doorstep.plan.backends.ortools.model import SCALE, Model
 from doorstep.plan.backends.ortools.solution import Warm, routes_now, routes_of, warm_start
-from doorstep.plan.solver import RouteAssignment, SolveRequest
+from doorstep.plan.solver import RouteAssignment, SolveRequest, stop_on_interrupt
 
 MIN_SEARCH_S = 0.05
 """Least time given to a search, even past the deadline."""
@@ -116,42 +111,28 @@ def search(model: Model, deadline: float, run: Run, warm: Warm) -> list[RouteAss
             run.request.report(run.cents(cost), True)
         except KeyboardInterrupt:
             run.stopped = True
+            run.request.deadline.stop()
         except Exception as error:  # raised again after the search
             run.error = error
             run.stopped = True
 
     routing.AddAtSolutionCallback(on_solution)
-    routing.AddSearchMonitor(routing.solver().CustomLimit(lambda: run.stopped))
+    ends = run.request.deadline  # Ctrl-C stops it
+    routing.AddSearchMonitor(routing.solver().CustomLimit(lambda: run.stopped or ends.interrupted))
     routing.CloseModelWithParameters(params)
     initial = warm_start(model, warm)
     solution = None
     try:
-        with _stop_on_interrupt(run):
+        with stop_on_interrupt(ends):
             if initial is not None:
                 solution = routing.SolveFromAssignmentWithParameters(initial, params)
-            if solution is None and not run.stopped:
+            if solution is None and not run.stopped and not ends.interrupted:
                 solution = routing.SolveWithParameters(params)
     except KeyboardInterrupt:
-        run.stopped = True
+        ends.stop()
+    run.stopped = run.stopped or ends.interrupted
     if run.error is not None:
         raise run.error
     if solution is not None:
         return routes_of(model, solution)
     return run.best_routes
-
-
-@contextmanager
-def _stop_on_interrupt(run: Run) -> Iterator[None]:
-    """While solving in the main thread, turn Ctrl-C into a request to stop the search."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        run.stopped = True
-
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)

@@ -40,8 +40,11 @@ def warm_start(model: Model, warm: Warm) -> Any:
 
     Orders that are not modelled, not allowed on the vehicle, already placed or
     in another vehicle's locked prefix are left out; a vehicle's locked prefix
-    comes first; a pair is kept only when both are on the route in order. Each
-    stop uses the window copy the evaluator's schedule serves it in.
+    comes first; a locked order the warm start has elsewhere (or nowhere) is
+    put on its vehicle where it adds the least driving, so that a start
+    consistent with the locks can be read; a pair is kept only when both are on
+    the route in order. Each stop uses the window copy the evaluator's schedule
+    serves it in.
 
     Parameters
     ----------
@@ -62,15 +65,24 @@ def warm_start(model: Model, warm: Warm) -> Any:
         return None
     in_chain = {i for chain in scope.chains.values() for i in chain}
     used: set[int] = set()
-    routes: list[list[int]] = []
+    plain: list[list[int]] = []
     for v in range(len(problem.fleet.vehicles)):
         route = list(scope.chains.get(v, ()))
-        orders, break_after = warm.get(v, ((), None))
-        for i in orders:
+        for i in warm.get(v, ((), None))[0]:
             placeable = i in model.order_indices and i not in used and i not in in_chain
             if placeable and v not in scope.unusable and v in scope.vehicles_for(i):
                 route.append(i)
                 used.add(i)
+        plain.append(route)
+    for i in sorted(scope.locked - used - in_chain):
+        if i in model.order_indices:  # a lock the warm start breaks: onto its vehicle
+            for v in scope.vehicles_for(i)[:1]:
+                if v not in scope.unusable:
+                    plain[v] = cheapest_insertion(problem, v, plain[v], i)
+                    used.add(i)
+    routes: list[list[int]] = []
+    for v, route in enumerate(plain):
+        orders, break_after = warm.get(v, ((), None))
         position = {i: k for k, i in enumerate(route)}
         dropped: set[int] = set()
         for pickup, delivery in scope.pairs:
@@ -85,6 +97,43 @@ def warm_start(model: Model, warm: Warm) -> Any:
     if not any(routes):
         return None
     return model.routing.ReadAssignmentFromRoutes(routes, True)
+
+
+def cheapest_insertion(problem: Problem, vehicle: int, route: list[int], order: int) -> list[int]:
+    """``route`` with ``order`` where it adds the least driving.
+
+    Parameters
+    ----------
+    problem
+        The day, whose distances price each place.
+    vehicle
+        The route's vehicle.
+    route
+        Order indices in visit order.
+    order
+        The order to insert.
+
+    Returns
+    -------
+    list of int
+        A new list; the route is not checked (OR-Tools rejects an infeasible start).
+    """
+    v = problem.fleet.vehicles[vehicle]
+    distances = problem.distances[v.profile]
+    path = [
+        problem.start_location(v),
+        *(problem.order_location(i) for i in route),
+        problem.end_location(v),
+    ]
+    x = problem.order_location(order)
+    detours = [
+        distances.item(path[k], x)
+        + distances.item(x, path[k + 1])
+        - distances.item(path[k], path[k + 1])
+        for k in range(len(route) + 1)
+    ]
+    k = detours.index(min(detours))
+    return [*route[:k], order, *route[k:]]
 
 
 def _copy_at(model: Model, order: int, start: int) -> int:
