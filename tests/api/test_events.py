@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -249,3 +250,98 @@ def test_a_batch_racing_its_own_copy_is_told_to_retry(
     body = {"events": [scan("r1", "O0-1", "scanned_at_depot", 7)]}
     r = service.client.post("/v1/events", json=body, headers=service.key(Role.DISPATCHER))
     assert r.status_code == 409 and r.json()["code"] == "concurrent_batch"
+
+
+def test_one_unreadable_event_is_rejected_alone_and_the_rest_kept(service: Service) -> None:
+    """An unknown failure_reason, a non-object and a missing id: each rejected, naming the field."""
+    day_with_route(service, orders=1)
+    key = service.key(Role.DISPATCHER)
+    events = [
+        scan("ok1", "O0-1", "scanned_at_depot", 7),
+        scan("bad", "O0-1", "failed_attempt", 7.05, failure_reason="dog_ate_it"),
+        "not an event",
+        {"parcel_id": "O0-1", "kind": "loaded", "at": at(7.1)},
+        scan("ok2", "O0-1", "loaded", 7.1),
+    ]
+    r = service.client.post("/v1/events", json={"events": events}, headers=key)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["accepted"], body["rejected"]) == (2, 3)
+    assert [(x["event_id"], x["status"], x["code"], x["field"]) for x in body["results"]] == [
+        ("ok1", "accepted", None, None),
+        ("bad", "rejected", "invalid_event", "body.events[1].failure_reason"),
+        (None, "rejected", "invalid_event", "body.events[2]"),
+        (None, "rejected", "invalid_event", "body.events[3].event_id"),
+        ("ok2", "accepted", None, None),
+    ]
+    assert "not_home" in body["results"][1]["detail"]
+    with transaction(service.app.state.sessions) as db:  # type: ignore[attr-defined]
+        assert db.scalar(select(func.count()).select_from(t.Event)) == 2
+
+
+def test_a_batch_that_is_not_a_batch_is_still_a_422(service: Service) -> None:
+    """No events, too many, or not a list: the whole request is refused as before."""
+    key = service.key(Role.DISPATCHER)
+    for body in ({"events": []}, {"events": "x"}, {}, {"events": [{}] * 1001}):
+        r = service.client.post("/v1/events", json=body, headers=key)
+        assert r.status_code == 422 and r.json()["code"] == "validation", body
+
+
+def test_an_event_id_reused_for_another_event_is_refused(service: Service) -> None:
+    """The same id with other content is event_id_reused and changes nothing; a resend: no-op."""
+    planner = day_with_route(service, orders=1)
+    c = service.client
+    key = service.key(Role.DISPATCHER)
+    first = scan("e1", "O0-1", "scanned_at_depot", 7)
+    assert c.post("/v1/events", json={"events": [first]}, headers=key).json()["accepted"] == 1
+    reused = scan("e1", "O0-1", "loaded", 7.5)
+    body = c.post("/v1/events", json={"events": [first, reused]}, headers=key).json()
+    assert [(x["status"], x["code"]) for x in body["results"]] == [
+        ("duplicate", None),
+        ("rejected", "event_id_reused"),
+    ]
+    assert c.get("/v1/orders/O0", headers=planner).json()["parcels"][0]["state"] == "at_depot"
+
+
+def test_the_examples_of_the_scan_events_documentation_run(service: Service) -> None:
+    """docs/service.md's event batches give exactly the answers printed under them."""
+    from docs_blocks import examples, unmarked_blocks
+
+    docs = {name: json.loads(text) for name, text in examples("service.md", "Scan events").items()}
+    assert set(docs) == {
+        "events-request",
+        "events-answer",
+        "events-rejected-request",
+        "events-rejected-answer",
+    }
+    assert unmarked_blocks("service.md", "Scan events", ("json", "python")) == 0
+    c = service.client
+    planner = service.key(Role.PLANNER)
+    bulk = {"orders": [order(f"A{k}", k) for k in (17, 18, 19)]}
+    assert c.post("/v1/orders/bulk", json=bulk, headers=planner).status_code == 201
+    key = service.key(Role.DISPATCHER)
+    kinds = ("scanned_at_depot", "loaded", "out_for_delivery")
+    earlier = [
+        {
+            "event_id": f"seed-{p}-{kind}",
+            "parcel_id": p,
+            "kind": kind,
+            "at": f"2026-11-24T0{h}:00:00+02:00",
+        }
+        for p in ("A17-1", "A18-1", "A19-1")
+        for h, kind in enumerate(kinds, start=7)
+    ]
+    earlier.append(
+        {
+            "event_id": "seed-A18",
+            "parcel_id": "A18-1",
+            "kind": "delivered",
+            "at": "2026-11-24T10:00:00+02:00",
+        }
+    )
+    assert c.post("/v1/events", json={"events": earlier}, headers=key).json()["accepted"] == 10
+
+    answer = c.post("/v1/events", json=docs["events-request"], headers=key)
+    assert answer.status_code == 200 and answer.json() == docs["events-answer"]
+    rejected = c.post("/v1/events", json=docs["events-rejected-request"], headers=key)
+    assert rejected.status_code == 200 and rejected.json() == docs["events-rejected-answer"]

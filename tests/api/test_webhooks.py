@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+import json
+import re
+import time
 from datetime import timedelta
+from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 
+from docs_blocks import DOCS, examples, unmarked_blocks
+from doorstep.api.routers.webhooks import DeliveryOut
 from doorstep.api.security import Role
 from doorstep.notify.outbox import enqueue
-from doorstep.notify.sender import DEAD, PENDING, WebhookSender
-from doorstep.notify.signing import verify
+from doorstep.notify.sender import DEAD, PENDING, USER_AGENT, WebhookSender
+from doorstep.notify.signing import (
+    DELIVERY_HEADER,
+    EVENT_HEADER,
+    SIGNATURE_HEADER,
+    sign,
+    verify,
+)
 from doorstep.store import tables as t
 from doorstep.store.database import transaction
 from doorstep.store.tables import utcnow
+from service_data import order
 
 from .conftest import Service
 
@@ -141,10 +155,11 @@ def test_deactivating_stops_messages_and_gives_up_waiting_ones(service: Service)
         ("GET", "/v1/webhooks/wh_nope"),
         ("GET", "/v1/webhooks/wh_nope/deliveries"),
         ("POST", "/v1/webhooks/wh_nope/test"),
-        ("GET", "/v1/webhooks/wh%00nope"),
     ]:
         r = c.request(method, path, headers=key)
         assert r.status_code == 404 and r.json()["code"] == "not_found", path
+    r = c.get("/v1/webhooks/wh%00nope", headers=key)  # a NUL: refused at the door on any database
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "path.subscription_id"
 
 
 def test_ping_is_queued_for_one_subscription_and_its_attempts_are_logged(
@@ -235,3 +250,139 @@ def test_each_integration_key_sees_only_its_own_subscriptions(service: Service) 
     admin = service.key(Role.ADMIN)
     assert [s["id"] for s in c.get("/v1/webhooks", headers=admin).json()] == [sub]
     assert c.get(f"/v1/webhooks/{sub}", headers=shop_a).json()["active"] is True
+
+
+def test_numeric_forms_of_private_addresses_are_refused_at_creation(database_url: str) -> None:
+    """Decimal, hex, short and octal forms of 127.0.0.1 are a 422 invalid_url, not a 201."""
+    from fastapi.testclient import TestClient
+
+    from doorstep.api.app import create_app
+    from doorstep.api.security import create_key
+    from doorstep.settings import Settings
+
+    settings = Settings(database_url=database_url, router="straight", dispatch_webhooks=False)
+    with TestClient(create_app(settings)) as client:
+        with transaction(client.app.state.sessions) as db:  # type: ignore[attr-defined]
+            secret, _ = create_key(db, Role.INTEGRATION)
+        headers = {"Authorization": f"Bearer {secret}"}
+        for host in ("2130706433", "0x7f000001", "127.1", "0177.0.0.1"):
+            body = {"url": f"http://{host}:8080/hook", "event_types": ["*"]}
+            r = client.post("/v1/webhooks", json=body, headers=headers)
+            assert r.status_code == 422 and r.json()["code"] == "invalid_url", host
+            assert r.json()["errors"][0]["field"] == "body.url"
+            assert "127.0.0.1" in r.json()["errors"][0]["message"], host
+        assert client.get("/v1/webhooks", headers=headers).json() == []
+
+
+def test_the_examples_of_the_webhooks_documentation_run(service: Service) -> None:
+    """docs/webhooks.md: the subscription, the parcel data and the log are what the API gives."""
+    docs = examples("webhooks.md")
+    assert unmarked_blocks("webhooks.md", langs=("json", "python", "http")) == 0
+    c = service.client
+
+    # Subscribing: the request as printed, and an answer of the printed shape.
+    request = docs["create-request"]
+    assert request.startswith("POST /v1/webhooks\n")
+    r = c.post(
+        "/v1/webhooks",
+        json=json.loads(request.split("\n\n", 1)[1]),
+        headers=service.key(Role.INTEGRATION),
+    )
+    assert r.status_code == 201, r.text
+    created, printed = r.json(), json.loads(docs["create-answer"])
+    assert set(created) == set(printed)
+    assert {k: created[k] for k in ("url", "event_types", "active")} == {
+        k: printed[k] for k in ("url", "event_types", "active")
+    }
+    assert re.fullmatch(r"wh_[0-9a-f]{16}", printed["id"]) and re.fullmatch(
+        r"wh_[0-9a-f]{16}", created["id"]
+    )
+
+    # A parcel event's data: post the printed scan, read the message it queued.
+    data = json.loads(docs["parcel-data"])
+    planner = service.key(Role.PLANNER)
+    assert c.post("/v1/orders/bulk", json={"orders": [order("A1001")]}, headers=planner).is_success
+    dispatcher = service.key(Role.DISPATCHER)
+    before = [
+        {"event_id": f"s{h}", "parcel_id": "A1001-1", "kind": kind, "at": f"2026-11-24T0{h}:00Z"}
+        for h, kind in ((7, "scanned_at_depot"), (8, "loaded"), (9, "out_for_delivery"))
+    ]
+    scan = {k: data[k] for k in ("event_id", "parcel_id", "kind", "at", "failure_reason", "proof")}
+    answer = c.post("/v1/events", json={"events": [*before, scan]}, headers=dispatcher).json()
+    assert answer["accepted"] == 4, answer
+    with service.app.state.sessions() as db:  # type: ignore[attr-defined]
+        [message] = db.scalars(
+            select(t.OutboxMessage).where(t.OutboxMessage.event_type == "parcel.delivered")
+        )
+    assert message.payload == {"type": "parcel.delivered", "data": data}
+
+    # The request a receiver gets: the headers printed are the ones sent.
+    head, body = docs["request"].split("\n\n", 1)
+    headers = dict(line.split(": ", 1) for line in head.splitlines()[1:])
+    assert set(headers) == {
+        "Content-Type",
+        "User-Agent",
+        EVENT_HEADER,
+        DELIVERY_HEADER,
+        SIGNATURE_HEADER,
+    }
+    assert headers["User-Agent"] == USER_AGENT
+    assert body.startswith('{"type":"parcel.delivered","data":{"event_id":"scan-81723"')
+
+    # The delivery log's entries have the printed fields.
+    log = json.loads(docs["delivery-log"])
+    assert all(set(entry) == set(DeliveryOut.model_fields) for entry in log)
+    assert {entry["message_status"] for entry in log} <= {"pending", "sending", "sent", "dead"}
+
+
+def test_the_flask_example_of_the_webhooks_documentation_runs() -> None:
+    """The Flask view in docs/webhooks.md accepts a signed request once and refuses a forged one."""
+    docs = examples("webhooks.md")
+    verifier = (DOCS / "webhooks.md").read_text(encoding="utf-8")
+    snippet = verifier.split("<!-- verify-snippet:", 1)[1].split("```python\n", 1)[1]
+    snippet = snippet.split("```", 1)[0]
+
+    class AbortedError(Exception):
+        pass
+
+    class Request:
+        def __init__(self, body: bytes, headers: dict[str, str]) -> None:
+            self.body, self.headers = body, headers
+
+        def get_data(self) -> bytes:
+            return self.body
+
+        def get_json(self) -> Any:
+            return json.loads(self.body)
+
+    class App:
+        def post(self, path: str) -> Any:
+            return lambda view: view
+
+    queued: list[str] = []
+
+    def abort(status: int) -> None:
+        raise AbortedError(status)
+
+    namespace: dict[str, Any] = {
+        "app": App(),
+        "abort": abort,
+        "SECRET": "shop-secret-0123456789",
+        "already_seen": queued.__contains__,
+        "queue_for_processing": lambda delivery, _data: queued.append(delivery),
+    }
+    exec(compile(snippet, "docs/webhooks.md", "exec"), namespace)
+    exec(compile(docs["flask-view"], "docs/webhooks.md", "exec"), namespace)
+    body = b'{"type":"ping","data":{"subscription_id":"wh_1"}}'
+    signed = {
+        "Doorstep-Signature": sign(namespace["SECRET"], body, int(time.time())),
+        "Doorstep-Delivery": "7",
+    }
+    namespace["request"] = Request(body, signed)
+    assert namespace["doorstep_hook"]() == ("", 202)
+    assert namespace["doorstep_hook"]() == ("", 200)  # the same delivery again
+    assert queued == ["7"]
+    forged = {**signed, "Doorstep-Signature": sign("another-secret-000000", body, int(time.time()))}
+    namespace["request"] = Request(body, forged)
+    with pytest.raises(AbortedError):
+        namespace["doorstep_hook"]()

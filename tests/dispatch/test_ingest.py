@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from doorstep.dispatch.ingest import EventIn, Outcome, ingest
+from doorstep.dispatch.ingest import EventIn, InvalidEvent, Outcome, ingest
 from doorstep.domain.events import ScanKind
 from doorstep.store import tables as t
 from doorstep.store.database import transaction
@@ -62,3 +62,48 @@ def test_a_batch_sent_twice_at_once_is_stored_once(
     with sessions() as db:
         assert db.scalar(select(func.count()).select_from(t.Event)) == 2
         assert db.get_one(t.Parcel, "A1-1").state == "loaded"
+
+
+def test_a_reused_event_id_is_rejected_unless_the_content_matches(
+    sessions: sessionmaker[Session],
+) -> None:
+    """Same id, same content (another offset): duplicate; other content: event_id_reused."""
+    with transaction(sessions) as db:
+        store_order(db, order("A1"))
+    at = datetime(2026, 11, 24, 7, tzinfo=UTC)
+    first = EventIn("e1", "A1-1", ScanKind.SCANNED_AT_DEPOT, at, proof={"photo_ref": "p"})
+    with transaction(sessions) as db:
+        assert ingest(db, [first], timezone=ZONE, now=at)[0].status == "accepted"
+    same = EventIn(
+        "e1", "A1-1", ScanKind.SCANNED_AT_DEPOT, at.astimezone(ZONE), proof={"photo_ref": "p"}
+    )
+    other = EventIn("e1", "A1-1", ScanKind.LOADED, at + timedelta(minutes=5))
+    fresh = EventIn("e2", "A1-1", ScanKind.LOADED, at + timedelta(minutes=5))
+    fresh_again = EventIn("e2", "A1-1", ScanKind.LOADED, at + timedelta(minutes=6))
+    with transaction(sessions) as db:
+        outcomes = ingest(db, [same, other, fresh, fresh_again], timezone=ZONE, now=at)
+    assert [(o.status, o.code) for o in outcomes] == [
+        ("duplicate", None),
+        ("rejected", "event_id_reused"),
+        ("accepted", None),
+        ("rejected", "event_id_reused"),
+    ]
+    assert "'e1' was already used for a different event" in (outcomes[1].detail or "")
+    with sessions() as db:
+        assert db.scalar(select(func.count()).select_from(t.Event)) == 2
+        assert db.get_one(t.Parcel, "A1-1").state == "loaded"
+
+
+def test_an_unreadable_event_is_rejected_alone(sessions: sessionmaker[Session]) -> None:
+    """An InvalidEvent becomes a rejected invalid_event outcome naming its field."""
+    with transaction(sessions) as db:
+        store_order(db, order("A1"))
+    at = datetime(2026, 11, 24, 7, tzinfo=UTC)
+    bad = InvalidEvent("e0", "body.events[0].kind", "body.events[0].kind: not a kind")
+    good = EventIn("e1", "A1-1", ScanKind.SCANNED_AT_DEPOT, at)
+    with transaction(sessions) as db:
+        outcomes = ingest(db, [bad, good], timezone=ZONE, now=at)
+    assert outcomes == [
+        Outcome("e0", "rejected", "invalid_event", bad.detail, "body.events[0].kind"),
+        Outcome("e1", "accepted"),
+    ]

@@ -320,3 +320,58 @@ def test_private_addresses_are_refused_unless_allowed(
     assert entry.status_code is None
     assert "127.0.0.1 is a private address" in (entry.error or "")
     assert message(sessions, message_id).status == PENDING
+
+
+def _subscription(sessions: sessionmaker[Session], sub_id: str, url: str) -> str:
+    """A subscription to every event with id ``sub_id``."""
+    with transaction(sessions) as db:
+        db.add(t.WebhookSubscription(id=sub_id, url=url, event_types=["*"], secret=SECRET))
+    return sub_id
+
+
+def test_a_hanging_receiver_does_not_delay_another_subscriber(
+    sessions: sessionmaker[Session], receiver: Receiver
+) -> None:
+    """20 messages queued first for a receiver that times out; an instant one still gets its 20."""
+    hanging = Receiver()
+    hanging.delay_s = 3.0
+    try:
+        slow_ids = queue(sessions, _subscription(sessions, "wh_slow", hanging.url), n=20)
+        fast_ids = queue(sessions, _subscription(sessions, "wh_fast", receiver.url), n=20)
+        assert max(slow_ids) < min(fast_ids)  # the slow subscriber's messages are older
+        settings = Settings(
+            database_url="sqlite://", webhook_allow_private=True, webhook_timeout_s=1.0
+        )
+        sender = WebhookSender(sessions, settings, interval_s=0.05)
+        started = time.monotonic()
+        sender.start()
+        try:
+            deadline = started + 15
+            while len(receiver.received) < 20 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            took = time.monotonic() - started
+        finally:
+            sender.stop()
+    finally:
+        hanging.close()
+    assert sorted(r.delivery for r in receiver.received) == fast_ids
+    # One sender thread for all would need 20 timeouts (20 s) before the first of them.
+    assert took < 5, f"the instant receiver waited {took:.1f} s"
+    assert len(hanging.received) < 20
+
+
+def test_a_turn_ends_at_the_first_failure_of_its_subscription(
+    sessions: sessionmaker[Session], receiver: Receiver, client: httpx.Client
+) -> None:
+    """A failing receiver costs one attempt a turn; run_once still attempts each message once."""
+    ids = queue(sessions, subscribe(sessions, receiver.url, ["*"]), n=3)
+    receiver.statuses = [500] * 10
+    sender = make_sender(sessions, client)
+    now = utcnow()
+
+    assert sender.drain_subscription("wh_test", now) == 1
+    assert [r.delivery for r in receiver.received] == ids[:1]
+
+    assert sender.run_once(now=now) == 2
+    assert sorted(r.delivery for r in receiver.received) == ids
+    assert {message(sessions, i).status for i in ids} == {PENDING}

@@ -1,8 +1,9 @@
 """Ingesting a batch of scan events: the day's source of truth.
 
 For each event in a batch the answer is ``accepted``, ``duplicate`` (its
-``event_id`` was seen before: ingesting twice is a no-op) or ``rejected`` with
-a code (``unknown_parcel``, ``not_your_parcel``, ``invalid_transition``,
+``event_id`` was seen before with the same content: ingesting twice is a no-op)
+or ``rejected`` with a code (``invalid_event``, ``event_id_reused``,
+``unknown_parcel``, ``not_your_parcel``, ``invalid_transition``,
 ``failure_reason``). Events are folded by event time, not arrival order: an
 event that arrives late is accepted when the parcel's whole history, sorted by
 time, stays possible with it; otherwise it alone is rejected and the rest of
@@ -20,7 +21,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -73,26 +74,67 @@ class EventIn:
 
 
 @dataclass(frozen=True, slots=True)
+class InvalidEvent:
+    """An event of the batch that could not be read (a field of the wrong type or value).
+
+    It is rejected alone, with code ``invalid_event``; the rest of the batch is kept.
+    """
+
+    event_id: str | None
+    """Its ``event_id``, if it had a usable one."""
+    field: str
+    """The first field at fault, as the API names it (``body.events[3].failure_reason``)."""
+    detail: str
+    """What is wrong with it, and what to send instead."""
+
+
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """What became of one event (the API answers with these as they are)."""
 
-    event_id: str
+    event_id: str | None
+    """The event's id; ``None`` only for an unreadable event without one."""
     status: str
     """accepted, duplicate or rejected."""
     code: str | None = None
-    """For a rejected event, why, for programs: ``unknown_parcel``, ``not_your_parcel``,
-    ``invalid_transition`` or ``failure_reason``."""
+    """For a rejected event, why, for programs: ``invalid_event``, ``event_id_reused``,
+    ``unknown_parcel``, ``not_your_parcel``, ``invalid_transition`` or ``failure_reason``."""
     detail: str | None = None
     """For a rejected event, why, in a sentence for people."""
+    field: str | None = None
+    """For an ``invalid_event``, the first field at fault (``body.events[3].kind``)."""
 
 
 def _rejected(event: EventIn, code: str, detail: str) -> Outcome:
     return Outcome(event.event_id, "rejected", code, detail)
 
 
+def _content(event: EventIn) -> tuple[Any, ...]:
+    """What an event says, to tell a resent event from a reused ``event_id``."""
+    return (
+        event.parcel_id,
+        event.kind.value,
+        event.at.astimezone(UTC),
+        event.vehicle_id,
+        event.lat,
+        event.lon,
+        None if event.failure_reason is None else event.failure_reason.value,
+        event.proof or None,
+    )
+
+
+def _reused(event: EventIn) -> Outcome:
+    return _rejected(
+        event,
+        "event_id_reused",
+        f"event_id {event.event_id!r} was already used for a different event; "
+        "give each event its own id (resending the very same event is a harmless duplicate).",
+    )
+
+
 def ingest(
     session: Session,
-    events: Sequence[EventIn],
+    events: Sequence[EventIn | InvalidEvent],
     *,
     timezone: ZoneInfo,
     now: datetime,
@@ -111,7 +153,7 @@ def ingest(
         moment fails the batch at the insert (``IntegrityError``): the caller
         should answer "retry".
     events
-        The batch.
+        The batch; an :class:`InvalidEvent` is rejected alone (``invalid_event``).
     timezone
         The zone of the plans' clock times (for stop times and ETAs).
     now
@@ -121,11 +163,23 @@ def ingest(
     driver_id
         For a driver's key: events are only accepted for parcels on that
         driver's published routes.
+
+    Returns
+    -------
+    list[Outcome]
+        One per event, in order. An ``event_id`` stored before (or earlier in
+        the batch) is a ``duplicate`` when the event says the same (parcel,
+        kind, time, vehicle, position, failure reason, proof), else
+        ``rejected`` with ``event_id_reused``.
     """
     outcomes: dict[int, Outcome] = {}
     candidates: list[tuple[int, EventIn]] = []
     for i, event in enumerate(events):
-        if (event.kind is ScanKind.FAILED_ATTEMPT) != (event.failure_reason is not None):
+        if isinstance(event, InvalidEvent):
+            outcomes[i] = Outcome(
+                event.event_id, "rejected", "invalid_event", event.detail, event.field
+            )
+        elif (event.kind is ScanKind.FAILED_ATTEMPT) != (event.failure_reason is not None):
             outcomes[i] = _rejected(
                 event,
                 "failure_reason",
@@ -146,14 +200,17 @@ def ingest(
             .with_for_update()
         )
     }
-    seen = _known_event_ids(session, [e.event_id for _, e in candidates])
+    seen = _known_events(session, [e.event_id for _, e in candidates])
     fresh: list[tuple[int, EventIn]] = []
     for i, event in candidates:
-        if event.event_id in seen:
+        content = _content(event)
+        if event.event_id not in seen:
+            seen[event.event_id] = content
+            fresh.append((i, event))
+        elif seen[event.event_id] == content:
             outcomes[i] = Outcome(event.event_id, "duplicate")
         else:
-            seen.add(event.event_id)
-            fresh.append((i, event))
+            outcomes[i] = _reused(event)
     orders = {
         row.id: _OrderRow(row.id, OrderKind(row.kind), row.status)
         for row in session.execute(
@@ -221,11 +278,36 @@ class _OrderRow:
     status: str
 
 
-def _known_event_ids(session: Session, ids: list[str]) -> set[str]:
-    found: set[str] = set()
+def _known_events(session: Session, ids: list[str]) -> dict[str, tuple[Any, ...]]:
+    """The stored events among ``ids``: their content, by event id."""
+    e = t.Event
+    found: dict[str, tuple[Any, ...]] = {}
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
-        found.update(session.scalars(select(t.Event.event_id).where(t.Event.event_id.in_(chunk))))
+        rows = session.execute(
+            select(
+                e.event_id,
+                e.parcel_id,
+                e.kind,
+                e.at,
+                e.vehicle_id,
+                e.lat,
+                e.lon,
+                e.failure_reason,
+                e.proof,
+            ).where(e.event_id.in_(chunk))
+        )
+        for event_id, parcel_id, kind, at, vehicle_id, lat, lon, reason, proof in rows:
+            found[event_id] = (
+                parcel_id,
+                kind,
+                at.astimezone(UTC),
+                vehicle_id,
+                lat,
+                lon,
+                reason,
+                proof or None,
+            )
     return found
 
 

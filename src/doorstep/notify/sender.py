@@ -22,6 +22,15 @@ Finishing is conditional on the lease too (``status = 'sending' AND
 next_attempt_at = <the lease>``), so a sender that outlived its lease cannot
 overwrite the outcome of the sender that took the message over.
 
+Each subscription is served by its own worker (``workers`` at a time), so a
+slow or unreachable receiver holds up only its own messages: the others keep
+being delivered while its POSTs time out. A worker sends one subscription's
+due messages oldest first and stops at the first failure, leaving the rest of
+that subscription's messages for a later round (each failed message waits out
+its own backoff), so an endpoint that is down costs one attempt a round, not
+one timeout per queued message. Messages of one subscription are sent one at a
+time, never two at once by one sender.
+
 Starting it from the application's lifespan::
 
     sender = WebhookSender(app.state.sessions, settings)
@@ -38,13 +47,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy import CursorResult, Result, select, update
+from sqlalchemy import CursorResult, Result, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from doorstep.notify.addresses import private_address
@@ -112,12 +122,14 @@ class WebhookSender:
         The HTTP client to send with; by default the sender makes one (and closes
         it in :meth:`stop`). A client passed in is left open.
     batch_size
-        Messages looked up at a time.
+        Messages of one subscription looked up at a time (a worker's turn).
     interval_s
         Pause of the background thread between two rounds.
     lease_s
         How long a claim holds a message before another sender may take it over
         (default: twice the timeout plus 30 s, much longer than one POST).
+    workers
+        Subscriptions served at the same time (one worker thread each).
     """
 
     def __init__(
@@ -129,23 +141,32 @@ class WebhookSender:
         batch_size: int = 20,
         interval_s: float = 0.5,
         lease_s: float | None = None,
+        workers: int = 8,
     ) -> None:
+        if workers < 1:
+            raise ValueError("workers must be at least 1")
         self.sessions = sessions
         self.settings = settings
         self.batch_size = batch_size
         self.interval_s = interval_s
+        self.workers = workers
         self.lease = timedelta(
             seconds=lease_s if lease_s is not None else 2 * settings.webhook_timeout_s + 30
         )
         self._client = client
         self._owns_client = client is None
+        self._client_lock = threading.Lock()
         self._stopping = threading.Event()
+        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
     # -- one round ---------------------------------------------------------------
 
     def run_once(self, now: datetime | None = None) -> int:
-        """Deliver every message due at ``now``, a batch at a time.
+        """Deliver every message due at ``now``, each subscription in its own worker.
+
+        Rounds are repeated until one makes no attempt, so each message due at
+        ``now`` is attempted (once, unless a retry is due at ``now`` again).
 
         Parameters
         ----------
@@ -158,38 +179,93 @@ class WebhookSender:
         int
             Delivery attempts made (messages claimed and POSTed).
         """
-        return self._drain(now, lambda: False)
-
-    def _drain(self, now: datetime | None, stopping: Callable[[], bool]) -> int:
         attempts = 0
-        while not stopping():
-            due = self.due(now if now is not None else utcnow())
-            for message_id in due:
-                if stopping():
-                    break
-                claim = self.claim(message_id, now if now is not None else utcnow())
-                if claim is not None:
-                    self.deliver(claim, now)
-                    attempts += 1
-            if len(due) < self.batch_size:
-                break
-        return attempts
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="doorstep-webhook") as pool:
+            while True:
+                subscriptions = self.due_subscriptions(now if now is not None else utcnow())
+                jobs = [pool.submit(self.drain_subscription, sub, now) for sub in subscriptions]
+                made = sum(job.result() for job in jobs)
+                attempts += made
+                if made == 0:
+                    return attempts
 
-    def due(self, now: datetime) -> list[int]:
-        """Ids of up to ``batch_size`` messages due at ``now``, oldest schedule first.
+    def drain_subscription(
+        self,
+        subscription_id: str,
+        now: datetime | None = None,
+        stopping: Callable[[], bool] = lambda: False,
+    ) -> int:
+        """One worker's turn: send up to ``batch_size`` due messages of one subscription.
 
-        Due means pending with ``next_attempt_at <= now``, or sending with an
-        expired lease.
+        The turn ends at the first failed attempt: the subscription's other
+        messages wait for a later round, so a receiver that is down or slow
+        costs one attempt a round.
+
+        Parameters
+        ----------
+        subscription_id
+            The subscription whose messages to send.
+        now
+            As for :meth:`run_once`.
+        stopping
+            Checked before each message; true ends the turn.
+
+        Returns
+        -------
+        int
+            Delivery attempts made.
         """
+        return self._turn(subscription_id, now, stopping)[0]
+
+    def _turn(
+        self, subscription_id: str, now: datetime | None, stopping: Callable[[], bool]
+    ) -> tuple[int, bool]:
+        """Attempts made, and whether the turn ended on a failure."""
+        attempts = 0
+        for message_id in self.due(now if now is not None else utcnow(), subscription_id):
+            if stopping():
+                break
+            claim = self.claim(message_id, now if now is not None else utcnow())
+            if claim is None:
+                continue
+            attempts += 1
+            if not self.deliver(claim, now):
+                return attempts, True
+        return attempts, False
+
+    def due_subscriptions(self, now: datetime) -> list[str]:
+        """Subscriptions with messages due at ``now``, the longest-waiting first."""
         m = t.OutboxMessage
         with self.sessions() as session:
             return list(
                 session.scalars(
-                    select(m.id)
+                    select(m.subscription_id)
                     .where(m.status.in_((PENDING, SENDING)), m.next_attempt_at <= now)
-                    .order_by(m.next_attempt_at, m.id)
-                    .limit(self.batch_size)
+                    .group_by(m.subscription_id)
+                    .order_by(func.min(m.next_attempt_at), m.subscription_id)
                 )
+            )
+
+    def due(self, now: datetime, subscription_id: str | None = None) -> list[int]:
+        """Ids of up to ``batch_size`` messages due at ``now``, oldest schedule first.
+
+        Due means pending with ``next_attempt_at <= now``, or sending with an
+        expired lease.
+
+        Parameters
+        ----------
+        now
+            The moment.
+        subscription_id
+            Only this subscription's messages (default: all subscriptions').
+        """
+        m = t.OutboxMessage
+        query = select(m.id).where(m.status.in_((PENDING, SENDING)), m.next_attempt_at <= now)
+        if subscription_id is not None:
+            query = query.where(m.subscription_id == subscription_id)
+        with self.sessions() as session:
+            return list(
+                session.scalars(query.order_by(m.next_attempt_at, m.id).limit(self.batch_size))
             )
 
     def claim(self, message_id: int, now: datetime) -> Claim | None:
@@ -345,7 +421,7 @@ class WebhookSender:
     # -- in the background -------------------------------------------------------
 
     def start(self) -> None:
-        """Run rounds in a daemon thread, ``interval_s`` apart, until :meth:`stop`."""
+        """Serve subscriptions from a daemon thread, ``interval_s`` apart, until :meth:`stop`."""
         if self._thread is not None and self._thread.is_alive():
             return
         self._stopping.clear()
@@ -353,14 +429,15 @@ class WebhookSender:
         self._thread.start()
 
     def stop(self, timeout_s: float | None = None) -> None:
-        """Stop the thread after the POST in flight, and close the sender's own client.
+        """Stop after the POSTs in flight, and close the sender's own client.
 
         Parameters
         ----------
         timeout_s
-            Longest wait for the thread (default: the webhook timeout plus 5 s).
+            Longest wait for the threads (default: the webhook timeout plus 5 s).
         """
         self._stopping.set()
+        self._wake.set()
         if self._thread is not None:
             wait = timeout_s if timeout_s is not None else self.settings.webhook_timeout_s + 5
             self._thread.join(wait)
@@ -378,19 +455,52 @@ class WebhookSender:
         return self._thread is not None and self._thread.is_alive()
 
     def _loop(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                self._drain(None, self._stopping.is_set)
-            except Exception:
-                log.exception("webhook sender round failed; retrying")
-            self._stopping.wait(self.interval_s)
+        """Hand each subscription with due messages to a free worker, one worker each.
+
+        A subscription whose turn ended on a failure rests for ``interval_s``
+        before its next turn; the others are served meanwhile.
+        """
+        busy: dict[str, Future[tuple[int, bool]]] = {}
+        resting: dict[str, float] = {}
+        pool = ThreadPoolExecutor(self.workers, thread_name_prefix="doorstep-webhook")
+        try:
+            while not self._stopping.is_set():
+                clock = time.monotonic()
+                for sub, job in list(busy.items()):
+                    if job.done():
+                        del busy[sub]
+                        if (error := job.exception()) is not None:
+                            log.error("webhook worker for %s failed; retrying", sub, exc_info=error)
+                            resting[sub] = clock + self.interval_s
+                        elif job.result()[1]:
+                            resting[sub] = clock + self.interval_s
+                resting = {sub: until for sub, until in resting.items() if until > clock}
+                if len(busy) < self.workers:
+                    try:
+                        waiting = self.due_subscriptions(utcnow())
+                    except Exception:
+                        log.exception("webhook sender round failed; retrying")
+                        waiting = []
+                    for sub in waiting:
+                        if len(busy) >= self.workers:
+                            break
+                        if sub not in busy and sub not in resting:
+                            busy[sub] = job = pool.submit(
+                                self._turn, sub, None, self._stopping.is_set
+                            )
+                            job.add_done_callback(lambda _: self._wake.set())
+                self._wake.wait(self.interval_s)
+                self._wake.clear()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def _http(self) -> httpx.Client:
-        if self._client is None:
-            self._client = httpx.Client(
-                timeout=self.settings.webhook_timeout_s, follow_redirects=False
-            )
-        return self._client
+        with self._client_lock:
+            if self._client is None:
+                self._client = httpx.Client(
+                    timeout=self.settings.webhook_timeout_s, follow_redirects=False
+                )
+            return self._client
 
 
 def _excerpt(response: httpx.Response) -> str:

@@ -7,7 +7,6 @@ key sees them all. Every refusal is a
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import secrets
 from collections.abc import Sequence
@@ -16,7 +15,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
-from doorstep.notify.addresses import forbidden
+from doorstep.notify.addresses import forbidden, literal_address
 from doorstep.notify.outbox import EVENT_TYPES, enqueue_to
 from doorstep.service.refusal import RefusedError
 from doorstep.store import tables as t
@@ -67,14 +66,19 @@ def url_problem(url: str, allow_private: bool) -> str | None:
 
 
 def _literal_private(host: str) -> str | None:
-    """The host if it is a private address or ``localhost`` (names resolve at send time)."""
-    if host.lower() == "localhost" or host.lower().endswith(".localhost"):
+    """The host if it is a private address or ``localhost`` (names resolve at send time).
+
+    Numeric hosts are read the way the sender's resolver reads them, legacy
+    IPv4 forms included (``2130706433``, ``0x7f000001``, ``127.1``,
+    ``0177.0.0.1`` all mean 127.0.0.1).
+    """
+    name = host.lower().rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):
         return host
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
+    ip = literal_address(host)
+    if ip is None or not forbidden(ip):
         return None
-    return str(ip) if forbidden(ip) else None
+    return host if str(ip) == host else f"{host} ({ip})"
 
 
 def check_event_types(event_types: Sequence[str]) -> list[str]:

@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+)
+from pydantic.json_schema import SkipJsonSchema
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from doorstep.api.deps import Config, Db, EventId, EventPoster, Id, Limit, OrderReader, ParcelId
 from doorstep.api.problems import ProblemError
 from doorstep.api.security import Role
-from doorstep.dispatch.ingest import EventIn, Outcome, describe, ingest
+from doorstep.dispatch.ingest import EventIn, InvalidEvent, Outcome, describe, ingest
 from doorstep.domain.events import FailureReason, ScanKind
+from doorstep.domain.ids import EVENT_ID_MAX_LENGTH
 from doorstep.store import tables as t
 
 router = APIRouter(prefix="/v1", tags=["events"])
@@ -61,11 +72,75 @@ class ScanIn(BaseModel):
     proof: ProofIn | None = Field(default=None, description="Proof of delivery, if taken.")
 
 
+@dataclass(frozen=True)
+class Unreadable:
+    """An event of a batch that does not match :class:`ScanIn`: rejected alone."""
+
+    event_id: str | None
+    errors: list[tuple[str, str]]
+    """(where in the event, what is wrong), in pydantic's order."""
+
+
+def _each_event(value: Any, _handler: ValidatorFunctionWrapHandler) -> ScanIn | Unreadable:
+    """Read one event of a batch; one that does not match becomes :class:`Unreadable`."""
+    try:
+        return ScanIn.model_validate(value)
+    except ValidationError as exc:
+        return Unreadable(
+            _event_id_of(value),
+            [(_where(e["loc"]), e["msg"]) for e in exc.errors(include_url=False)],
+        )
+
+
+def _event_id_of(value: Any) -> str | None:
+    """The event id of an unreadable event, if it has a usable one."""
+    event_id = value.get("event_id") if isinstance(value, dict) else None
+    if isinstance(event_id, str) and 0 < len(event_id) <= EVENT_ID_MAX_LENGTH:
+        return event_id
+    return None
+
+
+def _where(location: tuple[int | str, ...]) -> str:
+    """A location inside an event as a field path: ``.proof.photo_ref``, ``[2]``."""
+    return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in location)
+
+
+BatchEvent = Annotated[ScanIn | SkipJsonSchema[Unreadable], WrapValidator(_each_event)]
+"""One event of a batch: its schema is :class:`ScanIn`, and it is checked on its own, so
+one bad event is rejected alone instead of failing the batch."""
+
+
 class BatchIn(BaseModel):
     """A batch of scan events, in any order."""
 
     model_config = ConfigDict(extra="forbid")
-    events: list[ScanIn] = Field(min_length=1, max_length=MAX_BATCH)
+    events: list[BatchEvent] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+def _invalid(index: int, event: Unreadable) -> InvalidEvent:
+    """An unreadable event, its fields named as the API names them."""
+    fields = [(f"body.events[{index}]{where}", message) for where, message in event.errors]
+    return InvalidEvent(
+        event_id=event.event_id,
+        field=fields[0][0],
+        detail="; ".join(f"{field}: {message}" for field, message in fields)
+        + ". Fix this event and send it again; the rest of the batch was kept.",
+    )
+
+
+def _event_in(e: ScanIn) -> EventIn:
+    """A readable event, for the ingest."""
+    return EventIn(
+        event_id=e.event_id,
+        parcel_id=e.parcel_id,
+        kind=e.kind,
+        at=e.at,
+        vehicle_id=e.vehicle_id,
+        lat=None if e.position is None else e.position.lat,
+        lon=None if e.position is None else e.position.lon,
+        failure_reason=e.failure_reason,
+        proof=None if e.proof is None else e.proof.model_dump(),
+    )
 
 
 class BatchOut(BaseModel):
@@ -81,23 +156,14 @@ class BatchOut(BaseModel):
 def post_events(body: BatchIn, db: Db, settings: Config, who: EventPoster) -> dict[str, Any]:
     """Ingest a batch: each event is accepted, a duplicate, or rejected with a code.
 
-    A rejected event (an impossible transition, an unknown parcel, a parcel not
-    on the driver's routes) does not stop the others. States, ETAs and webhooks
-    follow from the accepted ones.
+    A rejected event (a field that does not match the schema, an ``event_id``
+    reused for another event, an impossible transition, an unknown parcel, a
+    parcel not on the driver's routes) does not stop the others. States, ETAs
+    and webhooks follow from the accepted ones.
     """
     events = [
-        EventIn(
-            event_id=e.event_id,
-            parcel_id=e.parcel_id,
-            kind=e.kind,
-            at=e.at,
-            vehicle_id=e.vehicle_id,
-            lat=None if e.position is None else e.position.lat,
-            lon=None if e.position is None else e.position.lon,
-            failure_reason=e.failure_reason,
-            proof=None if e.proof is None else e.proof.model_dump(),
-        )
-        for e in body.events
+        _invalid(i, e) if isinstance(e, Unreadable) else _event_in(e)
+        for i, e in enumerate(body.events)
     ]
     try:
         outcomes = ingest(
