@@ -3,15 +3,22 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test lint bench clean
+.PHONY: install warm demo test lint bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/doorstep network warm
 	touch $@
 
 install: $(BIN)/.installed
+
+# Compile the road-network code into the user's cache (~/.cache/doorstep/numba), so the
+# first plan does not spend ~15 s on it. `install` runs it once; run it again after
+# clearing the cache.
+warm: install
+	$(BIN)/doorstep network warm
 
 # The main job on embedded defaults: plan the Helsinki sample day on the bundled roads
 # and write plan.json, the drivers' CSVs, plan.geojson and map.html to demo-plan/.

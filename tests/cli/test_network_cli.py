@@ -1,4 +1,4 @@
-"""Tests for `doorstep matrix` and `doorstep network info`."""
+"""Tests for `doorstep matrix`, `doorstep network info` and `doorstep network warm`."""
 
 import csv
 from pathlib import Path
@@ -161,3 +161,21 @@ def test_max_snap_option_overrides_the_default(tmp_path: Path) -> None:
     result = runner.invoke(app, args)
     assert result.exit_code == 1, result.output
     assert "point a is" in result.stdout and "point b is" in result.stdout
+
+
+def test_network_warm_compiles_and_reports_the_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`doorstep network warm` exits 0 naming the functions ready and the cache's fill and bound."""
+    monkeypatch.delenv("DOORSTEP_CACHE_MAX_MB", raising=False)
+    result = runner.invoke(app, ["network", "warm"])
+    assert result.exit_code == 0, result.output
+    assert "12 compiled functions" in result.stdout
+    assert "of 500 MB" in result.stdout
+
+
+def test_network_warm_rejects_a_bad_cache_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cache bound that is not a size: one message naming the variable, exit 2, no traceback."""
+    monkeypatch.setenv("DOORSTEP_CACHE_MAX_MB", "big")
+    result = runner.invoke(app, ["network", "warm"])
+    assert result.exit_code == 2
+    assert "DOORSTEP_CACHE_MAX_MB='big'" in result.output
+    assert "Traceback" not in result.output

@@ -1,4 +1,4 @@
-"""``doorstep matrix`` and ``doorstep network info``: travel times on their own."""
+"""``doorstep matrix``, ``doorstep network info`` and ``warm``: travel times on their own."""
 
 from __future__ import annotations
 
@@ -285,4 +285,42 @@ def info_command(
     min_lat, min_lon, max_lat, max_lon = info.bbox
     table.add_row("bounding box", f"{min_lat:.5f},{min_lon:.5f} - {max_lat:.5f},{max_lon:.5f}")
     table.add_row("ways by class", ", ".join(f"{k} {v:,}" for k, v in info.ways_per_class.items()))
+    stdout.print(table)
+
+
+@network_app.command("warm")
+def warm_command() -> None:
+    """Compile the road-network code now, so the first plan does not wait for it.
+
+    Doorstep's matrix code is compiled on first use (about 15 s on two cores)
+    and kept in the cache folder: $DOORSTEP_CACHE_DIR, else
+    $XDG_CACHE_HOME/doorstep, else ~/.cache/doorstep (subfolder numba; or
+    $NUMBA_CACHE_DIR). `make install` runs this once; run it again after
+    clearing the cache or upgrading Doorstep. Also shows how full the cache of
+    networks and matrices is (bound: $DOORSTEP_CACHE_MAX_MB, default 500).
+
+    Example: doorstep network warm
+    """
+    from doorstep.network.cache import DiskCache
+    from doorstep.network.warm import warm
+
+    started = time.perf_counter()
+    try:
+        cache = DiskCache()
+        warmed = warm()
+    except DoorstepError as error:
+        fail(error)
+    table = Table(show_header=False, box=None)
+    table.add_row(
+        "ready",
+        f"{len(warmed.functions)} compiled functions in {time.perf_counter() - started:.1f} s",
+    )
+    table.add_row(
+        "compiled code", warmed.folder or "numba's default folder (the cache cannot be written)"
+    )
+    table.add_row(
+        "networks and matrices",
+        f"{cache.size_bytes() / (1 << 20):,.1f} of {cache.max_bytes / (1 << 20):,.0f} MB "
+        f"in {cache.root}",
+    )
     stdout.print(table)

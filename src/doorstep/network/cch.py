@@ -24,6 +24,10 @@ Weights are *packed*: ``time_ms << 28 | distance_dm``. Adding packed weights
 adds both parts, and the minimum of packed weights is the fastest path, ties
 broken by the shorter one, so one 64-bit integer carries the duration and the
 distance of the fastest path.
+
+The compiled code is cached in the user's cache folder, not next to this file
+(:func:`doorstep.network.cache.jit`); ``doorstep network warm`` compiles it
+ahead of the first plan.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 import numpy.typing as npt
+
+from doorstep.network.cache import jit
 
 Int64Array = npt.NDArray[np.int64]
 Int32Array = npt.NDArray[np.int32]
@@ -59,7 +65,7 @@ def unpack(packed: Int64Array) -> tuple[Int64Array, Int64Array, npt.NDArray[np.b
     return packed >> DIST_BITS, packed & DIST_MASK, reachable
 
 
-@numba.njit(cache=True, parallel=True)
+@jit(parallel=True)
 def _decode(packed: Int64Array, unreachable: int) -> tuple[Int64Array, Int64Array]:
     rows, cols = packed.shape
     seconds = np.empty((rows, cols), np.int64)
@@ -145,7 +151,7 @@ def nested_dissection_order(
     return np.asarray(order, dtype=np.int32)
 
 
-@numba.njit(cache=True)
+@jit()
 def _find_arc(first_up: Int64Array, up_head: Int32Array, low: int, high: int) -> int:
     """Index of upward arc ``low -> high`` (binary search), or -1."""
     lo = first_up[low]
@@ -162,7 +168,7 @@ def _find_arc(first_up: Int64Array, up_head: Int32Array, low: int, high: int) ->
     return -1
 
 
-@numba.njit(cache=True)
+@jit()
 def _merge_sorted(a: Int32Array, b: Int32Array) -> Int32Array:
     """Union of two sorted arrays without duplicates."""
     out = np.empty(a.shape[0] + b.shape[0], np.int32)
@@ -183,7 +189,7 @@ def _merge_sorted(a: Int32Array, b: Int32Array) -> Int32Array:
     return out[:k]
 
 
-@numba.njit(cache=True)
+@jit()
 def _chordal_fill(
     n: int, low: Int32Array, high: Int32Array
 ) -> tuple[Int64Array, Int32Array, Int32Array]:
@@ -238,7 +244,7 @@ def build_topology(order: Int32Array, tail: Int32Array, head: Int32Array) -> Top
     return Topology(rank, first_up, up_head, parent, input_arc)
 
 
-@numba.njit(cache=True)
+@jit()
 def _map_input_arcs(
     first_up: Int64Array, up_head: Int32Array, rt: Int32Array, rh: Int32Array
 ) -> Int64Array:
@@ -283,7 +289,7 @@ class Metric:
     q_dn: Int64Array
 
 
-@numba.njit(cache=True)
+@jit()
 def _customize(
     first_up: Int64Array,
     up_head: Int32Array,
@@ -330,7 +336,7 @@ def _customize(
     return up, down, up_mid, down_mid
 
 
-@numba.njit(cache=True)
+@jit()
 def _perfect(
     first_up: Int64Array, up_head: Int32Array, up: Int64Array, down: Int64Array
 ) -> tuple[Int64Array, Int64Array, npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
@@ -400,7 +406,7 @@ def customize(topology: Topology, weights: Int64Array) -> Metric:
     return Metric(topology, up, down, up_mid, down_mid, *q_up, *q_dn)
 
 
-@numba.njit(cache=True)
+@jit()
 def _chain(parent: Int32Array, starts: Int32Array, mark: npt.NDArray[np.bool_]) -> Int32Array:
     """All elimination-tree ancestors of ``starts`` (included), in rising rank."""
     out = []
@@ -417,7 +423,7 @@ def _chain(parent: Int32Array, starts: Int32Array, mark: npt.NDArray[np.bool_]) 
     return nodes
 
 
-@numba.njit(cache=True)
+@jit()
 def _restrict(
     parent: Int32Array,
     dn_first: Int64Array,
@@ -455,7 +461,7 @@ def _restrict(
     return local, chain, first, src, weight
 
 
-@numba.njit(cache=True)
+@jit()
 def _sweep_batch(
     up_first: Int64Array,
     up_head: Int32Array,
@@ -528,7 +534,7 @@ def _sweep_batch(
                     out[begin + b, t] = c
 
 
-@numba.njit(cache=True, parallel=True)
+@jit(parallel=True)
 def _many_to_many(
     up_first: Int64Array,
     up_head: Int32Array,
@@ -623,7 +629,7 @@ def many_to_many(
     return result
 
 
-@numba.njit(cache=True)
+@jit()
 def _upward(
     first_up: Int64Array,
     up_head: Int32Array,
