@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -122,3 +124,93 @@ def test_parcel_ids_of_a_long_order_id_fit_the_parcel_rule(service: Service) -> 
         "/v1/orders", json=order("P1", parcels=1, parcel_ids=["box/1"]), headers=key
     )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.parcel_ids[0]"
+
+
+def _post_fleet_file(service: Service, path: Path, headers: dict[str, str]) -> None:
+    """Create the depots and vehicles of a fleet file through the API."""
+    from doorstep.gate import validate_files
+
+    fleet = validate_files(SAMPLE, path).fleet
+    assert fleet is not None
+    c = service.client
+    for d in fleet.depots:
+        body = {"id": d.id, "lat": d.location.lat, "lon": d.location.lon}
+        assert c.post("/v1/depots", json=body, headers=headers).status_code == 201
+    for v in fleet.vehicles:
+        body = {
+            "id": v.id,
+            "depot_id": v.depot_id,
+            "profile": v.profile.value,
+            "capacity_parcels": v.capacity.parcels,
+            "capacity_g": v.capacity.weight_g,
+            "capacity_ml": v.capacity.volume_ml,
+            "shift_start_s": v.shift.start,
+            "shift_end_s": v.shift.end,
+            "max_duration_s": v.max_duration_s,
+            "cost_fixed": v.costs.fixed,
+            "cost_per_km": v.costs.per_km,
+            "cost_per_hour": v.costs.per_hour,
+            "skills": sorted(v.skills),
+        }
+        if v.break_ is not None:
+            body |= {
+                "break_start_s": v.break_.window.start,
+                "break_end_s": v.break_.window.end,
+                "break_s": v.break_.duration_s,
+            }
+        r = c.post("/v1/vehicles", json=body, headers=headers)
+        assert r.status_code == 201, r.text
+
+
+def test_upload_checks_the_stored_fleet_as_the_cli_does(service: Service) -> None:
+    """With the sample fleet stored, an upload finds what `doorstep validate --fleet` finds."""
+    from typer.testing import CliRunner
+
+    from doorstep.cli import app as cli_app
+
+    fleet_file = SAMPLE.with_name("fleet.csv")
+    key = service.key(Role.PLANNER)
+    _post_fleet_file(service, fleet_file, key)
+    with SAMPLE.open("rb") as handle:
+        r = service.client.post(
+            "/v1/orders/upload", files={"file": ("orders.csv", handle)}, headers=key
+        )
+    assert r.status_code == 200, r.text
+    served = r.json()
+    result = CliRunner().invoke(
+        cli_app, ["validate", str(SAMPLE), "--fleet", str(fleet_file), "--format", "json"]
+    )
+    cli = json.loads(result.stdout)
+    assert served["fleet"] is not None
+    assert (served["accepted"], served["rejected"]) == (cli["accepted"], cli["rejected"])
+
+    def codes(report: dict[str, Any]) -> list[tuple[int | None, str]]:
+        return sorted(
+            (f["row"] or 0, f["code"]) for f in report["findings"] if f["source"] == "orders"
+        )
+
+    assert codes(served) == codes(cli)
+
+
+def test_a_paired_pickup_must_name_a_pickup(service: Service) -> None:
+    """A paired_pickup naming no order, or not a pickup: 422 naming the field, nothing written."""
+    key = service.key(Role.PLANNER)
+    c = service.client
+    r = c.post("/v1/orders", json=order("D1", paired_pickup="NOPE"), headers=key)
+    assert r.status_code == 422 and r.json()["code"] == "unknown_reference"
+    assert r.json()["errors"][0]["field"] == "body.paired_pickup"
+    pair = [order("P1", kind="pickup"), order("D1", 1, paired_pickup="P1")]
+    bad = [*pair, order("D2", 2, paired_pickup="D1"), order("D3", 3, paired_pickup="MISSING")]
+    r = c.post("/v1/orders/bulk", json={"orders": bad}, headers=key)
+    assert r.status_code == 422 and r.json()["code"] == "unknown_reference"
+    assert [e["field"] for e in r.json()["errors"]] == ["body.orders[3].paired_pickup"]
+    r = c.post("/v1/orders/bulk", json={"orders": bad[:3]}, headers=key)
+    assert r.status_code == 422 and r.json()["code"] == "invalid_reference"
+    assert [e["field"] for e in r.json()["errors"]] == ["body.orders[2].paired_pickup"]
+    assert c.get("/v1/orders", headers=key).json() == []
+    r = c.post("/v1/orders/bulk", json={"orders": pair}, headers=key)
+    assert r.status_code == 201, r.text
+    r = c.post("/v1/orders", json=order("D4", 4, paired_pickup="P1"), headers=key)
+    assert r.status_code == 422 and r.json()["code"] == "invalid_reference"
+    r = c.post("/v1/orders", json=order("P2", 5, kind="pickup", paired_pickup="P1"), headers=key)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.paired_pickup"

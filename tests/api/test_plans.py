@@ -19,6 +19,7 @@ from doorstep.service import INTERRUPTED_BY_RESTART
 from doorstep.service.planning import OWNER_KEY, Owner
 from doorstep.store import tables as t
 from doorstep.store.database import transaction
+from doorstep.units import format_clock
 from service_data import DEPOT, VEHICLE, order, store_order
 
 from .conftest import Service
@@ -419,3 +420,85 @@ def test_stopping_planning_keeps_the_event_loop_serving() -> None:
 
     assert asyncio.run(stop_while_ticking()) >= 10
     assert jobs.stopped and app.state.planning is None
+
+
+def test_locks_and_warm_starts_are_checked_and_kept(service: Service) -> None:
+    """Locks and a warm start (routes or a plan id) reach the job; unknown ids are 422s."""
+    planner = service.key(Role.PLANNER)
+    c = service.client
+    add_fleet(service, planner, vans=2)
+    add_orders(service, *(order(f"o{k}", k) for k in range(1, 5)))
+    bad: list[tuple[dict[str, Any], str, str]] = [
+        (
+            {"locks": [{"order_id": "nope", "vehicle_id": "van1"}]},
+            "unknown_orders",
+            "body.locks[0].order_id",
+        ),
+        (
+            {"locks": [{"order_id": "o1", "vehicle_id": "ghost"}]},
+            "unknown_vehicles",
+            "body.locks[0].vehicle_id",
+        ),
+        (
+            {"order_ids": ["o2"], "locks": [{"order_id": "o1", "vehicle_id": "van1"}]},
+            "lock_outside_plan",
+            "body.locks[0].order_id",
+        ),
+        ({"warm_start": {"ghost": ["o1"]}}, "unknown_vehicles", "body.warm_start.ghost"),
+        ({"warm_start": {"van1": ["o1", "nope"]}}, "unknown_orders", "body.warm_start.van1[1]"),
+        ({"warm_start": "plan_nope"}, "unknown_plan", "body.warm_start"),
+    ]
+    for body, code, field in bad:
+        r = c.post("/v1/plans", json=QUICK | body, headers=planner)
+        assert r.status_code == 422 and r.json()["code"] == code, (body, r.text)
+        assert r.json()["errors"][0]["field"] == field
+    assert c.get("/v1/plans", headers=planner).json() == []
+
+    locks = [{"order_id": "o3", "vehicle_id": "van2"}, {"order_id": "o4", "vehicle_id": "van2"}]
+    plan = plan_now(service, planner, locks=locks)
+    assert plan["status"] == "done", plan["error"]
+    assert plan["request"]["locks"] == [lock | {"position": None} for lock in locks]
+    routes = {r["vehicle_id"]: [v["order_id"] for v in r["visits"]] for r in plan["routes"]}
+    assert {"o3", "o4"} <= set(routes["van2"])
+
+    again = plan_now(service, planner, warm_start=plan["id"])
+    assert again["status"] == "done", again["error"]
+    assert again["request"]["warm_start"] == routes
+    given = plan_now(service, planner, warm_start={"van1": ["o2", "o1"]})
+    assert given["status"] == "done" and given["request"]["warm_start"] == {"van1": ["o2", "o1"]}
+
+
+def test_a_done_plan_shows_one_money_cost(service: Service) -> None:
+    """Done: cost and best_cost are summary.cost; search_objective is the search's own score."""
+    planner = service.key(Role.PLANNER)
+    add_fleet(service, planner)
+    add_orders(service, order("o1", 1), order("o2", 2))
+    plan = plan_now(service, planner)
+    assert plan["cost"] == plan["best_cost"] == plan["summary"]["cost"]
+    assert plan["search_objective"] is not None
+    assert plan["summary"]["search_objective"] == plan["search_objective"]
+
+
+def test_a_driver_sees_parcels_contact_and_break_on_the_route(service: Service) -> None:
+    """The route view lists each stop's parcel ids, contact and notes, and the planned break."""
+    planner = service.key(Role.PLANNER)
+    c = service.client
+    van = {"break_start_s": 10 * 3600, "break_end_s": 11 * 3600, "break_s": 1800}
+    add_fleet(service, planner, **van)
+    contact = {"name": "Aino", "phone": "+358 40 123 4567", "email": "aino@example.fi"}
+    early = order("o1", 1, parcels=2, windows=[[9 * 3600, 9 * 3600 + 1800]], notes="Door B")
+    late = order("o2", 2, windows=[[12 * 3600, 13 * 3600]], parcel_ids=["BOX-9"], **contact)
+    for body in (early, late):
+        assert c.post("/v1/orders", json=body, headers=planner).status_code == 201
+    plan = plan_now(service, planner)
+    (route,) = plan["routes"]
+    r = c.post(f"/v1/plans/{plan['id']}/publish", headers=planner)
+    assert r.status_code == 200, r.text
+    driver = service.key(Role.DRIVER, "d1")
+    detail = c.get(f"/v1/routes/{route['id']}", headers=driver).json()
+    stops = {s["order_id"]: s for s in detail["stops"]}
+    assert stops["o1"]["parcel_ids"] == ["o1-1", "o1-2"] and stops["o1"]["notes"] == "Door B"
+    assert stops["o2"]["parcel_ids"] == ["BOX-9"] and stops["o2"]["contact"] == contact
+    assert stops["o1"]["contact"] == {"name": "", "phone": "", "email": ""}
+    assert detail["break"] == route["break"] and detail["break"]["duration_s"] == 1800
+    assert detail["break"]["start"] == format_clock(detail["break"]["start_s"])

@@ -110,3 +110,79 @@ def test_ctrl_c_keeps_the_best_plan(tmp_path: Path) -> None:
     assert time.monotonic() - started < 100
     plan = json.loads((out / "plan.json").read_text())
     assert plan["summary"]["feasible"] and plan["summary"]["served"] > 200
+
+
+SMALL_FLEET = """vehicle_id,depot_id,depot_lat,depot_lon,profile,shift_start,shift_end,\
+capacity_parcels,cost_fixed,cost_per_km,cost_per_hour
+VAN-A,HEL-DEPOT,60.166160,24.952780,van,08:00,18:00,40,60,0.35,32
+VAN-B,HEL-DEPOT,60.166160,24.952780,van,08:00,18:00,40,60,0.35,32
+"""
+
+
+def small_day(tmp_path: Path) -> list[str]:
+    """`doorstep plan` arguments for six orders near the depot and two vans, straight lines."""
+    lines = ["order_id,address,zip,city,lat,lon,service_min,parcels"]
+    for k in range(6):
+        lat, lon = 60.160 + 0.003 * k, 24.930 + 0.004 * k
+        lines.append(f"S-{k},Testikatu {k + 1},00100,Helsinki,{lat:.6f},{lon:.6f},4,1")
+    orders, fleet = tmp_path / "orders.csv", tmp_path / "fleet.csv"
+    orders.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    fleet.write_text(SMALL_FLEET, encoding="utf-8")
+    return ["plan", str(orders), "--fleet", str(fleet), "--straight", "-t", "1"]
+
+
+def routes_of(out: Path) -> dict[str, list[str]]:
+    """Vehicle id -> order ids of the plan.json in ``out``."""
+    plan = json.loads((out / "plan.json").read_text())
+    return {r["vehicle_id"]: [v["order_id"] for v in r["visits"]] for r in plan["routes"]}
+
+
+def test_plan_keeps_a_locked_order_on_its_vehicle(tmp_path: Path) -> None:
+    """--lock ORDER=VEHICLE puts the order on that vehicle, which would otherwise stay unused."""
+    args = small_day(tmp_path)
+    free = runner.invoke(app, [*args, "--out", str(tmp_path / "free")])
+    assert free.exit_code == 0, free.output
+    assert list(routes_of(tmp_path / "free")) == ["VAN-A"]
+    locked = ["--lock", "S-3=VAN-B", "--lock", " S-4 = VAN-B"]
+    result = runner.invoke(app, [*args, *locked, "--out", str(tmp_path / "locked")])
+    assert result.exit_code == 0, result.output
+    routes = routes_of(tmp_path / "locked")
+    assert {"S-3", "S-4"} <= set(routes["VAN-B"])
+
+
+def test_plan_bad_locks_exit_2(tmp_path: Path) -> None:
+    """A lock that is not ORDER=VEHICLE, or names an unknown order or vehicle: a message, exit 2."""
+    args = [*small_day(tmp_path), "--out", str(tmp_path / "out")]
+    for lock, message in (
+        ("S-3", "expected ORDER=VEHICLE"),
+        ("NOPE=VAN-A", "unknown order NOPE"),
+        ("S-3=VAN-Z", "unknown vehicle VAN-Z"),
+    ):
+        result = runner.invoke(app, [*args, "--lock", lock])
+        assert result.exit_code == 2, result.output
+        assert message in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_plan_starts_from_an_earlier_plan(tmp_path: Path) -> None:
+    """--warm-start PLAN.json plans from that plan's routes; a file that is no plan is exit 2."""
+    args = small_day(tmp_path)
+    first = runner.invoke(app, [*args, "--out", str(tmp_path / "first")])
+    assert first.exit_code == 0, first.output
+    warm = tmp_path / "first" / "plan.json"
+    result = runner.invoke(app, [*args, "--warm-start", str(warm), "--out", str(tmp_path / "next")])
+    assert result.exit_code == 0, result.output
+    assert routes_of(tmp_path / "next") == routes_of(tmp_path / "first")
+    for bad in (tmp_path / "orders.csv", tmp_path / "none.json"):
+        result = runner.invoke(app, [*args, "--warm-start", str(bad), "--out", str(tmp_path / "x")])
+        assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+        assert str(bad.name) in result.output
+
+
+def test_plan_counts_rejected_rows_not_findings(tmp_path: Path) -> None:
+    """One order row with two errors is one row rejected by the gate, as validate says."""
+    args = small_day(tmp_path)
+    with (tmp_path / "orders.csv").open("a", encoding="utf-8") as handle:
+        handle.write("S-9,Testikatu 9,00100,Helsinki,,,4,many\n")  # no coordinates, bad parcels
+    result = runner.invoke(app, [*args, "--out", str(tmp_path / "out")])
+    assert "6 accepted, 1 rejected by the gate" in result.stdout, result.output

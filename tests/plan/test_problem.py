@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
+from doorstep.domain.order import OrderKind
+from doorstep.errors import InputError
 from doorstep.plan.problem import (
     OPTIONAL_DROP_PENALTY,
     VEHICLE_WEIGHT_M,
@@ -28,3 +32,24 @@ def test_vehicles_objective_never_trades_an_order_for_vehicles() -> None:
     day = problem([order("a", 1, 1, priority=-1)], fleet, objective=Objective.VEHICLES)
     assert day.drop_weight_m(0) > VEHICLE_WEIGHT_M * len(fleet)
     assert VEHICLE_WEIGHT_M > 1000 * 1000 * 100  # above 1,000 km per vehicle for 100 vehicles
+
+
+@pytest.mark.parametrize(
+    ("orders", "message"),
+    [
+        ([order("d", 1, 1, paired_pickup="p")], "paired with pickup p, which is not in this plan"),
+        ([order("p", 1, 1), order("d", 2, 2, paired_pickup="p")], "which is not a pickup"),
+        (
+            [
+                order("p", 1, 1, kind=OrderKind.PICKUP),
+                order("d", 2, 2, paired_pickup="p"),
+                order("e", 3, 3, paired_pickup="p"),
+            ],
+            "both paired with pickup p",
+        ),
+    ],
+)
+def test_a_pairing_planning_cannot_build_is_an_input_error(orders: list, message: str) -> None:
+    """A delivery paired with a pickup missing, not a pickup or shared: InputError, not KeyError."""
+    with pytest.raises(InputError, match=message):
+        problem(orders, [van("A")])

@@ -266,6 +266,49 @@ def test_by_default_only_orders_not_yet_handed_out_are_planned(
             load_orders(db, ["fresh", "nope"])
 
 
+def store_paired(db: Session, pickup: str, delivery: str, k: int = 1) -> None:
+    """A pickup and a delivery paired with it, written as rows (no service checks)."""
+    store_order(db, order(pickup, k))
+    store_order(db, order(delivery, k + 1))
+    db.get_one(t.Order, pickup).kind = "pickup"
+    db.get_one(t.Order, delivery).paired_pickup = pickup
+
+
+def test_a_pickup_and_its_delivery_are_planned_together(
+    jobs: PlanningJobs, sessions: sessionmaker[Session]
+) -> None:
+    """Asking for the delivery (or the pickup) of a pair plans both, on one route."""
+    with transaction(sessions) as db:
+        add_fleet(db)
+        store_paired(db, "P1", "D1")
+        store_order(db, order("o3", 3))
+        add_plan(db, order_ids=("D1",), **QUICK)
+    with sessions() as db:
+        assert [o.id for o in load_orders(db, ["D1"])] == ["D1", "P1"]
+        assert [o.id for o in load_orders(db, ["P1", "o3"])] == ["D1", "P1", "o3"]
+    jobs.run("p1")
+    plan = plan_row(sessions)
+    assert plan.status == "done" and plan.document is not None, plan.error
+    (route,) = plan.document["routes"]
+    assert [v["order_id"] for v in route["visits"]] == ["P1", "D1"]
+
+
+def test_a_pairing_with_a_missing_pickup_fails_with_a_readable_error(
+    jobs: PlanningJobs, sessions: sessionmaker[Session]
+) -> None:
+    """A delivery paired with no existing order fails the plan with a sentence, not KeyError."""
+    with transaction(sessions) as db:
+        add_fleet(db)
+        store_order(db, order("o1", 1))
+        store_order(db, order("D1", 2))
+        db.get_one(t.Order, "D1").paired_pickup = "NOPE"
+        add_plan(db, **QUICK)
+    jobs.run("p1")
+    plan = plan_row(sessions)
+    assert plan.status == "failed" and plan.error is not None
+    assert plan.error.startswith("order D1 is paired with pickup NOPE, which is not in this plan")
+
+
 def test_progress_is_written_at_most_every_half_second(sessions: sessionmaker[Session]) -> None:
     """Reports closer than every_s are dropped; progress is elapsed over the time limit."""
     with transaction(sessions) as db:

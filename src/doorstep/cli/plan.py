@@ -12,8 +12,8 @@ from rich.table import Table
 
 from doorstep.cli.network import make_provider
 from doorstep.cli.output import fail, stderr, stdout
-from doorstep.errors import DoorstepError
-from doorstep.plan.problem import Objective
+from doorstep.errors import DoorstepError, InputError
+from doorstep.plan.problem import Lock, Objective
 from doorstep.plan.result import DayPlan
 from doorstep.plan.solver import Progress as SolveProgress
 from doorstep.units import format_clock
@@ -61,6 +61,25 @@ def plan_command(
         str | None,
         typer.Option(help="pyvrp, ortools or vroom. Default: chosen from what the day needs."),
     ] = None,
+    lock: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--lock",
+            metavar="ORDER=VEHICLE",
+            help="Keep ORDER on VEHICLE's route, whatever the search finds cheaper. "
+            "Repeat for more orders: --lock HEL-000101=VAN-01 --lock HEL-000102=BIKE-02.",
+        ),
+    ] = None,
+    warm_start: Annotated[
+        Path | None,
+        typer.Option(
+            "--warm-start",
+            metavar="PLAN.json",
+            help="Start the search from a plan.json written earlier (yesterday's plan, "
+            "or this one before a few orders changed): vehicles keep their stops where "
+            "they still fit.",
+        ),
+    ] = None,
 ) -> None:
     """Plan a day: check the manifest, plan routes on real roads, explain what is left out.
 
@@ -77,8 +96,11 @@ def plan_command(
     from doorstep.plan.day import plan_day
     from doorstep.plan.geometry import road_background
     from doorstep.plan.outputs import write_outputs
+    from doorstep.plan.outputs.plan_json import read_warm_start
 
     try:
+        locks = parse_locks(lock or [])
+        warm = read_warm_start(warm_start) if warm_start is not None else None
         provider = make_provider(pbf, osrm, valhalla, straight, None, None, None)
         with Progress(
             TextColumn("{task.description}"),
@@ -96,7 +118,11 @@ def plan_command(
                 bar.update(step, description=name, total=total, completed=0)
 
             def on_progress(p: SolveProgress) -> None:
-                best = f"best cost {p.best_cost:,.2f}" if p.best_cost is not None else "searching"
+                best = (
+                    f"search objective {p.best_cost:,.0f}"
+                    if p.best_cost is not None
+                    else "searching"
+                )
                 bar.update(step, completed=min(p.elapsed_s, time_limit), best=best)
 
             day = plan_day(
@@ -108,6 +134,8 @@ def plan_command(
                 seed=seed,
                 max_iterations=iterations,
                 backend=solver,
+                locks=locks,
+                warm_start=warm,
                 on_step=on_step,
                 progress=on_progress,
             )
@@ -120,11 +148,42 @@ def plan_command(
         raise typer.Exit(1)
 
 
+def parse_locks(values: list[str]) -> list[Lock]:
+    """The ``--lock ORDER=VEHICLE`` options as locks.
+
+    Parameters
+    ----------
+    values
+        Each option's text.
+
+    Returns
+    -------
+    list of Lock
+        In the order given.
+
+    Raises
+    ------
+    InputError
+        A value is not ``ORDER=VEHICLE``.
+    """
+    locks = []
+    for value in values:
+        order_id, sep, vehicle_id = value.partition("=")
+        if not sep or not order_id.strip() or not vehicle_id.strip():
+            raise InputError(
+                f"--lock {value!r}: expected ORDER=VEHICLE",
+                hint="For example --lock HEL-000101=VAN-01.",
+            )
+        locks.append(Lock(order_id.strip(), vehicle_id.strip()))
+    return locks
+
+
 def _summary(day: DayPlan, written: list[Path]) -> None:
     e = day.evaluation
     k = e.kpis
     table = Table(title="Plan", show_header=False, box=None, title_justify="left")
-    table.add_row("orders", f"{k.orders} accepted, {len(day.rejected)} rejected by the gate")
+    rejected = len({f.row for f in day.rejected if f.source == "orders" and f.row is not None})
+    table.add_row("orders", f"{k.orders} accepted, {rejected} rejected by the gate")
     table.add_row("planned", f"{k.served} on {k.vehicles_used} routes, {k.unassigned} left out")
     table.add_row("distance", f"{k.distance_km:,.1f} km ({k.km_per_stop:.2f} km per stop)")
     table.add_row("time", f"{k.driving_h:.1f} h driving, {k.duty_h:.1f} h on duty")
@@ -133,7 +192,11 @@ def _summary(day: DayPlan, written: list[Path]) -> None:
         on_time += f", {k.late_min:,.0f} min late in all ({k.lateness_cost:,.2f} lateness cost)"
     table.add_row("on time", on_time)
     table.add_row("cost", f"{k.cost:,.2f}")
-    table.add_row("solver", f"{day.backend}, {day.time_limit_s:g} s, seed {day.seed}")
+    table.add_row(
+        "solver",
+        f"{day.backend}, {day.runtime_s:.1f} s used (limit {day.time_limit_s:g} s), "
+        f"seed {day.seed}",
+    )
     table.add_row(
         "travel times", day.problem.source + (" (estimates)" if day.problem.estimated else "")
     )

@@ -161,10 +161,16 @@ class Problem:
         known = {o.id for o in self.orders}
         vehicles = {v.id for v in self.fleet.vehicles}
         for lock in self.locks:
-            if lock.order_id not in known or lock.vehicle_id not in vehicles:
+            if lock.order_id not in known:
                 raise InputError(
-                    f"lock {lock.order_id} -> {lock.vehicle_id}: unknown order or vehicle"
+                    f"lock {lock.order_id} -> {lock.vehicle_id}: unknown order {lock.order_id}",
+                    hint="Lock an order that is planned (not one the gate rejected).",
                 )
+            if lock.vehicle_id not in vehicles:
+                raise InputError(
+                    f"lock {lock.order_id} -> {lock.vehicle_id}: unknown vehicle {lock.vehicle_id}"
+                )
+        _check_pairs(self.orders)
 
     @property
     def depot_count(self) -> int:
@@ -264,6 +270,37 @@ class Problem:
         """(pickup index, delivery index) of every paired pickup-and-delivery."""
         index = self.order_index()
         return [(index[o.paired_pickup], i) for i, o in enumerate(self.orders) if o.paired_pickup]
+
+
+def _check_pairs(orders: tuple[Order, ...]) -> None:
+    """Refuse a pairing :meth:`Problem.pairs` cannot build (the pickup is not in the plan...).
+
+    Raises
+    ------
+    InputError
+        A delivery names a paired pickup that is not among ``orders`` or is not
+        a pickup, a pickup names a paired pickup, or two deliveries share one pickup.
+    """
+    kinds = {o.id: o.kind for o in orders}
+    paired: dict[str, str] = {}
+    for order in orders:
+        pickup = order.paired_pickup
+        if not pickup:
+            continue
+        if order.kind is not OrderKind.DELIVERY:
+            raise InputError(f"order {order.id} is a pickup and cannot have a paired pickup")
+        if pickup not in kinds:
+            raise InputError(
+                f"order {order.id} is paired with pickup {pickup}, which is not in this plan",
+                hint="Plan the pickup and its delivery together, or remove the pairing.",
+            )
+        if kinds[pickup] is not OrderKind.PICKUP:
+            raise InputError(f"order {order.id} is paired with {pickup}, which is not a pickup")
+        if pickup in paired:
+            raise InputError(
+                f"orders {paired[pickup]} and {order.id} are both paired with pickup {pickup}"
+            )
+        paired[pickup] = order.id
 
 
 def default_penalty(order: Order) -> int:

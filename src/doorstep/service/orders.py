@@ -14,11 +14,14 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from doorstep.domain.finding import Finding, Severity
-from doorstep.domain.order import Order
+from doorstep.domain.order import Order, OrderKind
 from doorstep.gate.report import Report
+from doorstep.gate.validate import validate
+from doorstep.io.tables import RawTable
 from doorstep.service.refusal import RefusedError
 from doorstep.store import tables as t
 from doorstep.store.queries import orders as q
+from doorstep.store.queries.plans import load_fleet
 
 
 def default_parcel_ids(order: Order) -> list[str]:
@@ -30,8 +33,70 @@ def _repeated(ids: Sequence[str]) -> set[str]:
     return {i for i, n in Counter(ids).items() if n > 1}
 
 
+def check_pairs(db: Session, orders: Sequence[Order], fields: Sequence[str]) -> None:
+    """Refuse a ``paired_pickup`` that planning could not honour.
+
+    A delivery's ``paired_pickup`` must name a pickup given in the same request
+    or already stored, that no other delivery is paired with; a pickup has no
+    ``paired_pickup``.
+
+    Parameters
+    ----------
+    db
+        A session.
+    orders
+        The orders of the request.
+    fields
+        Where each order is in the request (``body``, ``body.orders[3]``).
+
+    Raises
+    ------
+    RefusedError
+        ``unknown_reference`` when the pickup does not exist, ``invalid_reference``
+        when it is not a pickup, is paired already, or the order is itself a pickup;
+        each naming ``<field>.paired_pickup``.
+    """
+    named = {o.paired_pickup for o in orders if o.paired_pickup}
+    if not named:
+        return
+    kinds = q.kinds_of(db, named) | {o.id: o.kind.value for o in orders}
+    taken = q.deliveries_paired_with(db, named)
+    unknown: list[dict[str, str]] = []
+    invalid: list[dict[str, str]] = []
+    for order, field in zip(orders, fields, strict=True):
+        pickup = order.paired_pickup
+        if not pickup:
+            continue
+        where = f"{field}.paired_pickup"
+        if pickup not in kinds:
+            unknown.append({"field": where, "message": f"no order {pickup!r}"})
+        elif order.kind is not OrderKind.DELIVERY:
+            invalid.append({"field": where, "message": "only a delivery has a paired pickup"})
+        elif kinds[pickup] != OrderKind.PICKUP.value:
+            invalid.append({"field": where, "message": f"order {pickup!r} is not a pickup"})
+        elif taken.setdefault(pickup, order.id) != order.id:
+            invalid.append(
+                {"field": where, "message": f"{pickup!r} is paired with {taken[pickup]!r}"}
+            )
+    if unknown:
+        raise RefusedError(
+            "unknown_reference",
+            "paired_pickup names an order that does not exist; add the pickup first, "
+            "or in the same request.",
+            errors=unknown[:50],
+        )
+    if invalid:
+        raise RefusedError(
+            "invalid_reference",
+            "paired_pickup must name a pickup order that no other delivery is paired with.",
+            errors=invalid[:50],
+        )
+
+
 def add_orders(
-    db: Session, orders: Sequence[tuple[Order, Sequence[str] | None]]
+    db: Session,
+    orders: Sequence[tuple[Order, Sequence[str] | None]],
+    fields: Sequence[str] | None = None,
 ) -> list[tuple[t.Order, list[str]]]:
     """Store orders and their parcels, all or none.
 
@@ -41,6 +106,8 @@ def add_orders(
         A session; nothing is written when the orders are refused.
     orders
         Each order with its parcel ids (``None``: :func:`default_parcel_ids`).
+    fields
+        Where each order is in the request, for refusals (default ``orders[k]``).
 
     Returns
     -------
@@ -50,7 +117,9 @@ def add_orders(
     Raises
     ------
     RefusedError
-        ``conflict`` (409) when an order or parcel id is repeated or already used.
+        ``conflict`` (409) when an order or parcel id is repeated or already used;
+        ``unknown_reference`` / ``invalid_reference`` (422) for a ``paired_pickup``
+        that is not a pickup given or stored (:func:`check_pairs`).
     """
     given = [(o, list(p) if p is not None else default_parcel_ids(o)) for o, p in orders]
     order_ids = [o.id for o, _ in given]
@@ -65,34 +134,45 @@ def add_orders(
         raise RefusedError(
             "conflict", f"Parcel ids already used: {', '.join(sorted(clash)[:10])}.", conflict=True
         )
+    check_pairs(db, [o for o, _ in given], fields or [f"orders[{k}]" for k in range(len(given))])
     rows = q.add_orders(db, given)
     return [(row, ids) for row, (_, ids) in zip(rows, given, strict=True)]
 
 
 @dataclass(frozen=True, slots=True)
 class Imported:
-    """What a manifest import stored, and the findings it adds to the gate's."""
+    """What a manifest import stored: the gate's report, the orders, the findings it adds."""
 
+    report: Report
     orders: list[tuple[t.Order, list[str]]]
     findings: list[Finding]
 
 
-def import_orders(db: Session, report: Report) -> Imported:
-    """Store the orders a gate report accepted, skipping those already in Doorstep.
+def import_orders(db: Session, table: RawTable) -> Imported:
+    """Run the gate on a manifest against the stored fleet; store the orders it accepts.
+
+    The gate checks the rows against the vehicles in Doorstep (windows against
+    shifts, capacity, skills), as ``doorstep validate ORDERS --fleet FLEET``
+    does, so the service and the command line give the same findings for the
+    same file and fleet. Without vehicles, the fleet rules do not run (the
+    report's ``fleet`` is null).
 
     Parameters
     ----------
     db
         A session.
-    report
-        The gate's report on a manifest.
+    table
+        The manifest, read.
 
     Returns
     -------
     Imported
-        The orders stored, and an ``order_id_taken`` finding for each order whose
-        id (or one of whose parcel ids) is already used.
+        The gate's report, the orders stored, and an ``order_id_taken`` finding
+        for each accepted order whose id (or one of whose parcel ids) is already
+        used: those are not imported again.
     """
+    fleet = load_fleet(db, None)
+    report = validate(table, fleet if fleet.vehicles else None)
     ids = [o.id for o in report.orders]
     parcels = [p for o in report.orders for p in default_parcel_ids(o)]
     taken = q.taken_order_ids(db, ids) | q.owners_of_parcels(db, parcels)
@@ -107,4 +187,4 @@ def import_orders(db: Session, report: Report) -> Imported:
         for o in report.orders
         if o.id in taken
     ]
-    return Imported(stored, findings)
+    return Imported(report, stored, findings)

@@ -45,7 +45,7 @@ from doorstep.network.provider import TravelTimeProvider
 from doorstep.notify.outbox import enqueue
 from doorstep.plan.outputs.plan_json import plan_document
 from doorstep.plan.pipeline import PlanOptions, plan_orders
-from doorstep.plan.problem import Objective
+from doorstep.plan.problem import Lock, Objective
 from doorstep.plan.result import DayPlan
 from doorstep.plan.solver import Progress
 from doorstep.service.owner import OWNER_KEY, Owner, orphaned
@@ -91,8 +91,10 @@ class PlanRequest:
     Which orders (``order_ids``; ``None``: every order with status ``created``
     that is on no published route) and which vehicles (``vehicle_ids``; ``None``:
     all of them), and how to search: ``objective``, ``seed`` and
-    ``max_iterations`` as in :class:`~doorstep.plan.pipeline.PlanOptions`, and
-    ``time_limit_s`` (``None``: the service's ``plan_time_limit_s``).
+    ``max_iterations`` as in :class:`~doorstep.plan.pipeline.PlanOptions`,
+    ``time_limit_s`` (``None``: the service's ``plan_time_limit_s``), ``locks``
+    (orders a person pinned to a vehicle) and ``warm_start`` (a previous plan to
+    start from: vehicle id -> order ids in visiting order).
     :meth:`options` turns it into the pipeline's options.
     """
 
@@ -102,6 +104,8 @@ class PlanRequest:
     time_limit_s: float | None = None
     seed: int = 0
     max_iterations: int | None = None
+    locks: tuple[Lock, ...] = ()
+    warm_start: Mapping[str, tuple[str, ...]] | None = None
 
     def as_json(self) -> dict[str, Any]:
         """The request as JSON-ready data.
@@ -118,6 +122,13 @@ class PlanRequest:
             "time_limit_s": self.time_limit_s,
             "seed": self.seed,
             "max_iterations": self.max_iterations,
+            "locks": [
+                {"order_id": k.order_id, "vehicle_id": k.vehicle_id, "position": k.position}
+                for k in self.locks
+            ],
+            "warm_start": None
+            if self.warm_start is None
+            else {v: list(ids) for v, ids in self.warm_start.items()},
         }
 
     def options(self, time_limit_s: float) -> PlanOptions:
@@ -131,13 +142,15 @@ class PlanRequest:
         Returns
         -------
         PlanOptions
-            Objective, seed, iterations and the time limit.
+            Objective, seed, iterations, the time limit, locks and warm start.
         """
         return PlanOptions(
             objective=self.objective,
             time_limit_s=time_limit_s,
             seed=self.seed,
             max_iterations=self.max_iterations,
+            locks=self.locks,
+            warm_start=self.warm_start,
             with_geometry=False,
         )
 
@@ -159,11 +172,14 @@ class PlanRequest:
         ------
         ValueError
             For an unknown objective.
+        TypeError, KeyError
+            For locks or a warm start of the wrong shape.
         """
         orders = data.get("order_ids")
         vehicles = data.get("vehicle_ids")
         limit = data.get("time_limit_s")
         iterations = data.get("max_iterations")
+        warm = data.get("warm_start")
         return cls(
             order_ids=None if orders is None else tuple(str(i) for i in orders),
             vehicle_ids=None if vehicles is None else tuple(str(i) for i in vehicles),
@@ -171,6 +187,17 @@ class PlanRequest:
             time_limit_s=None if limit is None else float(limit),
             seed=int(data.get("seed", 0)),
             max_iterations=None if iterations is None else int(iterations),
+            locks=tuple(
+                Lock(
+                    str(k["order_id"]),
+                    str(k["vehicle_id"]),
+                    None if k.get("position") is None else int(k["position"]),
+                )
+                for k in data.get("locks") or ()
+            ),
+            warm_start=None
+            if warm is None
+            else {str(v): tuple(str(i) for i in ids) for v, ids in warm.items()},
         )
 
 
@@ -467,7 +494,7 @@ class PlanningJobs:
             stored = dict(plan.request)
         try:
             return PlanRequest.from_json(stored)
-        except (TypeError, ValueError) as error:
+        except (TypeError, ValueError, KeyError, AttributeError) as error:
             self._fail(plan_id, f"the plan's request cannot be read: {error}")
             return None
 

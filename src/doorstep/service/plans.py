@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import date
 
 from sqlalchemy.orm import Session
@@ -19,6 +20,7 @@ from doorstep.dispatch.state import stop_state
 from doorstep.domain.order import OrderKind
 from doorstep.domain.plan_states import PlanStatus
 from doorstep.notify.outbox import Subscribers, enqueue
+from doorstep.plan.outputs.plan_json import routes_of_document
 from doorstep.service.planning import PlanRequest, owned_request
 from doorstep.service.refusal import RefusedError
 from doorstep.store import tables as t
@@ -32,7 +34,9 @@ def _quoted(ids: Sequence[str], limit: int = 10) -> str:
     return ", ".join(repr(i) for i in ids[:limit])
 
 
-def check_known(db: Session, what: str, ids: Sequence[str]) -> None:
+def check_known(
+    db: Session, what: str, ids: Sequence[str], fields: Sequence[str] | None = None
+) -> None:
     """Refuse ids of orders or vehicles that do not exist.
 
     Parameters
@@ -43,6 +47,8 @@ def check_known(db: Session, what: str, ids: Sequence[str]) -> None:
         ``order`` or ``vehicle``.
     ids
         The ids asked for, in the request's order.
+    fields
+        Where each id is in the request; default ``body.<what>_ids[k]``.
 
     Raises
     ------
@@ -51,9 +57,10 @@ def check_known(db: Session, what: str, ids: Sequence[str]) -> None:
     """
     table = t.Order if what == "order" else t.Vehicle
     known = q.known_ids(db, table, ids)
+    where = fields or [f"body.{what}_ids[{k}]" for k in range(len(ids))]
     errors = [
-        {"field": f"body.{what}_ids[{k}]", "message": f"unknown {what}"}
-        for k, ident in enumerate(ids)
+        {"field": field, "message": f"unknown {what}"}
+        for field, ident in zip(where, ids, strict=True)
         if ident not in known
     ]
     if errors:
@@ -91,7 +98,116 @@ def check_open(db: Session, ids: Sequence[str]) -> None:
         )
 
 
-def queue_plan(db: Session, day: date, request: PlanRequest) -> t.Plan:
+def check_locks(db: Session, request: PlanRequest) -> None:
+    """Refuse locks that name unknown orders or vehicles, or ones the plan leaves out.
+
+    Raises
+    ------
+    RefusedError
+        ``unknown_orders`` / ``unknown_vehicles`` naming ``body.locks[k].order_id``
+        / ``.vehicle_id``; ``lock_outside_plan`` for an order or vehicle not in
+        ``order_ids`` / ``vehicle_ids``; ``lock_repeated`` for an order locked twice.
+    """
+    locks = request.locks
+    if not locks:
+        return
+    check_known(
+        db,
+        "order",
+        [k.order_id for k in locks],
+        [f"body.locks[{n}].order_id" for n in range(len(locks))],
+    )
+    check_known(
+        db,
+        "vehicle",
+        [k.vehicle_id for k in locks],
+        [f"body.locks[{n}].vehicle_id" for n in range(len(locks))],
+    )
+    errors = []
+    for n, lock in enumerate(locks):
+        if request.order_ids is not None and lock.order_id not in request.order_ids:
+            errors.append({"field": f"body.locks[{n}].order_id", "message": "not in order_ids"})
+        if request.vehicle_ids is not None and lock.vehicle_id not in request.vehicle_ids:
+            errors.append({"field": f"body.locks[{n}].vehicle_id", "message": "not in vehicle_ids"})
+    if errors:
+        raise RefusedError(
+            "lock_outside_plan",
+            "A lock names an order or vehicle this plan leaves out; add it to "
+            "order_ids / vehicle_ids, or drop the lock.",
+            errors=errors[:MAX_NAMED],
+        )
+    twice = [o for o, count in Counter(k.order_id for k in locks).items() if count > 1]
+    if twice:
+        raise RefusedError(
+            "lock_repeated",
+            f"Orders {_quoted(sorted(twice))} are locked more than once; lock each order once.",
+            errors=[
+                {"field": f"body.locks[{n}].order_id", "message": "locked twice"}
+                for n, k in enumerate(locks)
+                if k.order_id in twice
+            ][:MAX_NAMED],
+        )
+
+
+def warm_start_of(db: Session, plan_id: str) -> dict[str, tuple[str, ...]]:
+    """The routes of an earlier plan, as a warm start: vehicle id -> order ids in visiting order.
+
+    Parameters
+    ----------
+    db
+        A session.
+    plan_id
+        A done or published plan.
+
+    Returns
+    -------
+    dict
+        One entry per route of that plan.
+
+    Raises
+    ------
+    RefusedError
+        ``unknown_plan`` when there is no such plan; ``plan_not_done`` (a conflict)
+        when it has no routes yet.
+    """
+    plan = db.get(t.Plan, plan_id)
+    if plan is None:
+        raise RefusedError(
+            "unknown_plan",
+            f"No plan with id {plan_id!r} to start from.",
+            errors=[{"field": "body.warm_start", "message": "unknown plan"}],
+        )
+    if plan.document is None:
+        raise RefusedError(
+            "plan_not_done",
+            f"Plan {plan_id!r} is {plan.status}; only a done or published plan can be a "
+            "warm start.",
+            errors=[{"field": "body.warm_start", "message": f"plan is {plan.status}"}],
+            conflict=True,
+        )
+    return routes_of_document(plan.document, f"plan {plan_id}")
+
+
+def check_warm_start(db: Session, warm: Mapping[str, Sequence[str]] | None) -> None:
+    """Refuse a warm start naming vehicles or orders that do not exist.
+
+    Raises
+    ------
+    RefusedError
+        ``unknown_vehicles`` naming ``body.warm_start.<vehicle_id>``, or
+        ``unknown_orders`` naming ``body.warm_start.<vehicle_id>[k]``.
+    """
+    if not warm:
+        return
+    check_known(db, "vehicle", list(warm), [f"body.warm_start.{v}" for v in warm])
+    pairs = [(f"body.warm_start.{v}[{k}]", o) for v, ids in warm.items() for k, o in enumerate(ids)]
+    if pairs:
+        check_known(db, "order", [o for _, o in pairs], [f for f, _ in pairs])
+
+
+def queue_plan(
+    db: Session, day: date, request: PlanRequest, warm_start_plan: str | None = None
+) -> t.Plan:
     """Check a planning request and store its plan row, ``queued`` and owned by this process.
 
     Parameters
@@ -102,6 +218,9 @@ def queue_plan(db: Session, day: date, request: PlanRequest) -> t.Plan:
         The day planned.
     request
         What to plan and how.
+    warm_start_plan
+        An earlier plan whose routes the search starts from (stored in the
+        request as its ``warm_start``); instead of ``request.warm_start``.
 
     Returns
     -------
@@ -111,13 +230,20 @@ def queue_plan(db: Session, day: date, request: PlanRequest) -> t.Plan:
     Raises
     ------
     RefusedError
-        Unknown orders or vehicles, or finished orders.
+        Unknown orders or vehicles, finished orders, locks the plan cannot keep
+        (:func:`check_locks`), or a warm start that names unknown vehicles or
+        orders or a plan not done (:func:`warm_start_of`).
     """
     if request.order_ids is not None:
         check_known(db, "order", request.order_ids)
         check_open(db, request.order_ids)
     if request.vehicle_ids is not None:
         check_known(db, "vehicle", request.vehicle_ids)
+    check_locks(db, request)
+    if warm_start_plan is not None:
+        request = replace(request, warm_start=warm_start_of(db, warm_start_plan))
+    else:
+        check_warm_start(db, request.warm_start)
     plan = t.Plan(
         id="plan_" + secrets.token_hex(8),
         day=day.isoformat(),

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import itertools
 import json
+import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -24,15 +27,24 @@ from doorstep.errors import InputError
 from doorstep.plan.evaluator import evaluate, route_cost
 from doorstep.plan.outputs import write_outputs
 from doorstep.plan.outputs.geojson import plan_geojson
-from doorstep.plan.outputs.manifests import COLUMNS, manifest_names
+from doorstep.plan.outputs.manifests import (
+    COLUMNS,
+    manifest_names,
+    manifests,
+    spreadsheet_text,
+)
 from doorstep.plan.outputs.map_html import LEAFLET_VERSION, leaflet_assets, map_html
+from doorstep.plan.outputs.plan_json import plan_document, routes_of_document
 from doorstep.plan.outputs.routes import planned_routes
 from doorstep.plan.problem import Problem
 from doorstep.plan.result import DayPlan
 from doorstep.plan.solver import Assignment, RouteAssignment
 from doorstep.units import format_clock, parse_clock
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path(
+    os.environ.get("DOORSTEP_TEST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+)
+"""Debian's Chromium (``scripts/test-chromium.sh``; ``.ci/run`` installs it)."""
 NASTY = "Ring twice </script><script>alert(1)</script><!-- & 'quote' \"dq\""
 
 
@@ -320,6 +332,45 @@ def test_manifest_defuses_spreadsheet_formulas(out: Path) -> None:
     assert rows[1]["phone"] == "+358 40 123 4567"
 
 
+@pytest.mark.parametrize(
+    ("text", "cell"),
+    [
+        ('=HYPERLINK("x")', '\'=HYPERLINK("x")'),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("+1-1", "'+1-1"),
+        ("-1-1", "'-1-1"),
+        (" =1+1", "' =1+1"),
+        ("\n=1+1", "'\n=1+1"),
+        ("\t=1", "'\t=1"),
+        ("\uff1d1+1", "'\uff1d1+1"),
+        ("+358 40 123 4567", "+358 40 123 4567"),
+        ("-33.861234", "-33.861234"),
+        ("Ring twice", "Ring twice"),
+    ],
+)
+def test_spreadsheet_text_defuses_formulas_only(text: str, cell: str) -> None:
+    """Formula starts (after spaces, full-width, sums) get an apostrophe; numbers, phones not."""
+    assert spreadsheet_text(text) == cell
+
+
+def test_every_manifest_cell_is_defused() -> None:
+    """An order whose every text field starts like a formula gives no cell that would run."""
+    nasty = "+1-1"
+    order = dataclasses.replace(
+        _problem().orders[0],
+        id="-A1",
+        address=Address(" =cmd|' /C calc'!A0", "@unit", "-1-1", "\uff1dcity"),
+        contact=Contact("=name", "+1-555-0100", "a@b.c"),
+        notes=nasty,
+    )
+    problem = dataclasses.replace(_problem(), orders=(order, *_problem().orders[1:]))
+    evaluation = evaluate(problem, Assignment((RouteAssignment(0, (0,)),), "hand"), {})
+    text = manifests(DayPlan(problem, evaluation, "hand", 1.0, 0, 0.1))["route-van-1.csv"]
+    (stop,) = [r for r in csv.DictReader(io.StringIO(text)) if r["stop"] == "1"]
+    for column in ("order_id", "address", "unit", "zip", "city", "contact_name", "phone", "notes"):
+        assert stop[column].startswith("'"), (column, stop[column])
+
+
 def test_manifest_names_are_file_safe_and_distinct() -> None:
     """Vehicle ids become safe, distinct file names, even when they differ only by case."""
     names = manifest_names(["van/1", "van_1", "VAN_1", "../x", "", "ok-2.b"])
@@ -477,7 +528,10 @@ def test_write_outputs_to_a_file_raises_input_error(tmp_path: Path, day: DayPlan
         write_outputs(day, blocker)
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="environment: /usr/bin/chromium is not installed")
+@pytest.mark.skipif(
+    not CHROMIUM.exists() and not os.environ.get("CI"),
+    reason="environment: chromium is not installed (scripts/test-chromium.sh installs it)",
+)
 def test_map_renders_in_headless_chromium(out: Path, tmp_path: Path) -> None:
     """Headless Chromium renders map.html from disk into a non-empty screenshot."""
     png = tmp_path / "map.png"
@@ -521,3 +575,15 @@ def test_planned_routes_cost_falls_back_to_the_vehicle_costs() -> None:
         assert without.cost_cents == route_cost(without.vehicle, route.distance_m, route.duration_s)
         assert without.cost_cents == with_costs.cost_cents
         assert without.geometry == day.geometry[without.index]
+
+
+def test_plan_json_names_the_search_objective_apart_from_the_cost(day: DayPlan) -> None:
+    """summary.search_objective is the backend's own score, beside the money cost."""
+    scored = dataclasses.replace(day, search_cost=320_142.0)
+    summary = plan_document(scored)["summary"]
+    assert summary["search_objective"] == 320_142.0 and summary["cost"] < 1000
+    assert plan_document(day)["summary"]["search_objective"] is None
+    warm = routes_of_document(plan_document(day))
+    assert warm == {"van-1": ("A1", "A2", "A3"), "van/2": ("B1", "B2")}
+    with pytest.raises(InputError, match=r"not a plan\.json"):
+        routes_of_document({"routes": []}, "x.json")

@@ -9,12 +9,20 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Query, UploadFile, status
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from doorstep.api.deps import Db, Id, Limit, OrderReader, OrderWriter, ParcelId
+from doorstep.api.deps import (
+    Db,
+    Id,
+    Limit,
+    Offset,
+    OrderReader,
+    OrderStatus,
+    OrderWriter,
+    ParcelId,
+)
 from doorstep.api.problems import ProblemError, not_found, refused_as
 from doorstep.domain.order import Order as DomainOrder
 from doorstep.domain.order import OrderKind, check_windows
 from doorstep.domain.time_window import TimeWindow
-from doorstep.gate.validate import validate
 from doorstep.io.tables import read_table_bytes
 from doorstep.service import orders as rules
 from doorstep.store import tables as t
@@ -150,15 +158,16 @@ def _out(row: t.Order, parcel_ids: list[str]) -> OrderOut:
 @router.post("/orders", status_code=status.HTTP_201_CREATED, response_model=OrderOut)
 def create_order(body: OrderIn, db: Db, _: OrderWriter) -> OrderOut:
     """Add one order; its response holds the customer's tracking link."""
-    [(row, parcels)] = rules.add_orders(db, [(body.to_domain(), body.parcel_ids)])
+    [(row, parcels)] = rules.add_orders(db, [(body.to_domain(), body.parcel_ids)], ["body"])
     return _out(row, parcels)
 
 
 @router.post("/orders/bulk", status_code=status.HTTP_201_CREATED, response_model=BulkOut)
 def create_orders(body: BulkIn, db: Db, _: OrderWriter) -> BulkOut:
     """Add many orders at once: all are written, or none (422/409 say which and why)."""
-    orders = [(o.to_domain(f"body.orders[{k}]"), o.parcel_ids) for k, o in enumerate(body.orders)]
-    written = [_out(row, parcels) for row, parcels in rules.add_orders(db, orders)]
+    fields = [f"body.orders[{k}]" for k in range(len(body.orders))]
+    orders = [(o.to_domain(f), o.parcel_ids) for f, o in zip(fields, body.orders, strict=True)]
+    written = [_out(row, parcels) for row, parcels in rules.add_orders(db, orders, fields)]
     return BulkOut(created=len(written), orders=written)
 
 
@@ -168,10 +177,11 @@ def upload_orders(
     _: OrderWriter,
     file: Annotated[UploadFile, File(description="Orders: CSV, Excel or JSON manifest")],
 ) -> dict[str, Any]:
-    """Import a manifest through the gate.
+    """Import a manifest through the gate, checked against the stored fleet.
 
     The response is the gate's report (every row accepted or named in a
-    finding) plus ``imported``: rows with errors are not imported, the others
+    finding; the same findings as ``doorstep validate FILE --fleet FLEET`` for
+    the vehicles stored) plus ``imported``: rows with errors are not imported, the others
     are, with their tracking links.
     """
     name = PurePath(file.filename or "upload.csv").name
@@ -186,8 +196,8 @@ def upload_orders(
     data = file.file.read(MAX_UPLOAD_BYTES + 1)
     if len(data) > MAX_UPLOAD_BYTES:
         raise ProblemError(413, "too_large", f"{name} is over 20 MB; split the manifest.")
-    report = validate(read_table_bytes(data, fmt, "orders", name))
-    imported = rules.import_orders(db, report)
+    imported = rules.import_orders(db, read_table_bytes(data, fmt, "orders", name))
+    report = imported.report
     body = report.as_dict()
     body["findings"] = [f.as_dict() for f in [*report.findings, *imported.findings]]
     body["accepted"] = len(imported.orders)
@@ -203,9 +213,9 @@ def upload_orders(
 def list_orders(
     db: Db,
     _: OrderReader,
-    status_is: Annotated[str | None, Query(alias="status", max_length=24)] = None,
+    status_is: Annotated[OrderStatus | None, Query(alias="status")] = None,
     limit: Limit = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[OrderOut]:
     """Orders, oldest first, optionally with one status."""
     rows = oq.find_orders(db, status_is, limit, offset)

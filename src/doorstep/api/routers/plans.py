@@ -26,13 +26,14 @@ from doorstep.api.problems import ProblemError, not_found
 from doorstep.api.security import Principal, Role
 from doorstep.domain.order import Address
 from doorstep.domain.plan_states import PUBLISHED_ROUTE_STATES, PlanStatus
-from doorstep.plan.problem import Objective
+from doorstep.plan.problem import Lock, Objective
 from doorstep.service import plans as rules
 from doorstep.service.owner import OWNER_KEY
 from doorstep.service.planning import PlanningJobs, PlanRequest
 from doorstep.store import tables as t
 from doorstep.store.database import transaction
 from doorstep.store.queries import plans as q
+from doorstep.store.queries.orders import parcels_of
 from doorstep.units import format_clock
 
 router = APIRouter(prefix="/v1", tags=["plans"])
@@ -95,6 +96,19 @@ def planning_jobs(request: Request) -> PlanningJobs:
 Jobs = Annotated[PlanningJobs, Depends(planning_jobs)]
 
 
+class LockIn(BaseModel):
+    """A person's override: ``order_id`` must be on ``vehicle_id``'s route.
+
+    With ``position`` (0: first stop), the locks of a vehicle with positions are
+    its first stops, in that order.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    order_id: Id
+    vehicle_id: Id
+    position: int | None = Field(default=None, ge=0, le=10_000)
+
+
 class PlanIn(BaseModel):
     """A planning job: which day, which orders and vehicles, how to search."""
 
@@ -110,6 +124,10 @@ class PlanIn(BaseModel):
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
     max_iterations: int | None = Field(default=None, ge=1, le=10**8)
     """Stop the search after this many iterations too (reproducible plans)."""
+    locks: list[LockIn] = Field(default_factory=list, max_length=10_000)
+    """Orders pinned to vehicles."""
+    warm_start: Id | Annotated[dict[Id, list[Id]], Field(max_length=1_000)] | None = None
+    """Where the search starts: a previous plan's id, or ``{vehicle_id: [order_ids]}``."""
 
 
 class PublishIn(BaseModel):
@@ -123,13 +141,26 @@ class PublishIn(BaseModel):
 
 
 class PlanOut(BaseModel):
-    """A plan's status (times in UTC; ``best_cost`` as the search reports it)."""
+    """A plan's status (times in UTC).
+
+    One cost, in money: ``cost``, the plan's cost in the fleet's currency units
+    (``summary.cost``), once the plan is done. ``search_objective`` is the
+    number the search minimises (the backend's own units, drop penalties and
+    weights included), to watch a search improve; it is not money.
+    ``best_cost`` is kept for older clients: ``cost`` once done, before that the
+    ``search_objective``.
+    """
 
     id: str
     day: str
     status: PlanStatus
     progress: float
+    cost: float | None
+    """The plan's cost in currency units (``summary.cost``); null until done."""
+    search_objective: float | None
+    """The search's best objective so far (not money); null until the search reports one."""
     best_cost: float | None
+    """Deprecated: ``cost`` once done, ``search_objective`` before."""
     error: str | None
     request: dict[str, Any]
     """What was asked for; which process runs the plan is not shown."""
@@ -191,8 +222,28 @@ class RouteOut(BaseModel):
     links: dict[str, str]
 
 
+class ContactOut(BaseModel):
+    """Who to call at a stop."""
+
+    name: str
+    phone: str
+    email: str
+
+
+class BreakOut(BaseModel):
+    """The driver's planned break (clock times as ``HH:MM`` and in seconds after midnight)."""
+
+    after_stop: int
+    """The break is taken after this stop (its ``seq``)."""
+    start: str
+    end: str
+    start_s: int
+    end_s: int
+    duration_s: int
+
+
 class StopOut(BaseModel):
-    """A stop: where, when (planned and the current ETA) and what happened."""
+    """A stop: where, when (planned and the current ETA), what to scan and what happened."""
 
     seq: int
     order_id: str
@@ -201,6 +252,9 @@ class StopOut(BaseModel):
     lat: float
     lon: float
     parcels: int
+    parcel_ids: list[str]
+    """The barcodes to scan at this stop."""
+    contact: ContactOut
     notes: str
     window: str | None
     window_start_s: int | None
@@ -222,8 +276,11 @@ class StopOut(BaseModel):
 
 
 class RouteDetail(RouteOut):
-    """A route with its stops in visiting order."""
+    """A route with its stops in visiting order, and the driver's planned break."""
 
+    model_config = ConfigDict(populate_by_name=True)
+    break_: BreakOut | None = Field(default=None, alias="break")
+    """``null`` when the route has no break."""
     stops: list[StopOut]
 
 
@@ -258,12 +315,16 @@ def _plan_links(plan: t.Plan) -> dict[str, str]:
 
 
 def _plan_fields(plan: t.Plan) -> dict[str, Any]:
+    summary = (plan.document or {}).get("summary") or {}
+    cost = summary.get("cost")
     return {
         "id": plan.id,
         "day": plan.day,
         "status": PlanStatus(plan.status),
         "progress": plan.progress,
-        "best_cost": plan.best_cost,
+        "cost": cost,
+        "search_objective": plan.best_cost,
+        "best_cost": plan.best_cost if cost is None else cost,
         "error": plan.error,
         "request": {k: v for k, v in plan.request.items() if k != OWNER_KEY},
         "created_at": plan.created_at,
@@ -321,12 +382,17 @@ def create_plan(
         time_limit_s=body.time_limit_s,
         seed=body.seed,
         max_iterations=body.max_iterations,
+        locks=tuple(Lock(k.order_id, k.vehicle_id, k.position) for k in body.locks),
+        warm_start=None
+        if not isinstance(body.warm_start, dict)
+        else {v: tuple(ids) for v, ids in body.warm_start.items()},
     )
+    warm_plan = body.warm_start if isinstance(body.warm_start, str) else None
     # Committed here, not in the request's transaction (which ends after the
     # response): the worker must find the row when it starts.
     sessions: sessionmaker[Session] = request.app.state.sessions
     with transaction(sessions) as db:
-        out = PlanOut(**_plan_fields(rules.queue_plan(db, body.day, job)))
+        out = PlanOut(**_plan_fields(rules.queue_plan(db, body.day, job, warm_plan)))
     jobs.submit(out.id)
     response.headers["Location"] = out.links["self"]
     return out
@@ -412,6 +478,7 @@ def get_route(route_id: str, db: Db, principal: RouteReader, config: Config) -> 
         raise not_found("route", route_id)
     zone = ZoneInfo(config.timezone)
     rows = q.stops_with_orders(db, route_id)
+    parcels = parcels_of(db, [order.id for _, order in rows])
     stops = [
         StopOut(
             seq=stop.seq,
@@ -421,6 +488,8 @@ def get_route(route_id: str, db: Db, principal: RouteReader, config: Config) -> 
             lat=order.lat,
             lon=order.lon,
             parcels=order.parcels,
+            parcel_ids=[p.id for p in parcels[order.id]],
+            contact=ContactOut(name=order.name, phone=order.phone, email=order.email),
             notes=order.notes,
             window=None
             if stop.window_start_s is None or stop.window_end_s is None
@@ -442,4 +511,7 @@ def get_route(route_id: str, db: Db, principal: RouteReader, config: Config) -> 
         )
         for stop, order in rows
     ]
-    return RouteDetail(**_route_out(route, len(stops)), stops=stops)
+    detail = RouteDetail(**_route_out(route, len(stops)), stops=stops)
+    brk = q.planned_break(db, route)
+    detail.break_ = None if brk is None else BreakOut(**brk)
+    return detail

@@ -6,10 +6,12 @@ numbered from 1), a ``break`` row where the driver's break is (its
 ``service_min`` is the break's length), and a ``return`` row back at the depot.
 
 The files are UTF-8 with a byte-order mark, so that spreadsheet programs show
-accented names correctly. Text a customer typed (notes, names, addresses) that
-starts like a spreadsheet formula (``=``, ``+``, ``-``, ``@``) is prefixed with
-an apostrophe, so that opening a manifest never runs a formula; numbers and
-phone numbers such as ``+358 40 123 4567`` are left as they are.
+accented names correctly. Every cell goes through :func:`spreadsheet_text`:
+text that starts like a spreadsheet formula (``=``, ``+``, ``-``, ``@``, also
+after spaces or in their full-width forms) is prefixed with an apostrophe, so
+that opening a manifest never runs a formula (``=HYPERLINK(...)`` in a note)
+nor does arithmetic (``+1-1``); plain numbers (``-33.86``) and phone numbers
+written in digit groups (``+358 40 123 4567``) are left as they are.
 """
 
 from __future__ import annotations
@@ -48,8 +50,9 @@ COLUMNS = (
 """The manifest's header, in order."""
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_NUMBER_LIKE = re.compile(r"^[+-]?[\d\s().,/-]+$")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+([.,]\d+)?|\d[\d ]*\d)$")
+"""A signed number, or digit groups split by spaces (a phone number): no formula in them."""
 
 
 def manifest_names(vehicle_ids: Sequence[str]) -> list[str]:
@@ -82,9 +85,28 @@ def manifest_names(vehicle_ids: Sequence[str]) -> list[str]:
     return names
 
 
-def _text(value: str) -> str:
-    """Defuse text a spreadsheet would read as a formula."""
-    if value.startswith(_FORMULA_START) and not _NUMBER_LIKE.match(value):
+def spreadsheet_text(value: str) -> str:
+    """A cell's text, defused so that a spreadsheet cannot read it as a formula.
+
+    Text starting (after any spaces and line breaks) with ``=``, ``+``, ``-``,
+    ``@`` or their full-width forms, or starting with a tab or carriage return,
+    gets an apostrophe in front, unless it is a plain signed number or a phone
+    number in digit groups (``+358 40 123 4567``). Use it for every cell of a
+    CSV or Excel file meant for people (OWASP's CSV injection advice).
+
+    Parameters
+    ----------
+    value
+        The text of the cell.
+
+    Returns
+    -------
+    str
+        ``value``, or ``"'" + value`` when it could run as a formula.
+    """
+    if (
+        value.startswith(_FORMULA_START) or value.lstrip(" \t\r\n").startswith(_FORMULA_START)
+    ) and not _PLAIN_NUMBER.match(value):
         return "'" + value
     return value
 
@@ -95,17 +117,20 @@ def _number(value: float, decimals: int = 3) -> str:
 
 
 def _row(**cells: str) -> list[str]:
-    """One manifest row: ``cells`` by column name (see :data:`COLUMNS`), the rest empty."""
+    """One manifest row: ``cells`` by column name (see :data:`COLUMNS`), the rest empty.
+
+    Every cell goes through :func:`spreadsheet_text`.
+    """
     assert cells.keys() <= set(COLUMNS), cells.keys() - set(COLUMNS)
-    return [cells.get(column, "") for column in COLUMNS]
+    return [spreadsheet_text(cells.get(column, "")) for column in COLUMNS]
 
 
 def _depot_row(kind: str, depot: Depot, time_s: int, note: str) -> list[str]:
     return _row(
         kind=kind,
         arrival=format_clock(time_s),
-        address=_text(depot.name or depot.id),
-        notes=_text(note),
+        address=depot.name or depot.id,
+        notes=note,
         lat=f"{depot.location.lat:.6f}",
         lon=f"{depot.location.lon:.6f}",
     )
@@ -127,20 +152,20 @@ def _stop_row(number: int, order: Order, arrival_s: int) -> list[str]:
     address, contact = order.address, order.contact
     return _row(
         stop=str(number),
-        order_id=_text(order.id),
+        order_id=order.id,
         kind=order.kind.value,
         arrival=format_clock(arrival_s),
         window=" / ".join(str(w) for w in order.windows),
         service_min=_number(order.service_s / SECONDS_PER_MINUTE, 1),
-        address=_text(address.street),
-        unit=_text(address.unit),
-        zip=_text(address.zip),
-        city=_text(address.city),
-        contact_name=_text(contact.name),
-        phone=_text(contact.phone),
+        address=address.street,
+        unit=address.unit,
+        zip=address.zip,
+        city=address.city,
+        contact_name=contact.name,
+        phone=contact.phone,
         parcels=str(order.demand.parcels),
         weight_kg=_number(order.demand.weight_g / GRAMS_PER_KG),
-        notes=_text(order.notes),
+        notes=order.notes,
         lat=f"{order.location.lat:.6f}",
         lon=f"{order.location.lon:.6f}",
     )

@@ -10,6 +10,9 @@ as seconds after midnight (``*_s``) for programs. Money is in currency units
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from doorstep.domain.fleet import Vehicle
@@ -17,6 +20,7 @@ from doorstep.domain.load import Load
 from doorstep.domain.order import Order
 from doorstep.domain.plan import Route, Visit
 from doorstep.domain.time_window import TimeWindow
+from doorstep.errors import InputError
 from doorstep.plan.outputs.manifests import manifest_names
 from doorstep.plan.outputs.routes import planned_routes
 from doorstep.plan.result import DayPlan
@@ -169,6 +173,9 @@ def plan_document(day: DayPlan) -> dict[str, Any]:
         "feasible": evaluation.feasible,
         "violation_count": len(evaluation.violations),
         "rejected_count": len(day.rejected),
+        "search_objective": day.search_cost
+        if day.search_cost is not None and math.isfinite(day.search_cost)
+        else None,
     }
     route_documents: list[dict[str, Any]] = []
     for planned, manifest in zip(routes, names, strict=True):
@@ -244,3 +251,70 @@ def plan_json(day: DayPlan) -> str:
         kept as they are, not escaped).
     """
     return json.dumps(plan_document(day), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def routes_of_document(
+    document: Mapping[str, Any], source: str = "the plan"
+) -> dict[str, tuple[str, ...]]:
+    """A ``plan.json`` document's routes as a warm start: vehicle id -> order ids in visiting order.
+
+    Parameters
+    ----------
+    document
+        A ``doorstep.plan/1`` document (written by :func:`plan_document`).
+    source
+        What the document is, for messages (a file name, a plan id).
+
+    Returns
+    -------
+    dict
+        One entry per route with visits, in the document's order.
+
+    Raises
+    ------
+    InputError
+        The document is not a ``doorstep.plan/1`` plan.
+    """
+    ok = isinstance(document, Mapping) and document.get("schema") == SCHEMA
+    routes = document.get("routes") if ok else None
+    if not isinstance(routes, list):
+        raise InputError(
+            f"{source} is not a plan.json (schema {SCHEMA})",
+            hint="Give the plan.json that `doorstep plan --out DIR` wrote.",
+        )
+    out: dict[str, tuple[str, ...]] = {}
+    try:
+        for route in routes:
+            out[str(route["vehicle_id"])] = tuple(str(v["order_id"]) for v in route["visits"])
+    except (KeyError, TypeError) as error:
+        raise InputError(f"{source}: a route has no vehicle_id or visits ({error})") from error
+    return {vehicle: orders for vehicle, orders in out.items() if orders}
+
+
+def read_warm_start(path: str | Path) -> dict[str, tuple[str, ...]]:
+    """Read a ``plan.json`` written earlier as a warm start (see :func:`routes_of_document`).
+
+    Parameters
+    ----------
+    path
+        The file.
+
+    Returns
+    -------
+    dict
+        Vehicle id -> order ids in visiting order.
+
+    Raises
+    ------
+    InputError
+        The file cannot be read, is not JSON, or is not a ``plan.json``.
+    """
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as error:
+        raise InputError(f"{path}: cannot read the warm start ({error.strerror})") from error
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise InputError(f"{path}: not JSON ({error})", hint="Give a plan.json.") from error
+    if not isinstance(document, dict):
+        raise InputError(f"{path} is not a plan.json (schema {SCHEMA})")
+    return routes_of_document(document, str(path))

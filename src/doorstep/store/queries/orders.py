@@ -27,6 +27,22 @@ def owners_of_parcels(db: Session, ids: Iterable[str]) -> set[str]:
     return set(db.scalars(select(t.Parcel.order_id).where(t.Parcel.id.in_(set(ids)))))
 
 
+def kinds_of(db: Session, ids: Iterable[str]) -> dict[str, str]:
+    """Order id -> kind (``delivery``, ``pickup``) of those of ``ids`` that are orders."""
+    rows = db.execute(select(t.Order.id, t.Order.kind).where(t.Order.id.in_(set(ids))))
+    return {ident: kind for ident, kind in rows}
+
+
+def deliveries_paired_with(db: Session, pickup_ids: Iterable[str]) -> dict[str, str]:
+    """Pickup id -> the stored delivery paired with it, for those of ``pickup_ids`` paired."""
+    rows = db.execute(
+        select(t.Order.paired_pickup, t.Order.id)
+        .where(t.Order.paired_pickup.in_(set(pickup_ids)))
+        .order_by(t.Order.id)
+    )
+    return {pickup: delivery for pickup, delivery in rows if pickup is not None}
+
+
 def add_orders(db: Session, orders: Sequence[tuple[Order, Sequence[str]]]) -> list[t.Order]:
     """Store orders, each with its parcels (ids must be free: see the service's checks).
 

@@ -64,7 +64,8 @@ def load_orders(db: Session, order_ids: Sequence[str] | None) -> list[Order]:
     Returns
     -------
     list of Order
-        In id order.
+        In id order, with the partner of every paired pickup-and-delivery
+        among them (a pickup and its delivery are planned together).
 
     Raises
     ------
@@ -76,8 +77,17 @@ def load_orders(db: Session, order_ids: Sequence[str] | None) -> list[Order]:
         query = query.where(t.Order.status == "created", t.Order.id.not_in(_on_published_routes()))
     else:
         query = query.where(t.Order.id.in_(set(order_ids)))
-    rows = db.scalars(query).all()
+    rows = list(db.scalars(query).all())
     _require_all("orders", order_ids, rows)
+    have = {row.id for row in rows}
+    missing = {r.paired_pickup for r in rows if r.paired_pickup and r.paired_pickup not in have}
+    pickups = {r.id for r in rows if r.kind == "pickup"}
+    if missing or pickups:
+        partners = select(t.Order).where(
+            t.Order.id.in_(missing) | t.Order.paired_pickup.in_(pickups)
+        )
+        rows.extend(row for row in db.scalars(partners) if row.id not in have)
+        rows.sort(key=lambda row: row.id)
     return [to_order(row) for row in rows]
 
 
@@ -289,3 +299,27 @@ def stops_with_orders(db: Session, route_id: str) -> list[tuple[t.Stop, t.Order]
         .order_by(t.Stop.seq)
     )
     return [(stop, order) for stop, order in rows]
+
+
+def planned_break(db: Session, route: t.Route) -> dict[str, Any] | None:
+    """The break planned on ``route``, as its plan's ``plan.json`` gives it, or ``None``.
+
+    Parameters
+    ----------
+    db
+        A session.
+    route
+        A route.
+
+    Returns
+    -------
+    dict or None
+        ``after_stop``, ``start``/``end`` (``HH:MM``), ``start_s``/``end_s``
+        and ``duration_s``; ``None`` when the route has no break.
+    """
+    document = db.scalar(select(t.Plan.document).where(t.Plan.id == route.plan_id))
+    for entry in (document or {}).get("routes", []):
+        if entry.get("vehicle_id") == route.vehicle_id:
+            found = entry.get("break")
+            return dict(found) if isinstance(found, dict) else None
+    return None
