@@ -56,6 +56,24 @@ class Settings(BaseSettings):
     admin_key: str | None = Field(default=None, min_length=32)
     """An admin API key taken from the deployment's secrets (at least 32 characters),
     accepted besides the keys in the database: a way in before any key exists."""
+    db_pool_size: int = Field(default=10, ge=1, le=1000)
+    """Database connections each worker keeps open (SQLAlchemy's ``pool_size``)."""
+    db_max_overflow: int = Field(default=20, ge=0, le=1000)
+    """Connections opened beyond ``db_pool_size`` under load, closed when returned."""
+    db_pool_timeout_s: float = Field(default=10.0, gt=0, le=600)
+    """How long a request waits for a free connection before it is answered
+    ``503 database_busy`` (with ``Retry-After``)."""
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=2**31)
+    """Largest request body, for endpoints without a cap of their own (413 ``too_large``)."""
+    max_events_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, le=2**31)
+    """Largest body of ``POST /v1/events`` (a batch of 1,000 events is far below)."""
+    max_bulk_body_bytes: int = Field(default=20 * 1024 * 1024, ge=1024, le=2**31)
+    """Largest body of ``POST /v1/orders/bulk``."""
+    max_upload_body_bytes: int = Field(default=21 * 1024 * 1024, ge=1024, le=2**31)
+    """Largest body of ``POST /v1/orders/upload``: the 20 MB file plus the form around it."""
+    tracking_ttl_days: float = Field(default=30.0, ge=0, le=36500)
+    """How long a tracking link works after its order ended (its last delivery,
+    collection or return scan); then it answers 404 like an unknown link."""
 
     @classmethod
     def settings_customise_sources(

@@ -68,8 +68,9 @@ def test_admin_mints_and_revokes_keys(service: Service, admin: dict[str, str]) -
 def test_a_value_the_database_cannot_store_is_a_422(service: Service) -> None:
     """A NUL character in an id (PostgreSQL refuses it in text) is the caller's error, not a 500."""
     r = service.client.get("/v1/depots/d%00x", headers=service.key(Role.PLANNER))
-    assert r.status_code in (404, 422)
-    assert r.json()["code"] in ("not_found", "value_not_storable")
+    assert r.status_code == 422
+    assert r.json()["code"] == "validation"
+    assert r.json()["errors"][0]["field"] == "path.depot_id"
 
 
 def test_the_configured_admin_key_is_accepted(database_url: str) -> None:

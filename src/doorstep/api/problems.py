@@ -13,15 +13,23 @@ failures are a 500 with code ``internal`` and no traceback in the body.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import DataError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
+
+try:
+    from fastapi.routing import iter_route_contexts
+except ImportError:  # FastAPI before lazily included routers
+    iter_route_contexts = None  # type: ignore[assignment]
 
 from doorstep.errors import DomainError, DoorstepError, InputError
 from doorstep.service.refusal import RefusedError
@@ -42,7 +50,43 @@ _TITLES = {
     415: "Unsupported media type",
     422: "Invalid request",
     500: "Internal error",
+    503: "Service busy",
 }
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    415: "unsupported_format",
+}
+"""Stable codes of the errors Starlette and FastAPI raise themselves."""
+
+RETRY_AFTER_S = 1
+"""What a 503 ``database_busy`` tells the client to wait before trying again."""
+
+
+class ProblemField(BaseModel):
+    """One refused field of a request."""
+
+    model_config = ConfigDict(extra="allow")
+    field: str = Field(description="Where: ``body.orders[3].lat``, ``query.status``...")
+    message: str = Field(description="What is wrong with it.")
+
+
+class Problem(BaseModel):
+    """An error (RFC 9457 problem details); branch on ``code``."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str = Field(description="A URI built from ``code``.")
+    title: str = Field(description="The HTTP status in words.")
+    status: int = Field(description="The HTTP status.")
+    code: str = Field(description="The stable code: ``validation``, ``not_found``...")
+    detail: str = Field(description="What went wrong and what to do, for a person.")
+    errors: list[ProblemField] | None = Field(
+        default=None, description="The refused fields, when the request's fields are at fault."
+    )
 
 
 class ProblemError(RefusedError):
@@ -117,9 +161,13 @@ def refused_as(code: str, field: str) -> Iterator[None]:
 
 
 def problem_response(
-    status: int, code: str, detail: str, errors: list[dict[str, Any]] | None = None
+    status: int,
+    code: str,
+    detail: str,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> JSONResponse:
-    """The problem document as a response."""
+    """The problem document as a response (``headers``: ``Allow``, ``Retry-After``...)."""
     body: dict[str, Any] = {
         "type": TYPE_BASE + code,
         "title": _TITLES.get(status, "Error"),
@@ -129,7 +177,7 @@ def problem_response(
     }
     if errors:
         body["errors"] = errors
-    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE)
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
 def _field(location: tuple[Any, ...]) -> str:
@@ -140,6 +188,23 @@ def _field(location: tuple[Any, ...]) -> str:
         else:
             out += ("." if out else "") + str(part)
     return out
+
+
+def _allowed(request: Request) -> str:
+    """Every method some route of the app answers on this request's path (``Allow``).
+
+    Starlette names only the methods of the first route matching the path;
+    ``/v1/orders`` is two routes (GET and POST).
+    """
+    routes: Iterable[Any] = request.app.routes
+    if iter_route_contexts is not None:  # FastAPI's lazily included routers
+        routes = iter_route_contexts(request.app.routes)
+    methods: set[str] = set()
+    for route in routes:
+        path, allowed = getattr(route, "path", None), getattr(route, "methods", None)
+        if path and allowed and compile_path(path)[0].match(request.url.path):
+            methods |= set(allowed)
+    return ", ".join(sorted(methods))
 
 
 def install(app: FastAPI) -> None:
@@ -162,10 +227,22 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated"}.get(
-            exc.status_code, "http_error"
+        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed(request)
+        return problem_response(exc.status_code, code, str(exc.detail), headers=headers or None)
+
+    @app.exception_handler(PoolTimeoutError)
+    async def _busy(request: Request, exc: PoolTimeoutError) -> JSONResponse:
+        # Every database connection stayed in use for the whole pool timeout.
+        log.warning("no database connection free for %s %s", request.method, request.url.path)
+        return problem_response(
+            503,
+            "database_busy",
+            "The database is busy: no connection became free in time. Try again shortly.",
+            headers={"Retry-After": str(RETRY_AFTER_S)},
         )
-        return problem_response(exc.status_code, code, str(exc.detail))
 
     @app.exception_handler(InputError)
     async def _input(request: Request, exc: InputError) -> JSONResponse:

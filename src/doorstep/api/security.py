@@ -20,9 +20,10 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -85,36 +86,83 @@ def create_key(
     return secret, row
 
 
-def _secret(authorization: str | None, x_api_key: str | None) -> str:
-    if x_api_key:
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearer",
+    description="An API key: `Authorization: Bearer <key>`.",
+)
+api_key_scheme = APIKeyHeader(
+    name="X-API-Key",
+    auto_error=False,
+    scheme_name="apiKey",
+    description="The same API key in its own header: `X-API-Key: <key>`.",
+)
+
+UNAUTHENTICATED = "Send an API key as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'."
+UNKNOWN_KEY = "The API key is unknown or revoked."
+
+
+def secret_of(authorization: str | None, x_api_key: str | None) -> str | None:
+    """The key a request carries (``X-API-Key`` first, then a Bearer token), or ``None``.
+
+    Parameters
+    ----------
+    authorization, x_api_key
+        The raw header values, if sent.
+    """
+    if x_api_key and x_api_key.strip():
         return x_api_key.strip()
     if authorization:
         scheme, _, value = authorization.partition(" ")
         if scheme.lower() == "bearer" and value.strip():
             return value.strip()
-    raise ProblemError(
-        401,
-        "unauthenticated",
-        "Send an API key as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'.",
-    )
+    return None
+
+
+def lookup(state: Any, secret: str) -> Principal | None:
+    """The principal of key ``secret``, or ``None`` for an unknown or revoked key.
+
+    Blocking (one query): call it from a thread, never on the event loop.
+
+    Parameters
+    ----------
+    state
+        The app's state (``settings`` and ``sessions``).
+    secret
+        The key as sent.
+    """
+    configured: str | None = state.settings.admin_key
+    if configured is not None and hmac.compare_digest(secret.encode(), configured.encode()):
+        return Principal("settings", Role.ADMIN)
+    sessions: sessionmaker[Session] = state.sessions
+    with sessions() as session:
+        row = session.scalars(select(ApiKey).where(ApiKey.key_hash == hash_key(secret))).first()
+    if row is None or (row.revoked_at is not None and row.revoked_at <= utcnow()):
+        return None
+    return Principal(row.id, Role(row.role), row.driver_id)
 
 
 def authenticate(
     request: Request,
-    authorization: Annotated[str | None, Header()] = None,
-    x_api_key: Annotated[str | None, Header()] = None,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)] = None,
+    x_api_key: Annotated[str | None, Security(api_key_scheme)] = None,
 ) -> Principal:
-    """The caller of this request (401 without a valid key)."""
-    secret = _secret(authorization, x_api_key)
-    configured: str | None = request.app.state.settings.admin_key
-    if configured is not None and hmac.compare_digest(secret.encode(), configured.encode()):
-        return Principal("settings", Role.ADMIN)
-    sessions: sessionmaker[Session] = request.app.state.sessions
-    with sessions() as session:
-        row = session.scalars(select(ApiKey).where(ApiKey.key_hash == hash_key(secret))).first()
-    if row is None or (row.revoked_at is not None and row.revoked_at <= utcnow()):
-        raise ProblemError(401, "unauthenticated", "The API key is unknown or revoked.")
-    return Principal(row.id, Role(row.role), row.driver_id)
+    """The caller of this request (401 without a valid key).
+
+    The guard middleware (:mod:`doorstep.api.guard`) has usually looked the key
+    up already, before the body was read; its answer is reused.
+    """
+    known: Principal | None = getattr(request.state, "principal", None)
+    if known is not None:
+        return known
+    authorization = None if bearer is None else f"{bearer.scheme} {bearer.credentials}"
+    secret = secret_of(authorization, x_api_key)
+    if secret is None:
+        raise ProblemError(401, "unauthenticated", UNAUTHENTICATED)
+    principal = lookup(request.app.state, secret)
+    if principal is None:
+        raise ProblemError(401, "unauthenticated", UNKNOWN_KEY)
+    return principal
 
 
 def require(*roles: Role) -> Callable[..., Principal]:

@@ -26,8 +26,27 @@ from doorstep.errors import InputError
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    max_overflow: int = 20,
+    pool_timeout_s: float = 10.0,
+) -> Engine:
     """An engine for ``url`` (SQLite gets WAL, foreign keys and a busy timeout).
+
+    Parameters
+    ----------
+    url
+        SQLAlchemy URL.
+    pool_size, max_overflow
+        Connections kept open, and opened beyond those under load (the
+        service's ``db_pool_size`` and ``db_max_overflow`` settings).
+    pool_timeout_s
+        How long a checkout waits for a free connection before SQLAlchemy
+        raises :class:`sqlalchemy.exc.TimeoutError` (the service answers 503).
+        An in-memory SQLite database has one connection per thread and no
+        such pool.
 
     Raises
     ------
@@ -41,14 +60,20 @@ def make_engine(url: str) -> Engine:
             f"database URL {url!r} is not valid",
             hint="Use sqlite:///path.db or postgresql+psycopg://user:password@host/db.",
         ) from exc
+    pool = {"pool_size": pool_size, "max_overflow": max_overflow, "pool_timeout": pool_timeout_s}
     if parsed.get_backend_name() == "sqlite":
-        engine = create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 30})
+        in_memory = parsed.database in (None, "", ":memory:") or "mode=memory" in str(parsed)
+        engine = create_engine(
+            parsed,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            **({} if in_memory else pool),
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         _serialise_sqlite_writers(engine)
         return engine
     # No pre-ping: it costs a round trip on every request; a connection broken by a
     # server restart fails once and the pool is then refreshed.
-    return create_engine(parsed, pool_size=10, max_overflow=10, pool_recycle=1800)
+    return create_engine(parsed, pool_recycle=1800, **pool)
 
 
 def _sqlite_pragmas(connection: Any, record: Any) -> None:

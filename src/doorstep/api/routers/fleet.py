@@ -11,6 +11,7 @@ from sqlalchemy import select
 from doorstep.api.deps import Db, Id, Planner, PlanReader
 from doorstep.api.problems import ProblemError, not_found, refused_as, unknown_reference
 from doorstep.domain.fleet import Profile, check_shift
+from doorstep.domain.ids import ID_MAX_LENGTH
 from doorstep.domain.time_window import TimeWindow
 from doorstep.store import tables as t
 from doorstep.store.convert import to_break, to_vehicle
@@ -107,7 +108,9 @@ def _readable(what: str, table: type[Row], out: type[BaseModel]) -> None:
         return row
 
     # A real annotation, not a string: the path parameter keeps its name, <what>_id.
-    get_one.__annotations__["ident"] = Annotated[str, Path(alias=f"{what}_id")]
+    get_one.__annotations__["ident"] = Annotated[
+        str, Path(alias=f"{what}_id", max_length=ID_MAX_LENGTH)
+    ]
     router.add_api_route(
         f"/{what}s",
         list_all,

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Path, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from doorstep.api.deps import Admin, Db, Id
@@ -52,7 +53,7 @@ def new_key(body: KeyIn, db: Db, _: Admin) -> NewKey:
 
 
 @router.delete("/keys/{key_id}", response_model=KeyOut)
-def revoke_key(key_id: str, db: Db, _: Admin) -> t.ApiKey:
+def revoke_key(key_id: Annotated[str, Path(max_length=40)], db: Db, _: Admin) -> t.ApiKey:
     """Revoke a key at once."""
     row = db.get(t.ApiKey, key_id)
     if row is None:

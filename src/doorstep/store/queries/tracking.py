@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select
@@ -37,6 +37,18 @@ def _last_proof(column: Any) -> Any:
     )
 
 
+ENDED_STATUSES = ("delivered", "picked_up", "returned_to_depot")
+"""Order statuses after which nothing more happens to the order: it has ended."""
+_ENDING_SCANS = ("delivered", "return_picked_up", "returned_to_depot")
+
+_ENDED_AT = (
+    select(func.max(t.Event.at))
+    .join(t.Parcel, t.Parcel.id == t.Event.parcel_id)
+    .where(t.Parcel.order_id == t.Order.id, t.Event.kind.in_(_ENDING_SCANS))
+    .correlate(t.Order)
+    .scalar_subquery()
+)
+
 _QUERY = (
     select(
         t.Order.status,
@@ -46,6 +58,7 @@ _QUERY = (
         _AHEAD,
         _last_proof(t.Event.at),
         _last_proof(t.Event.proof),
+        _ENDED_AT,
     )
     .select_from(t.Order)
     .outerjoin(t.Stop, t.Stop.order_id == t.Order.id)
@@ -71,6 +84,9 @@ class Tracked:
         Stops still pending before this one on its route.
     proof_at, proof
         When the latest delivery (or collection) was scanned, and its proof.
+    ended_at
+        When the order ended (its last delivery, collection or return scan),
+        ``None`` while its status is not one of :data:`ENDED_STATUSES`.
     """
 
     status: str
@@ -80,6 +96,7 @@ class Tracked:
     stops_ahead: int
     proof_at: datetime | None
     proof: dict[str, Any] | None
+    ended_at: datetime | None = None
 
 
 def find_tracked(connection: Connection, token: str) -> Tracked | None:
@@ -87,5 +104,9 @@ def find_tracked(connection: Connection, token: str) -> Tracked | None:
     row = connection.execute(_QUERY, {"token": token}).first()
     if row is None:
         return None
-    status, eta_s, stop_state, day, ahead, proof_at, proof = row
-    return Tracked(status, eta_s, stop_state, day, int(ahead or 0), proof_at, proof)
+    status, eta_s, stop_state, day, ahead, proof_at, proof, ended_at = row
+    if status not in ENDED_STATUSES:
+        ended_at = None
+    elif ended_at is not None and ended_at.tzinfo is None:  # max() loses the column's type
+        ended_at = ended_at.replace(tzinfo=UTC)
+    return Tracked(status, eta_s, stop_state, day, int(ahead or 0), proof_at, proof, ended_at)
