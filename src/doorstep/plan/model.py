@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from dataclasses import fields
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -88,17 +89,7 @@ class Result(DayPlan):
         """
         if isinstance(plan, cls):
             return plan
-        return cls(
-            problem=plan.problem,
-            evaluation=plan.evaluation,
-            backend=plan.backend,
-            time_limit_s=plan.time_limit_s,
-            seed=plan.seed,
-            runtime_s=plan.runtime_s,
-            rejected=plan.rejected,
-            geometry=plan.geometry,
-            search_cost=plan.search_cost,
-        )
+        return cls(**{f.name: getattr(plan, f.name) for f in fields(DayPlan)})
 
     @property
     def routes(self) -> tuple[Route, ...]:

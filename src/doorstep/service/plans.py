@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date
 
@@ -32,6 +32,18 @@ MAX_NAMED = 50
 
 def _quoted(ids: Sequence[str], limit: int = 10) -> str:
     return ", ".join(repr(i) for i in ids[:limit])
+
+
+def _field_errors(
+    fields: Sequence[str], ids: Sequence[str], wrong: Callable[[str], str | None]
+) -> list[dict[str, str]]:
+    """Per-field errors for the ids ``wrong`` has something to say about (the first few)."""
+    errors = [
+        {"field": field, "message": message}
+        for field, ident in zip(fields, ids, strict=True)
+        if (message := wrong(ident)) is not None
+    ]
+    return errors[:MAX_NAMED]
 
 
 def check_known(
@@ -58,15 +70,11 @@ def check_known(
     table = t.Order if what == "order" else t.Vehicle
     known = q.known_ids(db, table, ids)
     where = fields or [f"body.{what}_ids[{k}]" for k in range(len(ids))]
-    errors = [
-        {"field": field, "message": f"unknown {what}"}
-        for field, ident in zip(where, ids, strict=True)
-        if ident not in known
-    ]
+    errors = _field_errors(where, ids, lambda i: None if i in known else f"unknown {what}")
     if errors:
         missing = sorted({i for i in ids if i not in known})
         raise RefusedError(
-            f"unknown_{what}s", f"No {what} with id {_quoted(missing)}.", errors=errors[:MAX_NAMED]
+            f"unknown_{what}s", f"No {what} with id {_quoted(missing)}.", errors=errors
         )
 
 
@@ -89,11 +97,11 @@ def check_open(db: Session, ids: Sequence[str]) -> None:
             f"Orders {_quoted(sorted(closed))} are finished "
             f"({', '.join(sorted(set(closed.values())))}) and cannot be planned again; "
             "leave them out of order_ids.",
-            errors=[
-                {"field": f"body.order_ids[{k}]", "message": f"order is {closed[ident]}"}
-                for k, ident in enumerate(ids)
-                if ident in closed
-            ][:MAX_NAMED],
+            errors=_field_errors(
+                [f"body.order_ids[{k}]" for k in range(len(ids))],
+                ids,
+                lambda i: f"order is {closed[i]}" if i in closed else None,
+            ),
             conflict=True,
         )
 
@@ -141,11 +149,11 @@ def check_locks(db: Session, request: PlanRequest) -> None:
         raise RefusedError(
             "lock_repeated",
             f"Orders {_quoted(sorted(twice))} are locked more than once; lock each order once.",
-            errors=[
-                {"field": f"body.locks[{n}].order_id", "message": "locked twice"}
-                for n, k in enumerate(locks)
-                if k.order_id in twice
-            ][:MAX_NAMED],
+            errors=_field_errors(
+                [f"body.locks[{n}].order_id" for n in range(len(locks))],
+                [k.order_id for k in locks],
+                lambda i: "locked twice" if i in twice else None,
+            ),
         )
 
 

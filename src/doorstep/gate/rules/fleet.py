@@ -66,25 +66,9 @@ def _check_end_depot(record: VehicleRecord, depots: dict[str, VehicleRecord]) ->
                 "empty to end at the start depot.",
             )
         return
-    if not in_range(lat, lon):
-        yield _error(
-            record,
-            "end_depot_lat",
-            "fleet_depot_coordinates_invalid",
-            f"end depot coordinates ({lat}, {lon}) are not a real place; check them.",
-        )
-        return
-    first = depots.get(end_id)
-    if first is not None and first.depot_lat is not None and first.depot_lon is not None:
-        gap = haversine_m(lat, lon, first.depot_lat, first.depot_lon)
-        if gap > DEPOT_CONFLICT_M:
-            yield _error(
-                record,
-                "end_depot_lat",
-                "fleet_depot_conflict",
-                f"end depot {end_id} is {gap:,.0f} m from where row {first.row} puts it; "
-                "use one location per depot id.",
-            )
+    yield from _check_place(
+        record, "end_depot_lat", f"end depot {end_id}", lat, lon, depots.get(end_id)
+    )
 
 
 def _check_depot(record: VehicleRecord, depots: dict[str, VehicleRecord]) -> Iterator[Finding]:
@@ -100,25 +84,38 @@ def _check_depot(record: VehicleRecord, depots: dict[str, VehicleRecord]) -> Ite
             "depot_lon.",
         )
         return
+    first = depots.setdefault(record.depot_id, record) if in_range(lat, lon) else None
+    yield from _check_place(record, "depot_lat", f"depot {record.depot_id}", lat, lon, first)
+
+
+def _check_place(
+    record: VehicleRecord,
+    field: str,
+    depot: str,
+    lat: float,
+    lon: float,
+    first: VehicleRecord | None,
+) -> Iterator[Finding]:
+    """A depot's coordinates: a real place, and where ``first`` (its first row) puts it."""
     if not in_range(lat, lon):
         yield _error(
             record,
-            "depot_lat",
+            field,
             "fleet_depot_coordinates_invalid",
-            f"depot coordinates ({lat}, {lon}) are not a real place; check them.",
+            f"{depot} coordinates ({lat}, {lon}) are not a real place; check them.",
         )
         return
-    first = depots.setdefault(record.depot_id, record)
-    if first.depot_lat is not None and first.depot_lon is not None:
-        gap = haversine_m(lat, lon, first.depot_lat, first.depot_lon)
-        if gap > DEPOT_CONFLICT_M:
-            yield _error(
-                record,
-                "depot_lat",
-                "fleet_depot_conflict",
-                f"depot {record.depot_id} is {gap:,.0f} m from where row {first.row} puts it; "
-                "use one location per depot id.",
-            )
+    if first is None or first.depot_lat is None or first.depot_lon is None:
+        return
+    gap = haversine_m(lat, lon, first.depot_lat, first.depot_lon)
+    if gap > DEPOT_CONFLICT_M:
+        yield _error(
+            record,
+            field,
+            "fleet_depot_conflict",
+            f"{depot} is {gap:,.0f} m from where row {first.row} puts it; "
+            "use one location per depot id.",
+        )
 
 
 def _check_shift(record: VehicleRecord) -> Iterator[Finding]:

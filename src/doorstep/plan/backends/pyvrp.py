@@ -629,20 +629,7 @@ def build_model(problem: Problem) -> _Model:
             )
         )
     vehicle_types = [
-        pyvrp.VehicleType(
-            len(model.vehicles_of_type[t]),
-            capacity=vt.capacity,
-            start_depot=vt.start_depot,
-            end_depot=vt.end_depot,
-            fixed_cost=vt.fixed_cost,
-            tw_early=vt.tw_early,
-            tw_late=vt.tw_late,
-            shift_duration=vt.shift_duration,
-            unit_distance_cost=vt.unit_distance_cost,
-            unit_duration_cost=vt.unit_duration_cost,
-            profile=vt.profile,
-            name=vt.name,
-        )
+        vt.replace(num_available=len(model.vehicles_of_type[t]))
         for t, vt in enumerate(vehicle_types)
     ]
     model.data = pyvrp.ProblemData(

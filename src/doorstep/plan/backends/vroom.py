@@ -348,14 +348,9 @@ def check_routes(
 ) -> tuple[RouteAssignment, ...]:
     """``routes`` as the evaluator accepts them: breaks moved, stops dropped only if needed.
 
-    Parameters
-    ----------
-    problem
-        The day.
-    routes
-        VROOM's routes, with its break positions.
-    rules
-        The deadline past which repairs drop from the end; None: no deadline.
+    VROOM's ``routes`` (with its own break positions) are kept when the evaluator
+    accepts them; the others go through the repair engine under ``rules`` (its
+    deadline: past it, repairs drop stops from the end).
 
     Returns
     -------

@@ -53,14 +53,8 @@ def first_solution_estimate_s(orders: int) -> float:
 def quick_start(problem: Problem, seed: int, deadline: Deadline) -> Warm:
     """A bounded greedy plan to start the search from: PyVRP's construction.
 
-    Parameters
-    ----------
-    problem
-        The day to plan.
-    seed
-        The construction's seed.
-    deadline
-        When the construction must wrap up.
+    ``problem``, ``seed`` and ``deadline`` are passed on to
+    :func:`doorstep.plan.backends.pyvrp.quick_routes`.
 
     Returns
     -------
