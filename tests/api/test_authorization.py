@@ -113,3 +113,49 @@ def test_each_role_is_admitted_exactly_where_the_matrix_says(
             if admitted == (status in (401, 403)):
                 wrong.append((method, path, role.value, status))
     assert not wrong, wrong
+
+
+TENANT_SCOPED = {
+    "order_id": "SHOPA-1",
+    "parcel_id": "SHOPA-1-1",
+    "subscription_id": None,  # filled with shop A's subscription
+}
+"""Path parameters naming a tenant's resource, and shop A's resource of each kind."""
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_another_tenants_key_gets_404_on_every_resource_of_a_tenant(
+    service: Service, database_url: str
+) -> None:
+    """Every operation an integration key may call on A's order, parcel or webhook: 404 for B."""
+    c = service.client
+    shop_a, shop_b = service.key(IN), service.key(IN)
+    assert c.post("/v1/orders", json=_order("SHOPA-1"), headers=shop_a).status_code == 201
+    hook = {"url": "https://shop.example/hook", "event_types": ["*"]}
+    sub_id = c.post("/v1/webhooks", json=hook, headers=shop_a).json()["id"]
+    values = {**TENANT_SCOPED, "subscription_id": sub_id}
+    checked = []
+    for method, path in _operations(service):
+        if IN not in ALLOWED.get((method, path), frozenset()) or "{" not in path:
+            continue
+        names = [part[1:-1] for part in path.split("/") if part.startswith("{")]
+        assert set(names) <= set(values), f"{method} {path}: add its parameter to TENANT_SCOPED"
+        url = path.format(**values)
+        for key, expected in ((shop_b, 404), (shop_a, None)):
+            status = c.request(method, url, headers=key).status_code
+            if expected is None:
+                assert status != 404, (method, path, "own resource")
+            else:
+                assert status == expected, (method, path, "another tenant's")
+        checked.append((method, path))
+    assert ("GET", "/v1/orders/{order_id}") in checked
+    assert ("GET", "/v1/parcels/{parcel_id}/events") in checked
+    assert ("DELETE", "/v1/webhooks/{subscription_id}") in checked
+    # B's listings hold nothing of A's.
+    assert c.get("/v1/orders", headers=shop_b).json() == []
+    assert c.get("/v1/webhooks", headers=shop_b).json() == []
+
+
+def _order(order_id: str) -> dict[str, Any]:
+    """A small valid order near Helsinki."""
+    return {"id": order_id, "lat": 60.17, "lon": 24.94}

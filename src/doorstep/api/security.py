@@ -8,8 +8,14 @@ admin      everything, including keys and webhooks
 planner    depots, vehicles, drivers, orders, plans (create, publish)
 dispatcher read everything of the day, post events
 driver     its own routes and stops; post events for its own stops
-integration orders (a shop's order system), webhooks, reading orders and events
+integration orders (a shop's order system), webhooks, reading orders and events,
+           all of its own tenant only
 ========== =======================================================================
+
+Tenants: an integration key belongs to one tenant (a shop). It sees and makes
+only that tenant's orders, parcels, events and webhook messages; another
+tenant's are a 404, as unknown ones are. The depot's own roles (admin,
+planner, dispatcher, driver) have no tenant and see every tenant's orders.
 """
 
 from __future__ import annotations
@@ -50,6 +56,8 @@ class Principal:
     key_id: str
     role: Role
     driver_id: str | None = None
+    tenant: str | None = None
+    """The tenant an integration key works for; ``None`` for the depot's roles (every tenant)."""
 
 
 def hash_key(key: str) -> str:
@@ -58,14 +66,34 @@ def hash_key(key: str) -> str:
 
 
 def create_key(
-    session: Session, role: Role, name: str = "", driver_id: str | None = None
+    session: Session,
+    role: Role,
+    name: str = "",
+    driver_id: str | None = None,
+    tenant: str | None = None,
 ) -> tuple[str, ApiKey]:
     """Make a key: returns the secret (shown once) and its stored row.
+
+    Parameters
+    ----------
+    session
+        A session; the row is flushed.
+    role
+        What the key may do.
+    name
+        What the key is for.
+    driver_id
+        The driver a driver key belongs to (driver keys only).
+    tenant
+        The tenant (shop) an integration key works for (integration keys only);
+        ``None``: the new key's own id, so the key is a tenant of its own.
 
     Raises
     ------
     ProblemError
-        422 ``driver_key_needs_driver`` when a driver key names no driver.
+        422 ``driver_key_needs_driver`` when a driver key names no driver (or
+        another key names one); 422 ``tenant_needs_integration`` when a key of
+        another role names a tenant.
     """
     if (role is Role.DRIVER) != (driver_id is not None):
         raise ProblemError(
@@ -73,13 +101,23 @@ def create_key(
             "driver_key_needs_driver",
             "A driver key needs a driver_id, and only driver keys have one.",
         )
+    if tenant is not None and role is not Role.INTEGRATION:
+        raise ProblemError(
+            422,
+            "tenant_needs_integration",
+            f"Only integration keys belong to a tenant; a {role.value} key sees every "
+            "tenant. Leave tenant out.",
+            [{"field": "body.tenant", "message": "only for role 'integration'"}],
+        )
     secret = KEY_PREFIX + secrets.token_urlsafe(32)
+    key_id = "key_" + secrets.token_hex(6)
     row = ApiKey(
-        id="key_" + secrets.token_hex(6),
+        id=key_id,
         key_hash=hash_key(secret),
         role=role.value,
         name=name,
         driver_id=driver_id,
+        tenant=(tenant or key_id) if role is Role.INTEGRATION else None,
     )
     session.add(row)
     session.flush()
@@ -139,7 +177,10 @@ def lookup(state: Any, secret: str) -> Principal | None:
         row = session.scalars(select(ApiKey).where(ApiKey.key_hash == hash_key(secret))).first()
     if row is None or (row.revoked_at is not None and row.revoked_at <= utcnow()):
         return None
-    return Principal(row.id, Role(row.role), row.driver_id)
+    role = Role(row.role)
+    # An integration key always has a tenant (a row without one is its own tenant).
+    tenant = (row.tenant or row.id) if role is Role.INTEGRATION else None
+    return Principal(row.id, role, row.driver_id, tenant)
 
 
 def authenticate(

@@ -83,6 +83,13 @@ def create_key_command(
     role: Annotated[str, typer.Option(help="admin, planner, dispatcher, driver or integration")],
     name: Annotated[str, typer.Option(help="What the key is for.")] = "",
     driver: Annotated[str | None, typer.Option(help="The driver a driver key belongs to.")] = None,
+    tenant: Annotated[
+        str | None,
+        typer.Option(
+            help="The shop an integration key works for (it sees only that tenant's orders). "
+            "Left out, the key is a tenant of its own."
+        ),
+    ] = None,
     database_url: UrlOption = None,
 ) -> None:
     """Create an API key and print it (once: only its hash is stored).
@@ -91,24 +98,28 @@ def create_key_command(
     """
     from doorstep.api.problems import ProblemError
     from doorstep.api.security import Role, create_key
+    from doorstep.domain.ids import ID_RULE, id_problem
     from doorstep.store.database import make_engine, session_factory, transaction
 
     try:
         chosen = Role(role)
     except ValueError:
         fail(InputError(f"unknown role {role!r}", hint=f"Use one of: {', '.join(Role)}."))
+    if tenant is not None and (problem := id_problem(tenant)) is not None:
+        fail(InputError(f"--tenant: {problem}", hint=f"A tenant is an id: {ID_RULE}."))
     settings = load_settings(database_url)
     if _revision(settings) is None:
         fail(InputError("the database is empty", hint="Run: doorstep db upgrade"))
     engine = make_engine(settings.database_url)
     try:
         with transaction(session_factory(engine)) as db:
-            secret, row = create_key(db, chosen, name, driver)
+            secret, row = create_key(db, chosen, name, driver, tenant)
     except ProblemError as exc:
         fail(InputError(exc.detail))
     finally:
         engine.dispose()
-    stdout.print(f"{row.id} ({chosen.value}): {secret}")
+    owner = f", tenant {row.tenant}" if row.tenant else ""
+    stdout.print(f"{row.id} ({chosen.value}{owner}): {secret}")
 
 
 def serve_command(

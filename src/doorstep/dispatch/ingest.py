@@ -212,9 +212,9 @@ def ingest(
         else:
             outcomes[i] = _reused(event)
     orders = {
-        row.id: _OrderRow(row.id, OrderKind(row.kind), row.status)
+        row.id: _OrderRow(row.id, OrderKind(row.kind), row.status, row.tenant)
         for row in session.execute(
-            select(t.Order.id, t.Order.kind, t.Order.status).where(
+            select(t.Order.id, t.Order.kind, t.Order.status, t.Order.tenant).where(
                 t.Order.id.in_({p.order_id for p in parcels.values()})
             )
         )
@@ -257,7 +257,7 @@ def ingest(
             update(t.Parcel),
             [{"id": p.id, "state": p.state, "state_at": p.state_at} for p in moved.values()],
         )
-        _store(session, accepted, parcels, key_id, outbox)
+        _store(session, accepted, parcels, orders, key_id, outbox)
         _follow_up(session, accepted, parcels, orders, outbox, timezone, now)
         outbox.write(session)
     return [outcomes[i] for i in range(len(events))]
@@ -276,6 +276,8 @@ class _OrderRow:
     id: str
     kind: OrderKind
     status: str
+    tenant: str | None = None
+    """Whose webhook subscriptions hear of it (:class:`~doorstep.notify.outbox.Outbox`)."""
 
 
 def _known_events(session: Session, ids: list[str]) -> dict[str, tuple[Any, ...]]:
@@ -360,6 +362,7 @@ def _store(
     session: Session,
     events: list[EventIn],
     parcels: dict[str, _ParcelRow],
+    orders: dict[str, _OrderRow],
     key_id: str | None,
     outbox: Outbox,
 ) -> None:
@@ -384,17 +387,19 @@ def _store(
         ],
     )
     for e in events:
+        order_id = parcels[e.parcel_id].order_id
         outbox.add(
             f"parcel.{e.kind.value}",
             {
                 "event_id": e.event_id,
                 "parcel_id": e.parcel_id,
-                "order_id": parcels[e.parcel_id].order_id,
+                "order_id": order_id,
                 "kind": e.kind.value,
                 "at": e.at.isoformat(),
                 "failure_reason": None if e.failure_reason is None else e.failure_reason.value,
                 "proof": e.proof,
             },
+            orders[order_id].tenant,
         )
 
 
@@ -434,7 +439,9 @@ def _follow_up(
         status = order_status(order.kind, states[order_id], order.status)
         if status != order.status:
             outbox.add(
-                "order.status_changed", {"order_id": order_id, "from": order.status, "to": status}
+                "order.status_changed",
+                {"order_id": order_id, "from": order.status, "to": status},
+                order.tenant,
             )
             order.status = status
             changed.append({"id": order_id, "status": status})

@@ -33,12 +33,15 @@ def _repeated(ids: Sequence[str]) -> set[str]:
     return {i for i, n in Counter(ids).items() if n > 1}
 
 
-def check_pairs(db: Session, orders: Sequence[Order], fields: Sequence[str]) -> None:
+def check_pairs(
+    db: Session, orders: Sequence[Order], fields: Sequence[str], tenant: str | None = None
+) -> None:
     """Refuse a ``paired_pickup`` that planning could not honour.
 
     A delivery's ``paired_pickup`` must name a pickup given in the same request
-    or already stored, that no other delivery is paired with; a pickup has no
-    ``paired_pickup``.
+    or already stored (for a tenant: one of the tenant's own orders; another
+    tenant's pickup is unknown to it), that no other delivery is paired with; a
+    pickup has no ``paired_pickup``.
 
     Parameters
     ----------
@@ -48,6 +51,8 @@ def check_pairs(db: Session, orders: Sequence[Order], fields: Sequence[str]) -> 
         The orders of the request.
     fields
         Where each order is in the request (``body``, ``body.orders[3]``).
+    tenant
+        The caller's tenant; ``None``: the depot (any stored pickup).
 
     Raises
     ------
@@ -59,7 +64,7 @@ def check_pairs(db: Session, orders: Sequence[Order], fields: Sequence[str]) -> 
     named = {o.paired_pickup for o in orders if o.paired_pickup}
     if not named:
         return
-    kinds = q.kinds_of(db, named) | {o.id: o.kind.value for o in orders}
+    kinds = q.kinds_of(db, named, tenant) | {o.id: o.kind.value for o in orders}
     taken = q.deliveries_paired_with(db, named)
     unknown: list[dict[str, str]] = []
     invalid: list[dict[str, str]] = []
@@ -97,8 +102,12 @@ def add_orders(
     db: Session,
     orders: Sequence[tuple[Order, Sequence[str] | None]],
     fields: Sequence[str] | None = None,
+    tenant: str | None = None,
 ) -> list[tuple[t.Order, list[str]]]:
     """Store orders and their parcels, all or none.
+
+    Order and parcel ids are unique across tenants: an id another tenant uses
+    is a ``conflict`` too (the refusal names only the ids the caller sent).
 
     Parameters
     ----------
@@ -108,6 +117,8 @@ def add_orders(
         Each order with its parcel ids (``None``: :func:`default_parcel_ids`).
     fields
         Where each order is in the request, for refusals (default ``orders[k]``).
+    tenant
+        The tenant the orders belong to (an integration key's); ``None``: depot-wide.
 
     Returns
     -------
@@ -134,8 +145,10 @@ def add_orders(
         raise RefusedError(
             "conflict", f"Parcel ids already used: {', '.join(sorted(clash)[:10])}.", conflict=True
         )
-    check_pairs(db, [o for o, _ in given], fields or [f"orders[{k}]" for k in range(len(given))])
-    rows = q.add_orders(db, given)
+    check_pairs(
+        db, [o for o, _ in given], fields or [f"orders[{k}]" for k in range(len(given))], tenant
+    )
+    rows = q.add_orders(db, given, tenant)
     return [(row, ids) for row, (_, ids) in zip(rows, given, strict=True)]
 
 
@@ -148,7 +161,7 @@ class Imported:
     findings: list[Finding]
 
 
-def import_orders(db: Session, table: RawTable) -> Imported:
+def import_orders(db: Session, table: RawTable, tenant: str | None = None) -> Imported:
     """Run the gate on a manifest against the stored fleet; store the orders it accepts.
 
     The gate checks the rows against the vehicles in Doorstep (windows against
@@ -163,6 +176,8 @@ def import_orders(db: Session, table: RawTable) -> Imported:
         A session.
     table
         The manifest, read.
+    tenant
+        The tenant the orders belong to (an integration key's); ``None``: depot-wide.
 
     Returns
     -------
@@ -176,7 +191,7 @@ def import_orders(db: Session, table: RawTable) -> Imported:
     ids = [o.id for o in report.orders]
     parcels = [p for o in report.orders for p in default_parcel_ids(o)]
     taken = q.taken_order_ids(db, ids) | q.owners_of_parcels(db, parcels)
-    stored = add_orders(db, [(o, None) for o in report.orders if o.id not in taken])
+    stored = add_orders(db, [(o, None) for o in report.orders if o.id not in taken], tenant=tenant)
     findings = [
         Finding(
             "order_id_taken",

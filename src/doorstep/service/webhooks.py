@@ -1,7 +1,9 @@
 """The rules of webhook subscriptions: which URLs and event types, who sees which.
 
 An integration key sees and manages only the subscriptions it made; an admin
-key sees them all. Every refusal is a
+key sees them all. A subscription belongs to its key's tenant and receives only
+messages about that tenant's orders (an admin's, of no tenant, receives every
+message: see :mod:`doorstep.notify.outbox`). Every refusal is a
 :class:`~doorstep.service.refusal.RefusedError` naming the field.
 """
 
@@ -112,6 +114,7 @@ def subscribe(
     owner_key_id: str,
     *,
     allow_private: bool,
+    tenant: str | None = None,
 ) -> t.WebhookSubscription:
     """Store a new subscription made by key ``owner_key_id``.
 
@@ -127,6 +130,9 @@ def subscribe(
         The key that makes it (only that key, and admins, will see it).
     allow_private
         Allow URLs on the service's own network.
+    tenant
+        The owner key's tenant: the subscription hears only of that tenant's
+        orders. ``None`` (an admin key): every message.
 
     Returns
     -------
@@ -152,6 +158,7 @@ def subscribe(
         secret=secret or secrets.token_urlsafe(32),
         active=True,
         owner_key_id=owner_key_id,
+        tenant=tenant,
     )
     db.add(row)
     db.flush()

@@ -92,6 +92,10 @@ class ApiKey(Base):
     role: Mapped[str] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(200), default="")
     driver_id: Mapped[str | None] = mapped_column(ForeignKey("drivers.id"), default=None)
+    tenant: Mapped[str | None] = mapped_column(String(ID_MAX_LENGTH), default=None)
+    """The shop an integration key works for (its orders, parcels, events, webhooks);
+    ``None`` for the depot's own keys (admin, planner, dispatcher, driver), which see
+    every tenant."""
     created_at: Mapped[CreatedAt]
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
 
@@ -169,6 +173,9 @@ class Order(Base):
     paired_pickup: Mapped[str | None] = mapped_column(String(100), default=None)
     tracking_token: Mapped[str] = mapped_column(String(64), unique=True)
     status: Mapped[str] = mapped_column(String(24), default="created")
+    tenant: Mapped[str | None] = mapped_column(String(ID_MAX_LENGTH), default=None, index=True)
+    """The shop whose integration key made the order (only that shop's keys see it);
+    ``None`` for a depot-wide order (made by a planner, or before migration 0003)."""
     created_at: Mapped[CreatedAt]
 
 
@@ -275,6 +282,9 @@ class WebhookSubscription(Base):
     owner_key_id: Mapped[str | None] = mapped_column(String(32), default=None, index=True)
     """The integration key that made it (only that key sees it; admins see all).
     None for subscriptions made before migration 0002 or by the settings' admin key."""
+    tenant: Mapped[str | None] = mapped_column(String(ID_MAX_LENGTH), default=None)
+    """The owner key's tenant: the subscription receives messages about that tenant's
+    orders only. ``None`` (an admin's, or older): every message."""
     created_at: Mapped[CreatedAt]
 
 

@@ -22,12 +22,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from doorstep.api.deps import Config, Db, EventId, EventPoster, Id, Limit, OrderReader, ParcelId
-from doorstep.api.problems import ProblemError
+from doorstep.api.problems import ProblemError, not_found
 from doorstep.api.security import Role
 from doorstep.dispatch.ingest import EventIn, InvalidEvent, Outcome, describe, ingest
 from doorstep.domain.events import FailureReason, ScanKind
 from doorstep.domain.ids import EVENT_ID_MAX_LENGTH
 from doorstep.store import tables as t
+from doorstep.store.queries import orders as oq
 
 router = APIRouter(prefix="/v1", tags=["events"])
 
@@ -199,8 +200,14 @@ class EventOut(BaseModel):
 
 
 @router.get("/parcels/{parcel_id}/events", response_model=list[EventOut])
-def parcel_events(parcel_id: str, db: Db, _: OrderReader, limit: Limit = 200) -> list[t.Event]:
-    """A parcel's accepted events, in event-time order."""
+def parcel_events(parcel_id: str, db: Db, who: OrderReader, limit: Limit = 200) -> list[t.Event]:
+    """A parcel's accepted events, in event-time order.
+
+    An integration key reads only its tenant's parcels: another tenant's parcel,
+    like an unknown one, is a 404.
+    """
+    if who.tenant is not None and not oq.parcel_in_tenant(db, parcel_id, who.tenant):
+        raise not_found("parcel", parcel_id)
     query = (
         select(t.Event)
         .where(t.Event.parcel_id == parcel_id)

@@ -23,6 +23,11 @@ class KeyIn(BaseModel):
     role: Role
     name: str = Field(default="", max_length=200)
     driver_id: Id | None = None
+    tenant: Id | None = Field(
+        default=None,
+        description="The tenant (shop) an integration key works for; integration keys only. "
+        "Left out, the new key is a tenant of its own (its id).",
+    )
 
 
 class KeyOut(BaseModel):
@@ -33,6 +38,7 @@ class KeyOut(BaseModel):
     role: Role
     name: str
     driver_id: str | None
+    tenant: str | None
     created_at: datetime
     revoked_at: datetime | None
 
@@ -45,10 +51,14 @@ class NewKey(KeyOut):
 
 @router.post("/keys", status_code=status.HTTP_201_CREATED, response_model=NewKey)
 def new_key(body: KeyIn, db: Db, _: Admin) -> NewKey:
-    """Create a key; the response holds the secret, which is not stored."""
+    """Create a key; the response holds the secret, which is not stored.
+
+    An integration key belongs to ``tenant`` (its own id when none is named):
+    it sees only that tenant's orders, parcels, events and webhook messages.
+    """
     if body.driver_id is not None and db.get(t.Driver, body.driver_id) is None:
         raise unknown_reference("driver", body.driver_id, "body.driver_id")
-    secret, row = create_key(db, body.role, body.name, body.driver_id)
+    secret, row = create_key(db, body.role, body.name, body.driver_id, body.tenant)
     return NewKey(key=secret, **KeyOut.model_validate(row).model_dump())
 
 

@@ -1,4 +1,8 @@
-"""Orders: one at a time, in bulk, or a manifest upload that goes through the gate."""
+"""Orders: one at a time, in bulk, or a manifest upload that goes through the gate.
+
+An integration key's orders belong to its tenant, and it sees only those: another
+tenant's order answers 404, as an unknown id does. The depot's roles see every order.
+"""
 
 from __future__ import annotations
 
@@ -156,25 +160,28 @@ def _out(row: t.Order, parcel_ids: list[str]) -> OrderOut:
 
 
 @router.post("/orders", status_code=status.HTTP_201_CREATED, response_model=OrderOut)
-def create_order(body: OrderIn, db: Db, _: OrderWriter) -> OrderOut:
+def create_order(body: OrderIn, db: Db, who: OrderWriter) -> OrderOut:
     """Add one order; its response holds the customer's tracking link."""
-    [(row, parcels)] = rules.add_orders(db, [(body.to_domain(), body.parcel_ids)], ["body"])
+    [(row, parcels)] = rules.add_orders(
+        db, [(body.to_domain(), body.parcel_ids)], ["body"], who.tenant
+    )
     return _out(row, parcels)
 
 
 @router.post("/orders/bulk", status_code=status.HTTP_201_CREATED, response_model=BulkOut)
-def create_orders(body: BulkIn, db: Db, _: OrderWriter) -> BulkOut:
+def create_orders(body: BulkIn, db: Db, who: OrderWriter) -> BulkOut:
     """Add many orders at once: all are written, or none (422/409 say which and why)."""
     fields = [f"body.orders[{k}]" for k in range(len(body.orders))]
     orders = [(o.to_domain(f), o.parcel_ids) for f, o in zip(fields, body.orders, strict=True)]
-    written = [_out(row, parcels) for row, parcels in rules.add_orders(db, orders, fields)]
+    stored = rules.add_orders(db, orders, fields, who.tenant)
+    written = [_out(row, parcels) for row, parcels in stored]
     return BulkOut(created=len(written), orders=written)
 
 
 @router.post("/orders/upload", status_code=status.HTTP_200_OK)
 def upload_orders(
     db: Db,
-    _: OrderWriter,
+    who: OrderWriter,
     file: Annotated[UploadFile, File(description="Orders: CSV, Excel or JSON manifest")],
 ) -> dict[str, Any]:
     """Import a manifest through the gate, checked against the stored fleet.
@@ -196,7 +203,7 @@ def upload_orders(
     data = file.file.read(MAX_UPLOAD_BYTES + 1)
     if len(data) > MAX_UPLOAD_BYTES:
         raise ProblemError(413, "too_large", f"{name} is over 20 MB; split the manifest.")
-    imported = rules.import_orders(db, read_table_bytes(data, fmt, "orders", name))
+    imported = rules.import_orders(db, read_table_bytes(data, fmt, "orders", name), who.tenant)
     report = imported.report
     body = report.as_dict()
     body["findings"] = [f.as_dict() for f in [*report.findings, *imported.findings]]
@@ -212,21 +219,21 @@ def upload_orders(
 @router.get("/orders", response_model=list[OrderOut])
 def list_orders(
     db: Db,
-    _: OrderReader,
+    who: OrderReader,
     status_is: Annotated[OrderStatus | None, Query(alias="status")] = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> list[OrderOut]:
-    """Orders, oldest first, optionally with one status."""
-    rows = oq.find_orders(db, status_is, limit, offset)
+    """Orders, oldest first, optionally with one status (an integration key: its tenant's)."""
+    rows = oq.find_orders(db, status_is, limit, offset, who.tenant)
     parcels = oq.parcels_of(db, [r.id for r in rows])
     return [_out(r, [p.id for p in parcels[r.id]]) for r in rows]
 
 
 @router.get("/orders/{order_id}")
-def get_order(order_id: str, db: Db, _: OrderReader) -> dict[str, Any]:
-    """One order with its parcels and their states."""
-    row = db.get(t.Order, order_id)
+def get_order(order_id: str, db: Db, who: OrderReader) -> dict[str, Any]:
+    """One order with its parcels and their states (another tenant's order is a 404)."""
+    row = oq.find_order(db, order_id, who.tenant)
     if row is None:
         raise not_found("order", order_id)
     parcels = oq.parcels_of(db, [order_id])[order_id]

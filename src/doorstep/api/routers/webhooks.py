@@ -1,7 +1,9 @@
 """Webhook subscriptions (admin and integration keys): create, list, deactivate, test, log.
 
 A subscription's secret is shown once, in the response that creates it; the
-signatures of its requests are made with it (see ``docs/webhooks.md``).
+signatures of its requests are made with it (see ``docs/webhooks.md``). An
+integration key's subscription belongs to its tenant and receives messages about
+that tenant's orders only.
 """
 
 from __future__ import annotations
@@ -104,6 +106,7 @@ def create_subscription(
         body.secret,
         who.key_id,
         allow_private=settings.webhook_allow_private,
+        tenant=who.tenant,
     )
     return NewSubscription(secret=row.secret, **SubscriptionOut.model_validate(row).model_dump())
 

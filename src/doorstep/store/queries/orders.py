@@ -1,15 +1,25 @@
-"""Queries on orders and their parcels."""
+"""Queries on orders and their parcels.
+
+``tenant`` scopes a query to one tenant's orders (an integration key's);
+``None`` means every order (the depot's roles). Order and parcel ids are unique
+across tenants, so the "taken" queries are never scoped.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.orm import Session
 
 from doorstep.domain.order import Order
 from doorstep.store import tables as t
 from doorstep.store.convert import order_row
+
+
+def in_tenant(tenant: str | None) -> ColumnElement[bool]:
+    """Orders of ``tenant``; ``None``: every order."""
+    return true() if tenant is None else t.Order.tenant == tenant
 
 
 def taken_order_ids(db: Session, ids: Iterable[str]) -> set[str]:
@@ -27,9 +37,11 @@ def owners_of_parcels(db: Session, ids: Iterable[str]) -> set[str]:
     return set(db.scalars(select(t.Parcel.order_id).where(t.Parcel.id.in_(set(ids)))))
 
 
-def kinds_of(db: Session, ids: Iterable[str]) -> dict[str, str]:
-    """Order id -> kind (``delivery``, ``pickup``) of those of ``ids`` that are orders."""
-    rows = db.execute(select(t.Order.id, t.Order.kind).where(t.Order.id.in_(set(ids))))
+def kinds_of(db: Session, ids: Iterable[str], tenant: str | None = None) -> dict[str, str]:
+    """Order id -> kind (``delivery``, ``pickup``) of ``tenant``'s orders among ``ids``."""
+    rows = db.execute(
+        select(t.Order.id, t.Order.kind).where(t.Order.id.in_(set(ids)), in_tenant(tenant))
+    )
     return {ident: kind for ident, kind in rows}
 
 
@@ -43,7 +55,9 @@ def deliveries_paired_with(db: Session, pickup_ids: Iterable[str]) -> dict[str, 
     return {pickup: delivery for pickup, delivery in rows if pickup is not None}
 
 
-def add_orders(db: Session, orders: Sequence[tuple[Order, Sequence[str]]]) -> list[t.Order]:
+def add_orders(
+    db: Session, orders: Sequence[tuple[Order, Sequence[str]]], tenant: str | None = None
+) -> list[t.Order]:
     """Store orders, each with its parcels (ids must be free: see the service's checks).
 
     Parameters
@@ -52,6 +66,8 @@ def add_orders(db: Session, orders: Sequence[tuple[Order, Sequence[str]]]) -> li
         A session.
     orders
         Each order with the ids of its parcels.
+    tenant
+        The tenant the orders belong to; ``None``: depot-wide.
 
     Returns
     -------
@@ -61,18 +77,42 @@ def add_orders(db: Session, orders: Sequence[tuple[Order, Sequence[str]]]) -> li
     rows = []
     for order, parcel_ids in orders:
         row = order_row(order)
+        row.tenant = tenant
         db.add(row)
         db.add_all(t.Parcel(id=p, order_id=order.id) for p in parcel_ids)
         rows.append(row)
     return rows
 
 
-def find_orders(db: Session, status: str | None, limit: int, offset: int) -> list[t.Order]:
-    """Orders, oldest first, optionally with one status, one page of them."""
-    query = select(t.Order).order_by(t.Order.created_at, t.Order.id).limit(limit).offset(offset)
+def find_orders(
+    db: Session, status: str | None, limit: int, offset: int, tenant: str | None = None
+) -> list[t.Order]:
+    """Orders of ``tenant`` (``None``: all), oldest first, optionally with one status, one page."""
+    query = (
+        select(t.Order)
+        .where(in_tenant(tenant))
+        .order_by(t.Order.created_at, t.Order.id)
+        .limit(limit)
+        .offset(offset)
+    )
     if status is not None:
         query = query.where(t.Order.status == status)
     return list(db.scalars(query))
+
+
+def find_order(db: Session, order_id: str, tenant: str | None = None) -> t.Order | None:
+    """Order ``order_id`` if it is one of ``tenant``'s (``None``: any), else ``None``."""
+    return db.scalars(select(t.Order).where(t.Order.id == order_id, in_tenant(tenant))).first()
+
+
+def parcel_in_tenant(db: Session, parcel_id: str, tenant: str | None = None) -> bool:
+    """Whether parcel ``parcel_id`` exists and its order is one of ``tenant``'s (``None``: any)."""
+    query = (
+        select(t.Parcel.id)
+        .join(t.Order, t.Order.id == t.Parcel.order_id)
+        .where(t.Parcel.id == parcel_id, in_tenant(tenant))
+    )
+    return db.scalars(query).first() is not None
 
 
 def parcels_of(db: Session, order_ids: Sequence[str]) -> dict[str, list[t.Parcel]]:
