@@ -12,14 +12,19 @@ PostgreSQL database) holding a published plan (``bench_service.prepare``). For
 * one planner lists ``GET /v1/orders?limit=100`` back to back.
 
 It prints, for each kind of client, requests, p50/p99/max latency and the 5xx
-count, plus the events accepted per second. Before issue 14's fix, one tracking
+count, plus the events accepted per second and the machine's load average
+(1, 5, 15 minutes) when the load began. ``--routes`` (default 200: 20,000
+orders, 1,000 batches, 100,000 events) must give the posters work for the whole
+run: ``posting_ran_out_s`` is when the last batch was taken (``null`` when
+work was left), and a run whose posters ran out early measures tracking partly
+without the load, so it says so. Before issue 14's fix, one tracking
 request held the event loop while it waited for a database connection: the
 whole service stalled for the 30 s pool timeout and answered 500s.
 
 Usage::
 
     python bench/bench_mixed_load.py [--seconds 20] [--posters 20] [--workers 1]
-        [--postgres-url URL] [--out bench/results/mixed_load.json]
+        [--routes 200] [--postgres-url URL] [--out bench/results/mixed_load.json]
 """
 
 from __future__ import annotations
@@ -96,12 +101,15 @@ def run(base: str, key: str, tokens: list[str], work: list[dict[str, Any]], args
     posters, tracker, planner = Tally(), Tally(), Tally()
     queue = iter(work)
     queue_lock = threading.Lock()
+    ran_out: list[float] = []
 
     def post() -> None:
         with httpx.Client(base_url=base, headers=headers, timeout=120) as client:
             while time.monotonic() < stop:
                 with queue_lock:
                     body = next(queue, None)
+                    if body is None and not ran_out:
+                        ran_out.append(time.perf_counter() - began)
                 if body is None:
                     return
                 took, response = _timed(client, "POST", "/v1/events", json=body)
@@ -131,8 +139,11 @@ def run(base: str, key: str, tokens: list[str], work: list[dict[str, Any]], args
     for thread in threads:
         thread.join()
     wall = time.perf_counter() - began
+    if ran_out:
+        print(f"warning: the posters ran out of work after {ran_out[0]:.1f} s; raise --routes")
     return {
         "wall_s": round(wall, 1),
+        "posting_ran_out_s": round(ran_out[0], 1) if ran_out else None,
         "events_per_s": round(posters.accepted / wall, 1),
         "posting": posters.summary(wall),
         "tracking": tracker.summary(wall),
@@ -164,7 +175,9 @@ def bench(url: str, label: str, args: Any, tmp: str) -> dict[str, Any]:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.3)
-        result = run(base, key, tokens, batches(args.routes), args)
+        load = os.getloadavg()  # other work on the machine skews every figure
+        result = {"load_average": [round(x, 2) for x in load]}
+        result |= run(base, key, tokens, batches(args.routes), args)
     finally:
         server.terminate()
         server.wait(30)
@@ -177,7 +190,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--posters", type=int, default=20)
     parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--routes", type=int, default=100, help="published routes of 100 stops")
+    parser.add_argument("--routes", type=int, default=200, help="published routes of 100 stops")
     parser.add_argument(
         "--postgres-url", default=os.environ.get("DOORSTEP_TEST_POSTGRES_URL"), help="a server"
     )

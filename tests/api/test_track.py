@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import inspect
+import threading
+import time
+from contextlib import ExitStack
 from datetime import timedelta
 
+import anyio.to_thread
+import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
@@ -72,15 +77,80 @@ def test_the_time_to_live_is_a_setting(database_url: str) -> None:
         assert service.client.get(url).status_code == 404
 
 
+OWN_THREADS = {"/v1/track/{token}"}
+"""The async endpoints: each does its I/O in threads of its own limiter (checked below)."""
+
+
 def test_no_endpoint_runs_on_the_event_loop() -> None:
-    """Every endpoint is a plain def (run in the thread pool): none can block the loop."""
+    """Every endpoint is a plain def, or async with its I/O in threads of its own limiter."""
     routes = [r for m in ROUTERS for r in m.router.routes if isinstance(r, APIRoute)]
     assert len(routes) > 20
-    assert [r.path for r in routes if inspect.iscoroutinefunction(r.endpoint)] == []
+    coroutines = [r for r in routes if inspect.iscoroutinefunction(r.endpoint)]
+    assert {r.path for r in coroutines} == OWN_THREADS
+    for route in coroutines:
+        source = inspect.getsource(route.endpoint)
+        assert "to_thread.run_sync(" in source and "limiter=" in source, route.path
+
+
+def _answered_within(service: Service, url: str) -> tuple[int, float]:
+    """GET ``url``; its status and how long it took."""
+    began = time.monotonic()
+    status = service.client.get(url).status_code
+    return status, time.monotonic() - began
+
+
+def test_tracking_does_not_queue_in_the_shared_thread_pool(service: Service) -> None:
+    """With the shared thread pool full (other endpoints' work), a tracking link still answers."""
+    portal = service.client.portal
+    assert portal is not None
+    limiter = portal.call(anyio.to_thread.current_default_thread_limiter)
+    tokens = limiter.total_tokens
+    release = threading.Event()
+    portal.call(setattr, limiter, "total_tokens", 1)
+    try:
+        held = portal.start_task_soon(anyio.to_thread.run_sync, release.wait)
+        while limiter.borrowed_tokens < 1:
+            time.sleep(0.01)
+        threading.Timer(3.0, release.set).start()  # the old plain def waited for this
+        status, took = _answered_within(service, "/v1/track/" + "0" * 32)
+        release.set()
+        held.result(timeout=10)
+    finally:
+        release.set()
+        portal.call(setattr, limiter, "total_tokens", tokens)
+    assert status == 404
+    assert took < 2.0
+
+
+def test_a_slow_tracking_query_leaves_the_loop_free(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While a tracking query is slow, the event loop still answers other requests at once."""
+    started, release = threading.Event(), threading.Event()
+
+    def slow(connection: object, token: str) -> None:
+        started.set()
+        release.wait(timeout=3.0)  # on the loop, this would hold every request for 3 s
+
+    monkeypatch.setattr(track, "find_tracked", slow)
+    tracking: list[int] = []
+    reader = threading.Thread(
+        target=lambda: tracking.append(service.client.get("/v1/track/abc").status_code)
+    )
+    reader.start()
+    try:
+        assert started.wait(timeout=10)
+        status, took = _answered_within(service, "/v1/orders")  # 401 from the guard
+        still_reading = not release.is_set() and reader.is_alive()
+    finally:
+        release.set()
+        reader.join(timeout=10)
+    assert status == 401 and took < 2.0 and still_reading
+    assert tracking == [404]
 
 
 def test_a_pool_timeout_is_a_503_not_a_500(database_url: str) -> None:
-    """With every connection taken, tracking answers 503 database_busy after the pool timeout."""
+    """With every connection taken, a request answers 503 database_busy after the pool timeout."""
     settings = Settings(
         database_url=database_url,
         router="straight",
@@ -90,12 +160,32 @@ def test_a_pool_timeout_is_a_503_not_a_500(database_url: str) -> None:
         db_pool_timeout_s=0.2,
     )
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
-        engine = client.app.state.engine  # type: ignore[attr-defined]
-        with engine.connect():
-            r = client.get("/v1/track/" + "0" * 32)
+        state = client.app.state  # type: ignore[attr-defined]
+        with state.engine.connect():
             guarded = client.get("/v1/orders", headers={"X-API-Key": "ds_" + "x" * 40})
+        with ExitStack() as held:
+            for _ in range(track.TRACKING_THREADS):
+                held.enter_context(state.tracking_engine.connect())
+            r = client.get("/v1/track/" + "0" * 32)
         assert r.status_code == 503 and r.json()["code"] == "database_busy"
         assert r.headers["content-type"] == "application/problem+json"
         assert r.headers["retry-after"] == "1"
         assert guarded.status_code == 503 and guarded.json()["code"] == "database_busy"
         assert client.get("/v1/track/" + "0" * 32).status_code == 404
+
+
+def test_tracking_has_connections_of_its_own(database_url: str) -> None:
+    """With every connection of the service's pool taken, a tracking link still answers."""
+    settings = Settings(
+        database_url=database_url,
+        router="straight",
+        dispatch_webhooks=False,
+        db_pool_size=1,
+        db_max_overflow=0,
+        db_pool_timeout_s=5.0,
+    )
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        shared = client.app.state.engine  # type: ignore[attr-defined]
+        with shared.connect():
+            status, took = _answered_within(Service(client), "/v1/track/" + "0" * 32)
+    assert status == 404 and took < 2.0

@@ -2,24 +2,76 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Path, Request
+import anyio
+import anyio.to_thread
+from fastapi import APIRouter, FastAPI, Path, Request
 from pydantic import BaseModel
+from sqlalchemy import Engine
 
 from doorstep.api.deps import Config
 from doorstep.api.problems import ProblemError
 from doorstep.settings import Settings
+from doorstep.store.database import make_engine
 from doorstep.store.queries.tracking import Tracked, find_tracked
-
-router = APIRouter(prefix="/v1", tags=["tracking"])
 
 MARGIN_S = 15 * 60
 """Half the width of the ETA window shown to the customer, for the next stop."""
 MARGIN_PER_STOP_S = 2 * 60
 """Added to the half-width for every stop still ahead of this one."""
+
+
+TRACKING_THREADS = 4
+"""Threads, and database connections, kept for tracking reads.
+
+Apart from the shared thread pool every plain ``def`` endpoint queues in
+(posting events, listing orders...) and from the service's connection pool,
+whose connections beyond ``db_pool_size`` are closed and opened again under
+load: a customer's read never waits behind drivers' batches for either."""
+
+
+def _in_memory(engine: Engine) -> bool:
+    """Whether ``engine`` is an in-memory SQLite database (a second engine would be another)."""
+    database = engine.url.database
+    return engine.url.get_backend_name() == "sqlite" and (
+        database in (None, "", ":memory:") or "mode=memory" in str(engine.url)
+    )
+
+
+@asynccontextmanager
+async def _tracking_pool(app: FastAPI) -> AsyncIterator[None]:
+    """Open tracking's threads and connections with the service; close them when it stops."""
+    settings: Settings = app.state.settings
+    shared: Engine = app.state.engine
+    own = None
+    if not _in_memory(shared):
+        own = make_engine(
+            settings.database_url,
+            pool_size=TRACKING_THREADS,
+            max_overflow=0,
+            pool_timeout_s=settings.db_pool_timeout_s,
+        )
+    app.state.tracking_engine = own or shared
+    app.state.tracking_limiter = anyio.CapacityLimiter(TRACKING_THREADS)
+    try:
+        yield
+    finally:
+        if own is not None:
+            own.dispose()
+
+
+router = APIRouter(prefix="/v1", tags=["tracking"], lifespan=_tracking_pool)
+
+
+def _read(engine: Engine, token: str) -> Tracked | None:
+    """The one tracking query, in autocommit (no BEGIN and ROLLBACK round trips)."""
+    with engine.execution_options(isolation_level="AUTOCOMMIT").connect() as connection:
+        return find_tracked(connection, token)
 
 
 def _moment(day: str, seconds: int, zone: ZoneInfo) -> datetime:
@@ -48,7 +100,7 @@ def _expired(tracked: Tracked, settings: Settings) -> bool:
 
 
 @router.get("/track/{token}", response_model=TrackOut)
-def track(
+async def track(
     token: Annotated[str, Path(max_length=200)], request: Request, settings: Config
 ) -> dict[str, Any]:
     """Status, ETA window and proof of delivery of the order behind ``token``; nothing else.
@@ -58,15 +110,18 @@ def track(
     per stop still ahead; it is absent once the stop is done. A link stops
     working ``tracking_ttl_days`` after the order ended (its last delivery,
     collection or return scan): then it is the same 404 as an unknown link.
-    Read-only: one query, no transaction. A plain ``def``: the query runs in
-    the thread pool, never on the event loop.
+    Read-only: one query, no transaction. ``async``, but its only I/O, the
+    query, runs in one of :data:`TRACKING_THREADS` threads of its own, on a
+    connection of its own pool: never on the event loop, never queued behind
+    other endpoints for a thread or a connection. The rest (and the response's
+    validation) is cheap work on the loop.
     """
     if len(token) > 64:
         raise ProblemError(404, "not_found", UNKNOWN)
-    # Autocommit: no BEGIN and ROLLBACK round trips around a single read.
-    engine = request.app.state.engine.execution_options(isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        tracked = find_tracked(connection, token)
+    state = request.app.state
+    tracked = await anyio.to_thread.run_sync(
+        _read, state.tracking_engine, token, limiter=state.tracking_limiter
+    )
     if tracked is None or _expired(tracked, settings):
         raise ProblemError(404, "not_found", UNKNOWN)
     zone = ZoneInfo(settings.timezone)
