@@ -16,6 +16,9 @@ one row per run: wall time of solve + explain + evaluate, the limit, the
 overshoot (wall minus limit), orders served, cost plus drop penalties,
 feasibility by the evaluator and the reasons given for the orders left out.
 
+The promised bound (``docs/planning.md``): wall <= limit + 10% + 2 s
+(:func:`promise_s`); the ``within`` column says whether a run kept it.
+
 Usage::
 
     python bench/bench_big_day.py [--days 1000:60:nobreaks,2000:20:breaks]
@@ -74,6 +77,11 @@ def day_problem(n_orders: int, breaks: bool, folder: Path) -> Any:
     return build_problem(report.orders, report.fleet, OsmProvider())
 
 
+def promise_s(limit: float) -> float:
+    """The wall time a solve of ``limit`` seconds promises to stay within: limit + 10% + 2 s."""
+    return 1.1 * limit + 2.0
+
+
 def run(problem: Any, backend: str, limit: float) -> dict[str, Any]:
     """Plan ``problem`` with ``backend`` at ``limit`` seconds; the row to print."""
     from doorstep.plan.pipeline import solve_problem
@@ -95,6 +103,8 @@ def run(problem: Any, backend: str, limit: float) -> dict[str, Any]:
         "solve_s": round(assignment.runtime_s, 1),
         "wall_s": round(wall, 1),
         "overshoot_s": round(wall - limit, 1),
+        "promise_s": round(promise_s(limit), 1),
+        "within": wall <= promise_s(limit),
         "served": e.kpis.served,
         "cost_plus_penalty": round(e.kpis.cost + e.kpis.penalty, 2),
         "feasible": e.feasible,

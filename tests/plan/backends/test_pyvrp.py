@@ -8,6 +8,7 @@ from pathlib import Path
 from pytest import MonkeyPatch
 from pyvrp import PenaltyManager, PenaltyParams
 
+import doorstep.plan.backends.pyvrp as pyvrp_backend
 from doorstep.domain import Load
 from doorstep.domain.fleet import Costs
 from doorstep.io.instances import read_instance
@@ -19,6 +20,8 @@ from doorstep.plan.backends.pyvrp import (
     _Stop,
     build_model,
     construct,
+    fits_budget,
+    greedy_start,
     load_dimensions,
     solve_params,
 )
@@ -193,3 +196,66 @@ def test_when_time_is_up_before_the_search_the_start_is_the_plan() -> None:
     request.deadline.stop()
     routes, _ = PyVrpSolver().plan(request)
     assert sum(len(r.orders) for r in routes) == 20
+
+
+def _ticking(passes_after: int) -> Deadline:
+    """A deadline on a fake clock that passes after ``passes_after`` readings."""
+    readings = iter(range(10**6))
+    return Deadline(at=passes_after, clock=lambda: float(next(readings)))
+
+
+def _twenty(windows: bool = False) -> Problem:
+    orders = [
+        order(f"o{i}", i % 5 + 1, i // 5, windows=[(9 * 3600, 17 * 3600)] if windows else ())
+        for i in range(20)
+    ]
+    return problem(orders, [van("A", parcels=8), van("B", parcels=8), van("C", parcels=8)])
+
+
+def test_the_greedy_start_keeps_capacity_windows_and_shifts() -> None:
+    """Every route of the greedy start is free of excess load and time warp."""
+    data = build_model(_twenty(windows=True)).data
+    start = greedy_start(data)
+    assert start.num_routes() == 3
+    assert start.num_clients() == 20
+    assert all(not r.has_excess_load() and not r.has_time_warp() for r in start.routes())
+
+
+def test_the_greedy_start_stops_when_the_deadline_passes() -> None:
+    """Past the deadline the greedy start returns the stops placed so far."""
+    data = build_model(_twenty()).data
+    start = greedy_start(data, _ticking(4))
+    assert 0 < start.num_clients() < 20
+
+
+def test_a_construction_over_budget_never_runs_one_exhaustive_search_on_the_whole_day(
+    monkeypatch: MonkeyPatch,
+) -> None:
+    """Over its budget, the construction searches parts no bigger than PART_CLIENTS."""
+    sizes: list[int] = []
+    original = pyvrp_backend.LocalSearch.__call__
+
+    def recording(
+        self: object, solution: object, evaluator: object, exhaustive: bool = False
+    ) -> object:
+        sizes.append(solution.num_clients())  # type: ignore[attr-defined]
+        return original(self, solution, evaluator, exhaustive)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pyvrp_backend.LocalSearch, "__call__", recording)
+    monkeypatch.setattr(pyvrp_backend, "PART_CLIENTS", 6)
+    data = build_model(_twenty()).data
+    assert not fits_budget(data, 0.0)
+    start = construct(data, 0, None, budget_s=0.0)
+    assert start.num_clients() == 20
+    assert len(sizes) >= 2 and max(sizes) <= 6 + 8
+    sizes.clear()
+    construct(data, 0, _ticking(30), budget_s=0.0)  # the clock passes on the way: fewer parts
+    assert len(sizes) < 3
+
+
+def test_a_search_over_budget_skips_the_exhaustive_search_on_each_new_best() -> None:
+    """Without the time for it, PyVRP's exhaustive search on new bests is switched off."""
+    data = build_model(_twenty()).data
+    assert solve_params(data).ils.exhaustive_on_best
+    assert not solve_params(data, exhaustive=False).ils.exhaustive_on_best
+    assert fits_budget(data, None) and fits_budget(data, 1.0)

@@ -15,6 +15,7 @@ from doorstep.plan.backends.vroom import (
     VroomSolver,
     build_model,
     exploration_level,
+    heuristics_estimate_s,
     priorities,
     routes_from_solution,
 )
@@ -130,3 +131,19 @@ def test_claims_everything_but_locks_and_soft_windows() -> None:
 def test_exploration_level_grows_with_time() -> None:
     """Short limits search less deeply."""
     assert exploration_level(0.5) < exploration_level(2) < exploration_level(30) == 5
+
+
+def test_the_exploration_level_drops_until_vroom_heuristics_fit() -> None:
+    """Big days get a lower level, and none (plan without VROOM) when not even level 1 fits."""
+    assert exploration_level(60, 100) == 5
+    assert heuristics_estimate_s(2000, 1) > 18
+    assert exploration_level(18, 2000) == 0
+    assert 1 <= exploration_level(20, 1500) < 5
+
+
+def test_a_day_too_big_for_vroom_in_time_is_planned_by_the_bounded_construction() -> None:
+    """When VROOM's heuristics cannot fit, the fallback's routes are evaluator-clean."""
+    orders = [order(f"o{i}", i % 5 + 1, i // 5) for i in range(20)]
+    day = problem(orders, [van("A"), van("B")])
+    plan = VroomSolver().solve(day, SolveSettings(time_limit_s=0.0))
+    assert evaluate(day, plan).feasible

@@ -49,7 +49,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyvrp
-from pyvrp import CostEvaluator, PenaltyManager, PenaltyParams, SolveParams
+from pyvrp import (
+    CostEvaluator,
+    IteratedLocalSearchParams,
+    PenaltyManager,
+    PenaltyParams,
+    SolveParams,
+)
 from pyvrp.exceptions import PenaltyBoundWarning
 from pyvrp.search import LocalSearch, PerturbationManager, compute_neighbours
 from pyvrp.stop import FirstFeasible, MultipleCriteria
@@ -195,8 +201,303 @@ class PyVrpSolver(Solver):
         return routes, _cost(best) / MILLI
 
 
+CONSTRUCT_SHARE = 0.25
+"""Share of the search budget the exhaustive starting local search may be expected to take.
+
+Past it (big days, short limits), :func:`construct` builds its start with
+:func:`greedy_start` and :func:`polish_in_parts`, which look at the clock
+every few hundred clients, and the search runs without PyVRP's exhaustive
+local search on each new best (both are single C++ calls the clock cannot cut)."""
+
+EXHAUSTIVE_S_PER_PAIR = 1e-6
+"""Seconds of the exhaustive starting local search per (client x client): 3.3 s
+at 2,000 clients (Helsinki day with breaks) and 1.5 s at 1,000 measured on two
+cores (``bench/bench_big_day.py``)."""
+
+
+def exhaustive_estimate_s(data: pyvrp.ProblemData) -> float:
+    """Expected seconds of :func:`construct`'s exhaustive local search on ``data``.
+
+    Parameters
+    ----------
+    data
+        The PyVRP model.
+
+    Returns
+    -------
+    float
+        :data:`EXHAUSTIVE_S_PER_PAIR` times the squared number of clients
+        (shipments count twice).
+    """
+    n = data.num_clients + 2 * data.num_shipments
+    return EXHAUSTIVE_S_PER_PAIR * n * n
+
+
+def fits_budget(data: pyvrp.ProblemData, budget_s: float | None) -> bool:
+    """Whether PyVRP's exhaustive local searches are expected to fit in ``budget_s``.
+
+    Parameters
+    ----------
+    data
+        The PyVRP model.
+    budget_s
+        Seconds they may take; None: any time.
+
+    Returns
+    -------
+    bool
+        True when there is no budget or :func:`exhaustive_estimate_s` is within it.
+    """
+    return budget_s is None or exhaustive_estimate_s(data) <= budget_s
+
+
+def greedy_start(data: pyvrp.ProblemData, deadline: Deadline | None = None) -> pyvrp.Solution:
+    """A starting solution by nearest feasible neighbour, in numpy, that watches the clock.
+
+    Each vehicle in turn drives from its start depot to the client it can
+    reach soonest (travel plus waiting) without breaking that client's window,
+    its capacity (deliveries and pickups added up, so never overloaded on the
+    way), its shift or its maximum duration, until nothing more fits. One
+    member of a group is enough; shipments are left to the search. Clients
+    nothing fits (and everything once ``deadline`` passes) are left unplanned
+    for the search to insert.
+
+    Parameters
+    ----------
+    data
+        The PyVRP model.
+    deadline
+        Past it, the routes built so far are returned.
+
+    Returns
+    -------
+    pyvrp.Solution
+        Routes of clients only (possibly missing required clients).
+    """
+    clients = data.clients()
+    n = len(clients)
+    big = float(2**62)
+    location = np.array([c.location for c in clients], dtype=np.int64)
+    early = np.array([c.tw_early for c in clients], dtype=np.float64)
+    late = np.minimum(np.array([c.tw_late for c in clients], dtype=np.float64), big)
+    service = np.array([c.service_duration for c in clients], dtype=np.float64)
+    demand = np.array([np.add(c.delivery, c.pickup) for c in clients], dtype=np.float64).reshape(
+        n, -1
+    )
+    group = np.array([-1 if c.group is None else c.group for c in clients], dtype=np.int64)
+    free = np.ones(n, dtype=bool)
+    routes: list[pyvrp.Route] = []
+    for kind, vt in enumerate(data.vehicle_types()):
+        durations = np.asarray(data.duration_matrix(vt.profile))
+        distances = np.asarray(data.distance_matrix(vt.profile))
+        back = durations[location, vt.end_depot].astype(np.float64)
+        capacity = np.asarray(vt.capacity, dtype=np.float64)
+        shift_end = min(float(vt.tw_late), big)
+        longest = min(float(vt.shift_duration), big)
+        for _ in range(vt.num_available):
+            if deadline is not None and deadline.passed():
+                break
+            here, now, load = vt.start_depot, float(vt.tw_early), np.zeros_like(capacity)
+            visits: list[int] = []
+            while free.any() and not (deadline is not None and deadline.passed()):
+                start = np.maximum(now + durations[here, location], early)
+                done = start + service
+                fits = (
+                    free
+                    & (start <= late)
+                    & (done + back <= shift_end)
+                    & (done + back - vt.tw_early <= longest)
+                    & (distances[here, location] < FORBIDDEN)
+                    & np.all(load + demand <= capacity, axis=1)
+                )
+                if not fits.any():
+                    break
+                score = np.where(fits, start - now, np.inf)
+                pick = int(np.argmin(score))
+                visits.append(pick)
+                free[pick] = False
+                if group[pick] >= 0:
+                    free[group == group[pick]] = False
+                here, now, load = int(location[pick]), float(done[pick]), load + demand[pick]
+            if visits:
+                activity = pyvrp.ActivityType.CLIENT
+                routes.append(
+                    pyvrp.Route(data, [pyvrp.Activity(activity, c) for c in visits], kind)
+                )
+    return pyvrp.Solution(data, routes)
+
+
+PART_CLIENTS = 250
+"""Clients per part in :func:`polish_in_parts`: an exhaustive local search on
+that many takes a fraction of a second, so the clock is looked at that often."""
+
+
+def _part_data(
+    data: pyvrp.ProblemData, clients: list[int], kinds: list[int]
+) -> tuple[pyvrp.ProblemData, list[int]]:
+    """``data`` cut to ``clients`` and one vehicle of each of ``kinds`` (types may repeat).
+
+    Returns the smaller model and its vehicle type per entry of ``kinds``.
+    """
+    types = sorted(set(kinds))
+    vts = [data.vehicle_type(t) for t in types]
+    depot_ids = sorted({d for vt in vts for d in (vt.start_depot, vt.end_depot)})
+    new = {d: k for k, d in enumerate(depot_ids)}
+    locations = [data.depot(d).location for d in depot_ids]
+    locations += [data.client(c).location for c in clients]
+    index = np.array(locations, dtype=np.int64)
+    part = []
+    for k, c in enumerate(clients):
+        x = data.client(c)
+        part.append(
+            pyvrp.Client(
+                len(depot_ids) + k,
+                delivery=x.delivery,
+                pickup=x.pickup,
+                service_duration=x.service_duration,
+                tw_early=x.tw_early,
+                tw_late=x.tw_late,
+                release_time=x.release_time,
+                prize=x.prize,
+                required=x.required,
+            )
+        )
+    sub = data.replace(
+        locations=[data.location(i) for i in locations],
+        depots=[
+            pyvrp.Depot(k, data.depot(d).tw_early, data.depot(d).tw_late)
+            for k, d in enumerate(depot_ids)
+        ],
+        clients=part,
+        vehicle_types=[
+            vt.replace(
+                num_available=kinds.count(t),
+                start_depot=new[vt.start_depot],
+                end_depot=new[vt.end_depot],
+            )
+            for t, vt in zip(types, vts, strict=True)
+        ],
+        distance_matrices=[np.asarray(m)[np.ix_(index, index)] for m in data.distance_matrices()],  # type: ignore[misc]
+        duration_matrices=[np.asarray(m)[np.ix_(index, index)] for m in data.duration_matrices()],  # type: ignore[misc]
+    )
+    return sub, [types.index(t) for t in kinds]
+
+
+def polish_in_parts(
+    data: pyvrp.ProblemData,
+    start: pyvrp.Solution,
+    seed: int,
+    deadline: Deadline | None = None,
+) -> pyvrp.Solution:
+    """``start`` improved by PyVRP's exhaustive local search, a few routes at a time.
+
+    The routes are sorted by the bearing of their stops' centre from the
+    depots' and cut into parts of about :data:`PART_CLIENTS` clients; each
+    unplanned client joins the part whose centre is nearest. Each part is its
+    own small model, searched exhaustively from its routes (a fraction of a
+    second); ``deadline`` is looked at between parts, and the parts not reached
+    keep their routes. Models with groups or shipments are returned as they are.
+
+    Parameters
+    ----------
+    data
+        The PyVRP model.
+    start
+        The solution to improve (e.g. :func:`greedy_start`'s).
+    seed
+        The search's seed.
+    deadline
+        Past it, the remaining parts are left as they are.
+
+    Returns
+    -------
+    pyvrp.Solution
+        The improved solution.
+    """
+    if data.num_groups or data.num_shipments or not start.routes():
+        return start
+    xy = np.array([(loc.x, loc.y) for loc in data.locations()], dtype=np.float64)
+    hub = xy[: data.num_depots].mean(axis=0)
+    routes = [
+        (r.vehicle_type(), [a.idx for a in r.schedule() if a.is_client()]) for r in start.routes()
+    ]
+    centres = np.array([xy[[data.client(c).location for c in v]].mean(axis=0) for _, v in routes])
+    bearing = np.arctan2(centres[:, 1] - hub[1], centres[:, 0] - hub[0])
+    order = list(np.argsort(bearing, kind="stable"))
+    parts: list[list[int]] = [[]]
+    size = 0
+    for r in order:
+        if size >= PART_CLIENTS:
+            parts.append([])
+            size = 0
+        parts[-1].append(int(r))
+        size += len(routes[r][1])
+    planned = {c for _, v in routes for c in v}
+    spare: list[list[int]] = [[] for _ in parts]
+    part_centres = np.array([np.mean([centres[r] for r in part], axis=0) for part in parts])
+    for c in range(data.num_clients):
+        if c not in planned:
+            d = np.linalg.norm(part_centres - xy[data.client(c).location], axis=1)
+            spare[int(np.argmin(d))].append(c)
+    params = solve_params(data)
+    usual = PenaltyParams()
+    out: list[pyvrp.Route] = []
+    for p, part in enumerate(parts):
+        if deadline is not None and deadline.passed():
+            out += [
+                pyvrp.Route(
+                    data,
+                    [pyvrp.Activity(pyvrp.ActivityType.CLIENT, c) for c in routes[r][1]],
+                    routes[r][0],
+                )
+                for r in part
+            ]
+            continue
+        clients = [c for r in part for c in routes[r][1]] + spare[p]
+        kinds = [routes[r][0] for r in part]
+        sub, sub_kinds = _part_data(data, clients, kinds)
+        local = {c: k for k, c in enumerate(clients)}
+        sub_start = pyvrp.Solution(
+            sub,
+            [
+                pyvrp.Route(
+                    sub,
+                    [pyvrp.Activity(pyvrp.ActivityType.CLIENT, local[c]) for c in routes[r][1]],
+                    sub_kinds[k],
+                )
+                for k, r in enumerate(part)
+            ],
+        )
+        rng = pyvrp.RandomNumberGenerator(seed=seed + p)
+        search = LocalSearch(
+            sub,
+            rng,
+            compute_neighbours(sub, params.neighbourhood),
+            PerturbationManager(params.perturbation),
+        )
+        for operator in params.operators:
+            if operator.supports(sub):
+                search.add_operator(operator(sub))
+        evaluator = PenaltyManager(usual.midpoint_penalties(sub), usual).max_cost_evaluator()
+        better = search(sub_start, evaluator, exhaustive=True)
+        types = sorted(set(kinds))
+        for route in better.routes():
+            visits = [clients[a.idx] for a in route.schedule() if a.is_client()]
+            out.append(
+                pyvrp.Route(
+                    data,
+                    [pyvrp.Activity(pyvrp.ActivityType.CLIENT, c) for c in visits],
+                    types[route.vehicle_type()],
+                )
+            )
+    return pyvrp.Solution(data, out)
+
+
 def construct(
-    data: pyvrp.ProblemData, seed: int, deadline: Deadline | None = None
+    data: pyvrp.ProblemData,
+    seed: int,
+    deadline: Deadline | None = None,
+    budget_s: float | None = None,
 ) -> pyvrp.Solution:
     """PyVRP's starting solution, built in two bounded steps rather than one unbounded one.
 
@@ -218,12 +519,19 @@ def construct(
         The search's seed.
     deadline
         Past it, the first step's start is returned as it is.
+    budget_s
+        Seconds the construction may take: when the local search is expected
+        to take longer (:func:`exhaustive_estimate_s`), the start is
+        :func:`greedy_start`'s, which looks at ``deadline`` after every stop.
+        None: no budget.
 
     Returns
     -------
     pyvrp.Solution
         The starting solution (possibly infeasible).
     """
+    if not fits_budget(data, budget_s):
+        return polish_in_parts(data, greedy_start(data, deadline), seed, deadline)
     params = solve_params(data)
     rng = pyvrp.RandomNumberGenerator(seed=seed)
     neighbours = compute_neighbours(data, params.neighbourhood)
@@ -273,7 +581,7 @@ def quick_routes(problem: Problem, seed: int, deadline: Deadline) -> tuple[Route
     model = build_model(problem)
     if not model.client_order and not model.shipment_orders:
         return ()
-    start = construct(model.data, seed, deadline)
+    start = construct(model.data, seed, deadline, CONSTRUCT_SHARE * deadline.left())
     return place_breaks(problem, _routes(start, model), Rules(deadline=deadline))
 
 
@@ -305,8 +613,9 @@ def _search(
         data, smaller = _minimise_fleet(data, stop, settings.seed)
         initial = smaller or initial
         stop.limit(seconds, total)
+    budget = CONSTRUCT_SHARE * stop.seconds
     if initial is None:
-        initial = construct(data, settings.seed, stop.deadline)
+        initial = construct(data, settings.seed, stop.deadline, budget)
     if stop.deadline.passed():
         return initial
     with warnings.catch_warnings():
@@ -321,7 +630,7 @@ def _search(
             collect_stats=False,
             display=False,
             initial_solution=initial,
-            params=solve_params(data),
+            params=solve_params(data, exhaustive=fits_budget(data, budget)),
         )
     return result.best
 
@@ -365,7 +674,8 @@ def _minimise_fleet(
     lower = _fleet_lower_bound(data)
     while fleet.num_available > lower and not stop.interrupted:
         trial = data.replace(vehicle_types=[fleet.replace(num_available=fleet.num_available - 1)])
-        start = construct(trial, seed, stop.deadline)
+        budget = CONSTRUCT_SHARE * stop.seconds
+        start = construct(trial, seed, stop.deadline, budget)
         if stop.deadline.passed():
             break
         with warnings.catch_warnings():
@@ -378,7 +688,7 @@ def _minimise_fleet(
                 collect_stats=False,
                 display=False,
                 initial_solution=start,
-                params=solve_params(trial),
+                params=solve_params(trial, exhaustive=fits_budget(trial, budget)),
             )
         if not result.best.is_feasible():
             break
@@ -451,7 +761,7 @@ class RaisedCapPenalties(PenaltyParams):
         return usual.midpoint_penalties(data)
 
 
-def solve_params(data: pyvrp.ProblemData) -> SolveParams:
+def solve_params(data: pyvrp.ProblemData, exhaustive: bool = True) -> SolveParams:
     """PyVRP's parameters, with penalties allowed to outgrow every cost and prize.
 
     PyVRP caps the penalty of a unit of excess load or time at 100,000 by
@@ -460,7 +770,21 @@ def solve_params(data: pyvrp.ProblemData) -> SolveParams:
     dropping the stop, and the search never finds a feasible plan. So the cap is
     raised to twice the largest fixed cost or prize; the penalties still start
     where PyVRP starts them (:class:`RaisedCapPenalties`).
+
+    Parameters
+    ----------
+    data
+        The PyVRP model.
+    exhaustive
+        Let the search run an exhaustive local search on each new best
+        (PyVRP's default); False where that would not fit the time limit.
+
+    Returns
+    -------
+    SolveParams
+        The penalty and search parameters.
     """
+    ils = IteratedLocalSearchParams(exhaustive_on_best=exhaustive)
     biggest = max(
         [float(vt.fixed_cost) for vt in data.vehicle_types()]
         + [float(c.prize) for c in data.clients()]
@@ -469,8 +793,8 @@ def solve_params(data: pyvrp.ProblemData) -> SolveParams:
     )
     default = PenaltyParams()
     if 2 * biggest <= default.max_penalty:
-        return SolveParams(penalty=default)
-    return SolveParams(penalty=RaisedCapPenalties(max_penalty=2 * biggest))
+        return SolveParams(ils=ils, penalty=default)
+    return SolveParams(ils=ils, penalty=RaisedCapPenalties(max_penalty=2 * biggest))
 
 
 def load_dimensions(problem: Problem) -> tuple[int, ...]:

@@ -31,11 +31,16 @@ Mapping
 Search and checks
 -----------------
 VROOM has no seed (``settings.seed`` is ignored) and no progress reports; it
-runs with an exploration level chosen from ``settings.time_limit_s`` and what
-is left of that limit as its timeout (less :data:`FINISH_SHARE` on days with
-breaks, kept for the repairs, which stop at the limit). Ctrl-C cannot
-interrupt VROOM's C++ search: it takes effect when VROOM returns (at its
-timeout at the latest), and the repairs then wrap up at once. VROOM may take
+runs with an exploration level chosen from what is left of
+``settings.time_limit_s`` and the day's size, and that time as its timeout
+(less :data:`FINISH_SHARE` on days with breaks, kept for the repairs, which
+stop at the limit). Ctrl-C cannot
+interrupt VROOM's C++ search: it takes effect when VROOM returns, and the
+repairs then wrap up at once. VROOM's timeout does not cut its start heuristics
+(17.9 s at 2,000 orders, exploration level 1): the level is lowered until their
+estimate (:func:`heuristics_estimate_s`) fits, and a day where not even level 1
+fits is planned by PyVRP's bounded construction
+(:func:`doorstep.plan.backends.pyvrp.quick_routes`) instead. VROOM may take
 a break in the middle of a drive; the evaluator only knows breaks at stops
 (``break_after``: the stop before VROOM's break step). Every route is re-checked
 with :func:`~doorstep.plan.evaluator.schedule_route`; one that VROOM's break
@@ -78,6 +83,11 @@ FINISH_SHARE = 0.1
 
 MAX_PRIORITY = 100
 """VROOM's highest job priority."""
+
+HEURISTIC_S_PER_PAIR = 4.5e-6
+"""Seconds of VROOM's start heuristics per (task x task) at exploration level 1,
+which its timeout does not cut: 17.9 s at 2,000 orders with breaks and a 1 s
+timeout, on two cores (``bench/bench_big_day.py``)."""
 
 
 @dataclass
@@ -122,6 +132,8 @@ class VroomSolver(Solver):
         if model.tasks == 0:
             return (), None
         with stop_on_interrupt(request.deadline):
+            if exploration_level(_search_limit(request), model.tasks) == 0:
+                return _fallback(request)
             try:
                 solution = _run(model, request)
             except (RuntimeError, ValueError):
@@ -138,25 +150,75 @@ class VroomSolver(Solver):
         return routes, cost
 
 
-def _run(model: _Model, request: SolveRequest) -> Any:
+def _search_limit(request: SolveRequest) -> float:
+    """Seconds left for VROOM's search (less :data:`FINISH_SHARE` on days with breaks)."""
     limit = request.settings.time_limit_s
     if any(v.break_ is not None for v in request.problem.fleet.vehicles):
         limit *= 1 - FINISH_SHARE  # time kept for moving breaks
-    left = max(0.05, limit - request.elapsed())
+    return max(0.0, limit - request.elapsed())
+
+
+def _fallback(request: SolveRequest) -> Planned:
+    """PyVRP's bounded construction, for days whose VROOM heuristics would not fit the limit."""
+    from doorstep.plan.backends.pyvrp import quick_routes
+
+    problem = request.problem
+    rules = Rules(deadline=request.deadline)
+    routes = quick_routes(problem, request.settings.seed, request.deadline)
+    routes = check_routes(problem, list(routes), rules)
+    request.untried.update(rules.cut)
+    request.report(None, True)
+    return routes, None
+
+
+def _run(model: _Model, request: SolveRequest) -> Any:
+    left = _search_limit(request)
     return model.input.solve(
-        exploration_level=exploration_level(limit),
+        exploration_level=exploration_level(left, model.tasks),
         nb_threads=max(1, min(4, os.cpu_count() or 1)),
-        timeout=timedelta(seconds=left),
+        timeout=timedelta(seconds=max(0.05, left)),
     )
 
 
-def exploration_level(time_limit_s: float) -> int:
-    """VROOM's exploration level (1-5) for a time limit: deeper with more time."""
-    if time_limit_s >= 5:
-        return 5
-    if time_limit_s >= 1:
-        return 4
-    return 2
+def heuristics_estimate_s(tasks: int, level: int) -> float:
+    """Expected seconds of VROOM's start heuristics, which its timeout cannot cut.
+
+    Parameters
+    ----------
+    tasks
+        Jobs plus shipments.
+    level
+        Exploration level (1-5): level ``L`` runs about ``(L + 1) / 2`` times
+        the heuristics of level 1.
+
+    Returns
+    -------
+    float
+        :data:`HEURISTIC_S_PER_PAIR` times ``tasks`` squared, scaled by level.
+    """
+    return HEURISTIC_S_PER_PAIR * tasks * tasks * (level + 1) / 2
+
+
+def exploration_level(time_limit_s: float, tasks: int = 0) -> int:
+    """VROOM's exploration level (1-5) for a time limit: deeper with more time.
+
+    Parameters
+    ----------
+    time_limit_s
+        Seconds VROOM may take.
+    tasks
+        Jobs plus shipments: the level is lowered until VROOM's start
+        heuristics (:func:`heuristics_estimate_s`) fit in ``time_limit_s``.
+
+    Returns
+    -------
+    int
+        The level; 0 when not even level 1 is expected to fit (plan without VROOM).
+    """
+    level = 5 if time_limit_s >= 5 else 4 if time_limit_s >= 1 else 2
+    while level > 0 and heuristics_estimate_s(tasks, level) > time_limit_s:
+        level -= 1
+    return level
 
 
 def _matrix(matrix: npt.NDArray[np.int64]) -> npt.NDArray[np.uint32]:
