@@ -186,3 +186,17 @@ def test_plan_counts_rejected_rows_not_findings(tmp_path: Path) -> None:
         handle.write("S-9,Testikatu 9,00100,Helsinki,,,4,many\n")  # no coordinates, bad parcels
     result = runner.invoke(app, [*args, "--out", str(tmp_path / "out")])
     assert "6 accepted, 1 rejected by the gate" in result.stdout, result.output
+
+
+def test_plan_max_snap_reports_stops_farther_from_a_road(tmp_path: Path) -> None:
+    """--max-snap is the router's snapping limit: at 0.5 m the stops are off the road network."""
+    args = [a for a in small_day(tmp_path) if a != "--straight"]
+    result = runner.invoke(app, [*args, "--max-snap", "0.5", "--out", str(tmp_path / "tight")])
+    assert result.exit_code == 1, result.output
+    plan = json.loads((tmp_path / "tight" / "plan.json").read_text())
+    codes = {u["code"] for u in plan["unassigned"]}
+    assert codes == {"off_network"} and plan["summary"]["served"] == 0
+    result = runner.invoke(app, [*args, "--out", str(tmp_path / "default")])
+    assert result.exit_code in (0, 1), result.output
+    default = json.loads((tmp_path / "default" / "plan.json").read_text())
+    assert default["summary"]["served"] >= 5  # at 250 m the stops on land attach to roads

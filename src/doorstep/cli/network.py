@@ -67,6 +67,32 @@ def read_points(path: Path) -> tuple[list[str], list[Location]]:
     return ids, points
 
 
+PbfOption = Annotated[
+    Path | None,
+    typer.Option(help="OpenStreetMap .pbf extract. Default: the bundled central Helsinki."),
+]
+"""``--pbf``: the road source option every command that needs travel times shares."""
+OsrmOption = Annotated[str | None, typer.Option(help="OSRM server URL, e.g. http://localhost:5000")]
+"""``--osrm``."""
+ValhallaOption = Annotated[
+    str | None, typer.Option(help="Valhalla server URL, e.g. http://localhost:8002")
+]
+"""``--valhalla``."""
+StraightOption = Annotated[
+    bool, typer.Option("--straight", help="Straight-line estimates (no roads).")
+]
+"""``--straight``."""
+MaxSnapOption = Annotated[
+    float | None,
+    typer.Option(
+        help="Points farther than this many metres from a road are reported. "
+        "Default: the router's (250 m for roads and servers), as in the service.",
+        min=0,
+    ),
+]
+"""``--max-snap``."""
+
+
 def make_provider(
     pbf: Path | None,
     osrm: str | None,
@@ -168,19 +194,10 @@ def matrix_command(
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Where to write: FILE.npz (arrays) or FILE.csv.")
     ],
-    pbf: Annotated[
-        Path | None,
-        typer.Option(help="OpenStreetMap .pbf extract. Default: the bundled central Helsinki."),
-    ] = None,
-    osrm: Annotated[
-        str | None, typer.Option(help="OSRM server URL, e.g. http://localhost:5000")
-    ] = None,
-    valhalla: Annotated[
-        str | None, typer.Option(help="Valhalla server URL, e.g. http://localhost:8002")
-    ] = None,
-    straight: Annotated[
-        bool, typer.Option("--straight", help="Straight-line estimates (no roads).")
-    ] = False,
+    pbf: PbfOption = None,
+    osrm: OsrmOption = None,
+    valhalla: ValhallaOption = None,
+    straight: StraightOption = False,
     profile: Annotated[Profile, typer.Option(help="Vehicle profile.")] = Profile.VAN,
     departure: Annotated[
         str | None,
@@ -190,14 +207,7 @@ def matrix_command(
         Path | None,
         typer.Option(help="Per-hour speed multipliers (YAML/JSON). Default: urban weekday."),
     ] = None,
-    max_snap: Annotated[
-        float | None,
-        typer.Option(
-            help="Points farther than this many metres from a road are reported. "
-            "Default: the router's (250 m for roads and servers).",
-            min=0,
-        ),
-    ] = None,
+    max_snap: MaxSnapOption = None,
 ) -> None:
     """Travel-time and distance matrices between points, on real roads by default.
 

@@ -10,7 +10,14 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from doorstep.cli.network import make_provider
+from doorstep.cli.network import (
+    MaxSnapOption,
+    OsrmOption,
+    PbfOption,
+    StraightOption,
+    ValhallaOption,
+    make_provider,
+)
 from doorstep.cli.output import fail, stderr, stdout
 from doorstep.errors import DoorstepError, InputError
 from doorstep.plan.problem import Lock, Objective
@@ -32,15 +39,11 @@ def plan_command(
             help="Folder for plan.json, plan.geojson, map.html and one CSV per route.",
         ),
     ],
-    pbf: Annotated[
-        Path | None,
-        typer.Option(help="OpenStreetMap .pbf extract. Default: the bundled central Helsinki."),
-    ] = None,
-    osrm: Annotated[str | None, typer.Option(help="OSRM server URL.")] = None,
-    valhalla: Annotated[str | None, typer.Option(help="Valhalla server URL.")] = None,
-    straight: Annotated[
-        bool, typer.Option("--straight", help="Straight-line estimates (no roads).")
-    ] = False,
+    pbf: PbfOption = None,
+    osrm: OsrmOption = None,
+    valhalla: ValhallaOption = None,
+    straight: StraightOption = False,
+    max_snap: MaxSnapOption = None,
     time_limit: Annotated[
         float, typer.Option("--time-limit", "-t", min=0.1, help="Seconds of search.")
     ] = 10.0,
@@ -101,7 +104,7 @@ def plan_command(
     try:
         locks = parse_locks(lock or [])
         warm = read_warm_start(warm_start) if warm_start is not None else None
-        provider = make_provider(pbf, osrm, valhalla, straight, None, None, None)
+        provider = make_provider(pbf, osrm, valhalla, straight, None, None, max_snap)
         with Progress(
             TextColumn("{task.description}"),
             BarColumn(),
