@@ -28,6 +28,7 @@ import httpx
 import numpy as np
 import numpy.typing as npt
 
+from doorstep.domain.fleet import Profile
 from doorstep.domain.location import Location
 from doorstep.errors import RouterError, RouterUnavailableError
 from doorstep.network.provider import (
@@ -280,6 +281,10 @@ class HttpRouter(TravelTimeProvider):
 
     Subclasses add the server's API (``matrices`` and ``geometry``) and pass
     their other keyword arguments (:class:`RouterOptions`) on to this one.
+    Their ``matrices`` raise :class:`~doorstep.errors.RouterUnavailableError`
+    when the server could not be reached or kept failing, and
+    :class:`~doorstep.errors.RouterError` when it refused a request (its own
+    error code and message quoted) or answered something unreadable.
 
     Parameters
     ----------
@@ -287,6 +292,12 @@ class HttpRouter(TravelTimeProvider):
         The server's root URL (``http://host:port``).
     name
         The server kind, for messages ("OSRM", "Valhalla").
+    names
+        The server's name for each Doorstep profile (OSRM profile, Valhalla costing).
+    batch
+        Most locations one matrix request may carry (per side), as the server allows.
+    min_batch
+        The smallest ``batch`` the server's API can work with.
     timeout_s
         Connect and read timeout per attempt, in seconds.
     retries
@@ -305,18 +316,25 @@ class HttpRouter(TravelTimeProvider):
         base_url: str,
         name: str,
         *,
+        names: Mapping[Profile, str],
+        batch: int,
+        min_batch: int = 1,
         timeout_s: float = 30.0,
         retries: int = 2,
         backoff_s: float = 0.5,
         max_snap_m: float = DEFAULT_MAX_SNAP_M,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
+        if batch < min_batch:
+            raise ValueError(f"the {name} request size must be at least {min_batch}")
         if timeout_s <= 0:
             raise ValueError("timeout_s must be positive")
         if max_snap_m < 0:
             raise ValueError("max_snap_m cannot be negative")
         self.base_url = check_base_url(base_url)
         self.name = name
+        self.names = dict(names)
+        self.batch = batch
         self.timeout_s = timeout_s
         self.retry = RetryPolicy(retries=retries, backoff_s=backoff_s)
         self.max_snap_m = max_snap_m

@@ -95,9 +95,6 @@ class OsrmProvider(HttpRouter):
         ``.lua`` it was extracted with): run one server per profile you need.
     max_table_size
         The server's ``--max-table-size``; no request carries more coordinates.
-    **options
-        ``timeout_s``, ``retries``, ``backoff_s``, ``max_snap_m``, ``transport``:
-        see :class:`~doorstep.network.http_router.HttpRouter`.
     """
 
     def __init__(
@@ -108,30 +105,25 @@ class OsrmProvider(HttpRouter):
         max_table_size: int = DEFAULT_MAX_TABLE_SIZE,
         **options: Unpack[RouterOptions],
     ) -> None:
-        if max_table_size < 2:
-            raise ValueError("max_table_size must be at least 2 (a source and a destination)")
-        super().__init__(base_url, "OSRM", **options)
-        self.profile_names = {**DEFAULT_PROFILE_NAMES, **(profile_names or {})}
-        self.max_table_size = max_table_size
+        # A table needs a source and a destination: max_table_size is at least 2.
+        names = {**DEFAULT_PROFILE_NAMES, **(profile_names or {})}
+        super().__init__(
+            base_url, "OSRM", names=names, batch=max_table_size, min_batch=2, **options
+        )
 
     def matrices(self, locations: Sequence[Location], profile: Profile) -> Matrices:
         """Road durations (s) and distances (m) between every pair of ``locations``.
 
-        Raises
-        ------
-        RouterUnavailableError
-            The server could not be reached or kept failing.
-        RouterError
-            The server refused a request (its ``code`` and ``message`` are quoted) or
-            answered something unreadable.
+        Errors as :class:`~doorstep.network.http_router.HttpRouter` says, quoting
+        OSRM's ``code`` and ``message``.
         """
         check_locations(locations)
-        name = self.profile_names[profile]
+        name = self.names[profile]
         n = len(locations)
         durations = np.full((n, n), UNREACHABLE, dtype=np.int64)
         distances = np.full((n, n), UNREACHABLE, dtype=np.int64)
         snap = [0.0] * n
-        chunk = n if n <= self.max_table_size else self.max_table_size // 2
+        chunk = n if n <= self.batch else self.batch // 2
         with self._client() as client:
             for block in table_blocks(n, max(chunk, 1)):
                 self._fill(client, name, locations, block, durations, distances, snap)
@@ -184,7 +176,7 @@ class OsrmProvider(HttpRouter):
             the server does not answer.
         """
         check_locations((start, end))
-        name = self.profile_names[profile]
+        name = self.names[profile]
         path = (
             f"/route/v1/{name}/{_coordinates((start, end))}"
             "?overview=full&geometries=geojson&steps=false"

@@ -223,9 +223,6 @@ class ValhallaProvider(HttpRouter):
         :data:`DEFAULT_COSTING`.
     max_matrix_locations
         Sources and targets per matrix request (blocks of this many x this many).
-    **options
-        ``timeout_s``, ``retries``, ``backoff_s``, ``max_snap_m``, ``transport``:
-        see :class:`~doorstep.network.http_router.HttpRouter`.
     """
 
     def __init__(
@@ -236,28 +233,20 @@ class ValhallaProvider(HttpRouter):
         max_matrix_locations: int = DEFAULT_MAX_MATRIX_LOCATIONS,
         **options: Unpack[RouterOptions],
     ) -> None:
-        if max_matrix_locations < 1:
-            raise ValueError("max_matrix_locations must be at least 1")
-        super().__init__(base_url, "Valhalla", **options)
-        self.costing = {**DEFAULT_COSTING, **(costing or {})}
-        self.max_matrix_locations = max_matrix_locations
+        names = {**DEFAULT_COSTING, **(costing or {})}
+        super().__init__(base_url, "Valhalla", names=names, batch=max_matrix_locations, **options)
 
     def matrices(self, locations: Sequence[Location], profile: Profile) -> Matrices:
         """Road durations (s) and distances (m) between every pair of ``locations``.
 
-        Raises
-        ------
-        RouterUnavailableError
-            The server could not be reached or kept failing.
-        RouterError
-            The server refused a request (its ``error_code`` and ``error`` are quoted)
-            or answered something unreadable.
+        Errors as :class:`~doorstep.network.http_router.HttpRouter` says, quoting
+        Valhalla's ``error_code`` and ``error``.
         """
         check_locations(locations)
-        costing = self.costing[profile]
+        costing = self.names[profile]
         with self._client() as client:
             job = _MatrixJob(client, costing, locations)
-            for block in table_blocks(len(locations), self.max_matrix_locations):
+            for block in table_blocks(len(locations), self.batch):
                 job.fill(block.sources, block.targets)
         known = [0.0 if math.isnan(metres) else metres for metres in job.snap]
         source = f"Valhalla {self.base_url} (costing {costing})"
@@ -293,7 +282,7 @@ class ValhallaProvider(HttpRouter):
         with self._client() as client:
             for first in range(0, len(stops) - 1, step):
                 part = stops[first : first + step + 1]
-                legs.extend(self._legs(client, part, self.costing[profile]))
+                legs.extend(self._legs(client, part, self.names[profile]))
         return legs
 
     def _legs(
