@@ -51,13 +51,25 @@ class Role(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """The caller, as its key says."""
+    """The caller, as its key says.
+
+    Attributes
+    ----------
+    key_id
+        The key's id (never its secret): what webhooks and audit records name.
+    role
+        What the key may do.
+    driver_id
+        The driver a driver key belongs to (its routes are the only ones it sees).
+    tenant
+        The tenant an integration key works for; ``None`` for the depot's roles,
+        which see every tenant.
+    """
 
     key_id: str
     role: Role
     driver_id: str | None = None
     tenant: str | None = None
-    """The tenant an integration key works for; ``None`` for the depot's roles (every tenant)."""
 
 
 def hash_key(key: str) -> str:

@@ -265,6 +265,12 @@ def ingest(
 
 @dataclass(slots=True)
 class _ParcelRow:
+    """A parcel as a batch sees it: loaded once, then moved by each accepted event.
+
+    ``state`` is the fold of the parcel's whole history (stored events and the
+    batch's accepted ones, in event time), ``state_at`` the time of its latest event.
+    """
+
     id: str
     order_id: str
     state: str

@@ -50,18 +50,12 @@ import numpy as np
 import numpy.typing as npt
 from vrplib.parse import parse_vrplib
 
-from doorstep.domain import (
-    UNLIMITED,
-    Depot,
-    Instance,
-    Load,
-    Location,
-    Metric,
-    Order,
-    OrderKind,
-    TimeWindow,
-    Vehicle,
-)
+from doorstep.domain.fleet import UNLIMITED, Depot, Vehicle
+from doorstep.domain.instance import Instance, Metric
+from doorstep.domain.load import Load
+from doorstep.domain.location import Location
+from doorstep.domain.order import Order, OrderKind
+from doorstep.domain.time_window import TimeWindow
 from doorstep.errors import InstanceFormatError
 from doorstep.io.instances._common import (
     UNBOUNDED_SHIFT,

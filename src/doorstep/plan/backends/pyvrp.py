@@ -332,6 +332,19 @@ PART_CLIENTS = 250
 that many takes a fraction of a second, so the clock is looked at that often."""
 
 
+_PART_CLIENT_FIELDS = (
+    "delivery",
+    "pickup",
+    "service_duration",
+    "tw_early",
+    "tw_late",
+    "release_time",
+    "prize",
+    "required",
+)
+"""What a part's client keeps of the whole day's (its location is renumbered)."""
+
+
 def _part_data(
     data: pyvrp.ProblemData, clients: list[int], kinds: list[int]
 ) -> tuple[pyvrp.ProblemData, list[int]]:
@@ -346,22 +359,12 @@ def _part_data(
     locations = [data.depot(d).location for d in depot_ids]
     locations += [data.client(c).location for c in clients]
     index = np.array(locations, dtype=np.int64)
-    part = []
-    for k, c in enumerate(clients):
-        x = data.client(c)
-        part.append(
-            pyvrp.Client(
-                len(depot_ids) + k,
-                delivery=x.delivery,
-                pickup=x.pickup,
-                service_duration=x.service_duration,
-                tw_early=x.tw_early,
-                tw_late=x.tw_late,
-                release_time=x.release_time,
-                prize=x.prize,
-                required=x.required,
-            )
+    part = [
+        pyvrp.Client(
+            len(depot_ids) + k, **{a: getattr(data.client(c), a) for a in _PART_CLIENT_FIELDS}
         )
+        for k, c in enumerate(clients)
+    ]
     sub = data.replace(
         locations=[data.location(i) for i in locations],
         depots=[

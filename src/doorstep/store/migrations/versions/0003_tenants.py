@@ -20,14 +20,16 @@ branch_labels = None
 depends_on = None
 
 
+TENANT_TABLES = ("api_keys", "orders", "webhook_subscriptions")
+"""The tables that get a ``tenant`` column (as long as an id: 100)."""
+
+
 def upgrade() -> None:
-    with op.batch_alter_table("api_keys", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("tenant", sa.String(length=100), nullable=True))
-    with op.batch_alter_table("orders", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("tenant", sa.String(length=100), nullable=True))
-        batch_op.create_index(batch_op.f("ix_orders_tenant"), ["tenant"], unique=False)
-    with op.batch_alter_table("webhook_subscriptions", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("tenant", sa.String(length=100), nullable=True))
+    for table in TENANT_TABLES:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.add_column(sa.Column("tenant", sa.String(length=100), nullable=True))
+            if table == "orders":
+                batch_op.create_index(batch_op.f("ix_orders_tenant"), ["tenant"], unique=False)
     op.execute("UPDATE api_keys SET tenant = id WHERE role = 'integration'")
     op.execute(
         "UPDATE webhook_subscriptions SET tenant = (SELECT api_keys.tenant FROM api_keys "
@@ -37,10 +39,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("webhook_subscriptions", schema=None) as batch_op:
-        batch_op.drop_column("tenant")
-    with op.batch_alter_table("orders", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_orders_tenant"))
-        batch_op.drop_column("tenant")
-    with op.batch_alter_table("api_keys", schema=None) as batch_op:
-        batch_op.drop_column("tenant")
+    for table in reversed(TENANT_TABLES):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            if table == "orders":
+                batch_op.drop_index(batch_op.f("ix_orders_tenant"))
+            batch_op.drop_column("tenant")
