@@ -31,3 +31,20 @@ def test_a_window_of_one_instant_is_allowed() -> None:
     assert Order(id="A", location=HERE, windows=(TimeWindow(100, 100),)).windows[0].duration == 0
     with pytest.raises(DomainError):
         TimeWindow(100, 99)
+
+
+def test_pairing_problem_names_the_first_thing_wrong_and_records_a_sound_pair() -> None:
+    """One rule for pairings: a pickup is not paired, the pickup exists, is a pickup, once."""
+    from doorstep.domain.order import OrderKind, PairingProblem, pairing_problem
+
+    kinds = {"P": OrderKind.PICKUP, "D": OrderKind.DELIVERY}
+    taken: dict[str, object] = {}
+    assert pairing_problem("X", OrderKind.PICKUP, "P", kinds, taken) is PairingProblem.ON_PICKUP
+    assert pairing_problem("X", OrderKind.DELIVERY, "Q", kinds, taken) is PairingProblem.UNKNOWN
+    assert pairing_problem("X", OrderKind.DELIVERY, "D", kinds, taken) is (
+        PairingProblem.NOT_PICKUP
+    )
+    assert pairing_problem("X", OrderKind.DELIVERY, "P", kinds, taken) is None
+    assert taken == {"P": "X"}
+    assert pairing_problem("X", OrderKind.DELIVERY, "P", kinds, taken) is None  # same order again
+    assert pairing_problem("Y", OrderKind.DELIVERY, "P", kinds, taken) is PairingProblem.SHARED

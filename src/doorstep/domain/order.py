@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from itertools import pairwise
@@ -18,6 +18,61 @@ class OrderKind(StrEnum):
 
     DELIVERY = "delivery"
     PICKUP = "pickup"
+
+
+class PairingProblem(StrEnum):
+    """Why a delivery's ``paired_pickup`` cannot be planned (:func:`pairing_problem`)."""
+
+    ON_PICKUP = "on_pickup"
+    """The order is a pickup: only a delivery is paired (with the pickup collected first)."""
+    UNKNOWN = "unknown"
+    """No order has that id."""
+    NOT_PICKUP = "not_pickup"
+    """The named order is a delivery."""
+    SHARED = "shared"
+    """Another delivery is paired with that pickup already."""
+
+
+def pairing_problem(
+    key: object,
+    kind: OrderKind,
+    pickup: str,
+    kinds: Mapping[str, OrderKind],
+    taken: dict[str, object],
+) -> PairingProblem | None:
+    """What keeps an order's ``paired_pickup`` from being planned; the one rule every door uses.
+
+    The gate (rows), the service (requests) and the planning model check pairings
+    with it, each wording the answer for its reader.
+
+    Parameters
+    ----------
+    key
+        What identifies the order to its caller (an order id, a row number).
+    kind
+        The order's kind.
+    pickup
+        Its ``paired_pickup``.
+    kinds
+        Order id -> kind of every order the pickup may be.
+    taken
+        Pickup id -> ``key`` of the delivery paired with it so far; a pairing
+        found sound is recorded here.
+
+    Returns
+    -------
+    PairingProblem or None
+        The first problem, in the order of :class:`PairingProblem`; ``None`` when sound.
+    """
+    if kind is not OrderKind.DELIVERY:
+        return PairingProblem.ON_PICKUP
+    if pickup not in kinds:
+        return PairingProblem.UNKNOWN
+    if kinds[pickup] is not OrderKind.PICKUP:
+        return PairingProblem.NOT_PICKUP
+    if taken.setdefault(pickup, key) != key:
+        return PairingProblem.SHARED
+    return None
 
 
 @dataclass(frozen=True, slots=True)

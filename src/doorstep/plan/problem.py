@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from doorstep.domain.fleet import Fleet, Profile, Vehicle
-from doorstep.domain.order import Order, OrderKind
+from doorstep.domain.order import Order, OrderKind, PairingProblem, pairing_problem
 from doorstep.errors import InputError
 
 IntMatrix = npt.NDArray[np.int64]
@@ -282,25 +282,25 @@ def _check_pairs(orders: tuple[Order, ...]) -> None:
         a pickup, a pickup names a paired pickup, or two deliveries share one pickup.
     """
     kinds = {o.id: o.kind for o in orders}
-    paired: dict[str, str] = {}
+    paired: dict[str, object] = {}
     for order in orders:
         pickup = order.paired_pickup
         if not pickup:
             continue
-        if order.kind is not OrderKind.DELIVERY:
+        problem = pairing_problem(order.id, order.kind, pickup, kinds, paired)
+        if problem is PairingProblem.ON_PICKUP:
             raise InputError(f"order {order.id} is a pickup and cannot have a paired pickup")
-        if pickup not in kinds:
+        if problem is PairingProblem.UNKNOWN:
             raise InputError(
                 f"order {order.id} is paired with pickup {pickup}, which is not in this plan",
                 hint="Plan the pickup and its delivery together, or remove the pairing.",
             )
-        if kinds[pickup] is not OrderKind.PICKUP:
+        if problem is PairingProblem.NOT_PICKUP:
             raise InputError(f"order {order.id} is paired with {pickup}, which is not a pickup")
-        if pickup in paired:
+        if problem is PairingProblem.SHARED:
             raise InputError(
                 f"orders {paired[pickup]} and {order.id} are both paired with pickup {pickup}"
             )
-        paired[pickup] = order.id
 
 
 def default_penalty(order: Order) -> int:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from doorstep.domain.finding import Finding, Severity
-from doorstep.domain.order import Order, OrderKind
+from doorstep.domain.order import Order, OrderKind, PairingProblem, pairing_problem
 from doorstep.gate.report import Report
 from doorstep.gate.validate import validate
 from doorstep.io.tables import RawTable
@@ -64,8 +64,9 @@ def check_pairs(
     named = {o.paired_pickup for o in orders if o.paired_pickup}
     if not named:
         return
-    kinds = q.kinds_of(db, named, tenant) | {o.id: o.kind.value for o in orders}
-    taken = q.deliveries_paired_with(db, named)
+    stored = q.kinds_of(db, named, tenant)
+    kinds = {i: OrderKind(k) for i, k in stored.items()} | {o.id: o.kind for o in orders}
+    taken: dict[str, object] = dict(q.deliveries_paired_with(db, named))
     unknown: list[dict[str, str]] = []
     invalid: list[dict[str, str]] = []
     for order, field in zip(orders, fields, strict=True):
@@ -73,13 +74,16 @@ def check_pairs(
         if not pickup:
             continue
         where = f"{field}.paired_pickup"
+        # An unknown pickup is named first, whatever else is wrong (unknown_reference).
         if pickup not in kinds:
             unknown.append({"field": where, "message": f"no order {pickup!r}"})
-        elif order.kind is not OrderKind.DELIVERY:
+            continue
+        problem = pairing_problem(order.id, order.kind, pickup, kinds, taken)
+        if problem is PairingProblem.ON_PICKUP:
             invalid.append({"field": where, "message": "only a delivery has a paired pickup"})
-        elif kinds[pickup] != OrderKind.PICKUP.value:
+        elif problem is PairingProblem.NOT_PICKUP:
             invalid.append({"field": where, "message": f"order {pickup!r} is not a pickup"})
-        elif taken.setdefault(pickup, order.id) != order.id:
+        elif problem is PairingProblem.SHARED:
             invalid.append(
                 {"field": where, "message": f"{pickup!r} is paired with {taken[pickup]!r}"}
             )

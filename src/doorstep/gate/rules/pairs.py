@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from doorstep.domain.finding import Finding, Severity
-from doorstep.domain.order import OrderKind
+from doorstep.domain.order import OrderKind, PairingProblem, pairing_problem
 from doorstep.gate.context import RuleContext
 
 
@@ -22,46 +22,42 @@ def check_paired_pickups(ctx: RuleContext) -> Iterator[Finding]:
     ``paired_pickup_on_pickup`` (a pickup names a pickup: only a delivery is paired),
     ``paired_pickup_shared`` (a second delivery names a pickup already paired).
     """
-    kinds: dict[str, tuple[OrderKind, int]] = {}
+    kinds: dict[str, OrderKind] = {}
+    rows: dict[str, int] = {}
     for record in ctx.records:
         if record.order_id:
-            kinds.setdefault(record.order_id, (record.kind, record.row))
-    taken: dict[str, int] = {}
+            kinds.setdefault(record.order_id, record.kind)
+            rows.setdefault(record.order_id, record.row)
+    taken: dict[str, object] = {}
     for record in ctx.records:
         pickup = record.paired_pickup
         if not pickup or "paired_pickup" in record.unparsed:
             continue
-        if record.kind is OrderKind.PICKUP:
-            yield _error(
-                record.row,
-                "paired_pickup_on_pickup",
+        problem = pairing_problem(record.row, record.kind, pickup, kinds, taken)
+        if problem is PairingProblem.ON_PICKUP:
+            message = (
                 f"order {record.order_id} is a pickup and names paired pickup {pickup}; only a "
                 "delivery is paired (with the pickup collected before it): make this row a "
-                "delivery or clear paired_pickup.",
+                "delivery or clear paired_pickup."
             )
-            continue
-        found = kinds.get(pickup)
-        if found is None:
-            yield _error(
-                record.row,
-                "paired_pickup_unknown",
+        elif problem is PairingProblem.UNKNOWN:
+            message = (
                 f"paired pickup {pickup} is not an order of this manifest; add the pickup "
-                "row or clear paired_pickup.",
+                "row or clear paired_pickup."
             )
-        elif found[0] is not OrderKind.PICKUP:
-            yield _error(
-                record.row,
-                "paired_pickup_not_pickup",
-                f"paired pickup {pickup} (row {found[1]}) is a delivery, not a pickup; set its "
-                "kind to pickup or name the right order.",
+        elif problem is PairingProblem.NOT_PICKUP:
+            message = (
+                f"paired pickup {pickup} (row {rows[pickup]}) is a delivery, not a pickup; set "
+                "its kind to pickup or name the right order."
             )
-        elif taken.setdefault(pickup, record.row) != record.row:
-            yield _error(
-                record.row,
-                "paired_pickup_shared",
+        elif problem is PairingProblem.SHARED:
+            message = (
                 f"pickup {pickup} is already paired with the delivery on row {taken[pickup]}; "
-                "each pickup is paired with one delivery.",
+                "each pickup is paired with one delivery."
             )
+        else:
+            continue
+        yield _error(record.row, f"paired_pickup_{problem.value}", message)
 
 
 def _error(row: int, code: str, message: str) -> Finding:
