@@ -47,6 +47,7 @@ import httpx
 
 from bench_service import ROOT, _free_port, batches, prepare
 from machine import describe
+from serving import wait_until_serving
 
 
 class Tally:
@@ -166,15 +167,7 @@ def bench(url: str, label: str, args: Any, tmp: str) -> dict[str, Any]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                httpx.get(f"{base}/openapi.json", timeout=2)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.3)
+        wait_until_serving(base)
         load = os.getloadavg()  # other work on the machine skews every figure
         result = {"load_average": [round(x, 2) for x in load]}
         result |= run(base, key, tokens, batches(args.routes), args)

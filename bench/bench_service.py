@@ -46,6 +46,7 @@ from typing import Any
 import httpx
 
 from machine import describe
+from serving import wait_until_serving
 
 ROOT = Path(__file__).resolve().parents[1]
 STOPS = 100
@@ -373,15 +374,7 @@ def main() -> None:
             stderr=log,
         )
         try:
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    httpx.get(f"{base}/openapi.json", timeout=2)
-                    break
-                except httpx.TransportError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.3)
+            wait_until_serving(base)
             work = batches(2 * args.routes)
             # Flat out first: it also warms the server (pools, caches) for the steady run.
             events = run_events(base, key, work[::2], args.clients)
