@@ -1,10 +1,14 @@
 """Tests for the repair engine every backend finishes its routes with."""
 
+import random
 from dataclasses import replace
+
+import pytest
 
 from doorstep.domain import OrderKind, TimeWindow
 from doorstep.domain.fleet import Break
-from doorstep.plan.evaluator import evaluate
+from doorstep.plan import repair
+from doorstep.plan.evaluator import ScheduleCheck, evaluate, schedule_route
 from doorstep.plan.problem import Problem
 from doorstep.plan.repair import (
     Rules,
@@ -196,3 +200,88 @@ def test_nothing_is_reinserted_past_the_deadline() -> None:
     rules = Rules(deadline=deadline)
     assert reinsert(p, [RouteAssignment(0, (0,))], [1], rules) == (RouteAssignment(0, (0,)),)
     assert rules.cut == {1}
+
+
+def _counted_checks(monkeypatch: pytest.MonkeyPatch) -> list[ScheduleCheck]:
+    """Record every schedule check the repair engine makes from now on."""
+    made: list[ScheduleCheck] = []
+    check = repair.check_schedule
+
+    def counting(*args: object, **kwargs: object) -> ScheduleCheck:
+        made.append(check(*args, **kwargs))  # type: ignore[arg-type]
+        return made[-1]
+
+    monkeypatch.setattr(repair, "check_schedule", counting)
+    return made
+
+
+def _windowed_day(seed: int) -> Problem:
+    """Thirty random stops, most with windows (some soft, one with two), on two vans with breaks."""
+    rng = random.Random(seed)
+    orders = []
+    for i in range(30):
+        opens = rng.randrange(8 * H, 16 * H, 15 * M)
+        windows = [(opens, opens + rng.choice([30, 60, 180]) * M)] if rng.random() < 0.8 else []
+        if i == 7:
+            windows = [(9 * H, 10 * H), (13 * H, 14 * H)]
+        o = order(f"o{i}", rng.uniform(0, 15), rng.uniform(0, 15), windows=windows)
+        orders.append(replace(o, late_cost_per_hour=500 if rng.random() < 0.1 else 0))
+    lunch = Break(TimeWindow(11 * H, 14 * H), 45 * M)
+    vans = [
+        van("A", break_=BREAK),
+        van("B", break_=lunch, shift=(8 * H, 15 * H), max_duration_s=5 * H),
+    ]
+    return problem(orders, vans)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_break_keys_match_the_evaluator_at_every_position(seed: int) -> None:
+    """The one-pass break figures equal a full evaluator check at every position."""
+    p = _windowed_day(seed)
+    rng = random.Random(seed)
+    single = [i for i, o in enumerate(p.orders) if len(o.windows) < 2]
+    for _ in range(20):
+        stops = tuple(rng.sample(single, rng.randrange(1, len(single))))
+        route = RouteAssignment(rng.randrange(2), stops)
+        positions = list(range(-1, len(stops) + 1))
+        keys = repair._break_keys(p, route, schedule_route(p, route), positions)
+        checks = [check_route(p, replace(route, break_after=k)) for k in positions]
+        assert keys == [(c.violations, c.amount, c.duty_s) for c in checks]
+    two_windows = RouteAssignment(0, (7, *single[:5]))
+    assert repair._break_keys(p, two_windows, schedule_route(p, two_windows), [0]) is None
+
+
+def test_placing_a_break_checks_the_route_twice_not_at_every_position(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Forty stops, a break that fits anywhere: one pass, then only the start and the pick."""
+    all_day = Break(TimeWindow(8 * H, 18 * H), 30 * M)
+    p = problem([order(f"o{i}", 1 + i / 10, 0) for i in range(40)], [van("A", break_=all_day)])
+    made = _counted_checks(monkeypatch)
+    route = place_break(p, RouteAssignment(0, tuple(range(40))))
+    assert route.break_after == -1
+    assert len(made) <= 2
+
+
+def test_clean_break_gives_up_at_once_on_a_route_late_without_its_break(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A stop late even without the break is late at every break position: one check decides."""
+    orders = [order(f"o{i}", 1, 0, service_min=60) for i in range(5)]
+    orders.append(order("late", 2, 0, windows=[(9 * H, 10 * H)]))
+    p = problem(orders, [van("A", break_=BREAK)])
+    made = _counted_checks(monkeypatch)
+    assert clean_break(p, RouteAssignment(0, tuple(range(6)))) is None
+    assert len(made) == 1
+
+
+def test_dropping_a_stop_stops_checking_once_no_drop_can_beat_the_best(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Twenty equal stops, one too many for the shift: the first drop tried is the answer."""
+    orders = [order(f"o{i}", 1, 0, service_min=30) for i in range(20)]
+    p = problem(orders, [van("A", shift=(8 * H, 8 * H + 19 * 30 * M + 10 * M))])
+    made = _counted_checks(monkeypatch)
+    finished = finish_route(p, RouteAssignment(0, tuple(range(20))))
+    assert finished.orders == tuple(range(1, 20))
+    assert len(made) <= 6

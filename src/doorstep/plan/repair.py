@@ -11,10 +11,15 @@ the same schedule rule without the visit and violation records):
 * :func:`place_break` puts the vehicle's break where the route is cleanest
   (fewest violations, then least amount, then shortest duty; a backend's hint
   wins ties). No break when the route is back before the break window opens.
+  One schedule pass without the break times every position (a break only
+  delays the stops after it, less the waiting on the way); the pick is then
+  checked by the evaluator. What the route without a break already breaks,
+  no position mends: :func:`clean_break` gives up after that one check.
 * :func:`finish_route` repairs a route no break position makes clean: returns
   (unpaired pickups) are moved later while that lowers the overload, then
   stops are dropped with their pair partners, fewest violations first, then
-  cheapest to drop (locked orders count :data:`LOCK_PENALTY_FACTOR` times).
+  cheapest to drop (locked orders count :data:`LOCK_PENALTY_FACTOR` times);
+  stops are tried cheapest first, and the search ends once no dearer one can win.
   Past the deadline (or after Ctrl-C), stops are dropped from the end; what
   the deadline cut is listed in :attr:`Rules.cut`, to be explained as
   ``time_ran_out``.
@@ -35,7 +40,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from doorstep.domain.order import OrderKind
-from doorstep.plan.evaluator import check_schedule, schedule_route
+from doorstep.plan.evaluator import _Schedule, check_schedule, schedule_route
 from doorstep.plan.problem import NOMINAL_CENTS_PER_KM, Objective, Problem
 from doorstep.plan.solver import Deadline, RouteAssignment
 
@@ -131,11 +136,88 @@ def _placed(
     positions = fitting or list(range(-1, len(route.orders)))
     if hint is not None:
         positions = [hint, *positions]
+    unique = list(dict.fromkeys(positions))
+    keys = _break_keys(problem, route, plain, unique)
+    if keys is not None:
+        k = unique[keys.index(min(keys))]  # the first of the best, as min() picks
+        placed = replace(route, break_after=k)
+        check = check_route(problem, placed)
+        if (check.violations, check.amount, check.duty_s) == keys[unique.index(k)]:
+            return placed, check
     checked = [
         (replace(route, break_after=k), check_route(problem, replace(route, break_after=k)))
-        for k in dict.fromkeys(positions)
+        for k in unique
     ]
     return min(checked, key=lambda c: (c[1].violations, c[1].amount, c[1].duty_s))
+
+
+def _break_keys(
+    problem: Problem, route: RouteAssignment, plain: _Schedule, positions: Sequence[int]
+) -> list[tuple[int, int, int]] | None:
+    """(violations, amount, duty) of ``route`` with its break after each of ``positions``.
+
+    One schedule pass without the break (``plain``) gives every stop's times: a
+    break after stop k leaves the stops up to k as they were and delays the rest
+    by the break, less the waiting on the way (a stop's start is the later of
+    its arrival and its window's opening). Positions the delay rule does not
+    cover (before the first stop, outside the route) are checked in full; None
+    when a stop has several windows (the caller then checks every position).
+    """
+    orders = [problem.orders[i] for i in route.orders]
+    if any(len(o.windows) > 1 for o in orders):
+        return None
+    vehicle = problem.fleet.vehicles[route.vehicle]
+    brk = vehicle.break_
+    assert brk is not None
+    n = len(orders)
+    fixed = fixed_amount = 0
+    late = [0] * n
+    for code, at, amount, _ in plain.events:
+        if code == "late":
+            late[at] = amount
+        elif code not in ("break_missing", "shift", "max_duration"):
+            fixed, fixed_amount = fixed + 1, fixed_amount + amount
+    # Lates up to and after each stop, as the route without a break has them.
+    before_count, before_amount = [0] * n, [0] * n
+    count = amount = 0
+    for j in range(n):
+        count, amount = count + (late[j] > 0), amount + late[j]
+        before_count[j], before_amount[j] = count, amount
+    arrivals = [v.arrival_s for v in plain.visits]
+    waits = [v.start_s - v.arrival_s for v in plain.visits]
+    departures = [v.departure_s for v in plain.visits]
+    ends = [None if o.soft_windows or not o.windows else o.windows[-1].end for o in orders]
+    opens, closes, length = brk.window.start, brk.window.end, brk.duration_s
+    depart, base_end = plain.start_s, plain.end_s
+    keys: list[tuple[int, int, int]] = []
+    for k in positions:
+        if not 0 <= k < n:
+            c = check_route(problem, replace(route, break_after=k))
+            keys.append((c.violations, c.amount, c.duty_s))
+            continue
+        count, amount = fixed + before_count[k], fixed_amount + before_amount[k]
+        back = max(departures[k], opens) + length
+        if back > closes:
+            count, amount = count + 1, amount + back - closes
+        delay = back - departures[k]
+        j = k + 1
+        while j < n and delay > 0:
+            end = ends[j]
+            if end is not None and arrivals[j] + delay > end:
+                count, amount = count + 1, amount + arrivals[j] + delay - end
+            delay = max(0, delay - waits[j])
+            j += 1
+        if j < n:  # the delay is absorbed: the rest goes as without the break
+            count += before_count[-1] - before_count[j - 1]
+            amount += before_amount[-1] - before_amount[j - 1]
+        end_s = base_end + delay
+        if end_s > vehicle.shift.end:
+            count, amount = count + 1, amount + end_s - vehicle.shift.end
+        limit = vehicle.max_duration_s
+        if limit is not None and end_s - depart > limit:
+            count, amount = count + 1, amount + end_s - depart - limit
+        keys.append((count, amount, end_s - depart))
+    return keys
 
 
 def place_break(
@@ -181,6 +263,10 @@ def clean_break(
     RouteAssignment or None
         The route with its break placed, or None when no position makes it clean.
     """
+    # A break only delays the stops after it (and the return): whatever the route
+    # without one already breaks, every break position breaks too.
+    if check_schedule(problem, replace(route, break_after=None), rough=True).violations:
+        return None
     placed, check = _placed(problem, route, hint)
     return placed if check.violations == 0 else None
 
@@ -271,20 +357,29 @@ def finish_route(
             rules.cut.add(current[-1])
             current = current[:-1]
         else:
-            best: tuple[tuple[int, int, int], tuple[int, ...]] | None = None
-            for i in current:
+            # By least harm first: a drop's violations are never below 0, so once the
+            # best found beats what the harm alone allows, no later stop can win (the
+            # first in route order wins ties, as before).
+            candidates = []
+            for position, i in enumerate(current):
                 removed = {i, *partners.get(i, ())}
-                shorter = tuple(j for j in current if j not in removed)
-                c = check_route(problem, RouteAssignment(vehicle, shorter), rough=True)
                 harm = sum(
                     problem.drop_penalty[j] * (LOCK_PENALTY_FACTOR if j in rules.locked else 1)
                     for j in removed
                 )
+                candidates.append((harm, position, removed))
+            candidates.sort(key=lambda c: (c[0], c[1]))
+            best: tuple[tuple[int, int, int], int, tuple[int, ...]] | None = None
+            for harm, position, removed in candidates:
+                if best is not None and ((0, harm, 0), position) > best[:2]:
+                    break
+                shorter = tuple(j for j in current if j not in removed)
+                c = check_route(problem, RouteAssignment(vehicle, shorter), rough=True)
                 key = (c.violations, harm, c.amount)
-                if best is None or key < best[0]:
-                    best = (key, shorter)
+                if best is None or (key, position) < best[:2]:
+                    best = (key, position, shorter)
             assert best is not None
-            current = best[1]
+            current = best[2]
         found = clean_break(problem, RouteAssignment(vehicle, current))
         if found is not None:
             return found

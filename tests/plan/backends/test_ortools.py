@@ -697,3 +697,31 @@ def test_orders_left_out_for_lack_of_time_say_so(monkeypatch: pytest.MonkeyPatch
     reasons = explain(problem, assignment)
     assert {code for code, _ in reasons.values()} == {"time_ran_out"}
     assert len(reasons) == 3
+
+
+def test_a_start_too_slow_to_read_is_kept_without_searching(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With breaks, a start OR-Tools cannot read within its budget is the plan."""
+    monkeypatch.setattr(ortools_solver, "FIRST_SOLUTION_S", 1e9)
+    monkeypatch.setattr(ortools_solver, "READ_BREAKS_S", 1e9)
+    searched: list[object] = []
+    monkeypatch.setattr(ortools_solver, "search", lambda *args: searched.append(args))
+    brk = Break(TimeWindow(9 * H, 12 * H), 900)
+    orders = [order(f"o{k}", 137 * k % 5000) for k in range(1, 30)]
+    problem = line_problem([0], orders, [van("a", break_=brk), van("b", break_=brk)])
+    _, evaluation = solve(problem, agree=False)
+    assert searched == []
+    assert evaluation.feasible
+    assert evaluation.kpis.served == 29
+
+
+def test_reading_a_start_is_slow_only_with_breaks() -> None:
+    """The read estimate grows with the stops when there are breaks and is nothing without."""
+    brk = Break(TimeWindow(9 * H, 12 * H), 900)
+    orders = [order("o1", 1000)]
+    plain = line_problem([0], orders, [van("a")])
+    breaks = line_problem([0], orders, [van("a", break_=brk)])
+    assert ortools_solver.read_estimate_s(plain, 2000) == 0.0
+    small = ortools_solver.read_estimate_s(breaks, 1000)
+    assert ortools_solver.read_estimate_s(breaks, 2000) > 2 * small > 0

@@ -99,7 +99,9 @@ def search(model: Model, deadline: float, run: Run, warm: Warm) -> list[RouteAss
         Whatever the progress callback raised, other than KeyboardInterrupt.
     """
     routing = model.routing
-    params = search_parameters(max(MIN_SEARCH_S, deadline - time.perf_counter()))
+
+    def params_now() -> Any:  # OR-Tools' clock starts at closing: give each solve what is left
+        return search_parameters(max(MIN_SEARCH_S, deadline - time.perf_counter()))
 
     def on_solution() -> None:
         try:
@@ -119,15 +121,17 @@ def search(model: Model, deadline: float, run: Run, warm: Warm) -> list[RouteAss
     routing.AddAtSolutionCallback(on_solution)
     ends = run.request.deadline  # Ctrl-C stops it
     routing.AddSearchMonitor(routing.solver().CustomLimit(lambda: run.stopped or ends.interrupted))
-    routing.CloseModelWithParameters(params)
+    routing.CloseModelWithParameters(params_now())
     initial = warm_start(model, warm)
     solution = None
     try:
         with stop_on_interrupt(ends):
             if initial is not None:
-                solution = routing.SolveFromAssignmentWithParameters(initial, params)
-            if solution is None and not run.stopped and not ends.interrupted:
-                solution = routing.SolveWithParameters(params)
+                solution = routing.SolveFromAssignmentWithParameters(initial, params_now())
+            # a cold start only when the warm one gave nothing and there is time for it
+            cold = solution is None and run.best_routes is None and not run.stopped
+            if cold and not ends.interrupted and time.perf_counter() < deadline:
+                solution = routing.SolveWithParameters(params_now())
     except KeyboardInterrupt:
         ends.stop()
     run.stopped = run.stopped or ends.interrupted

@@ -34,6 +34,40 @@ START_SHARE = 1 / 3
 beyond it the search starts from :func:`quick_start` instead."""
 
 
+READ_BREAKS_S = 5.6
+"""Seconds OR-Tools takes to read a start of 1,000 stops on routes with breaks.
+
+Reading a start (``ReadAssignmentFromRoutes``) cannot be interrupted; with
+break intervals it propagates them through every route, 5.6 s for 973 stops
+and 12.7 s for 1,961 on two cores (``bench/bench_big_day.py``), so about as
+the 1.2th power of the stops. Without breaks it takes a tenth of a second."""
+
+READ_SHARE = 2 / 3
+"""Largest share of the search budget reading a start may take; beyond it the
+start is kept as it is (settled by the repair engine) and OR-Tools does not search."""
+
+
+def read_estimate_s(problem: Problem, stops: int) -> float:
+    """Expected seconds for OR-Tools to read a start of ``stops`` stops of ``problem``.
+
+    Parameters
+    ----------
+    problem
+        The day: only routes with breaks make the read slow.
+    stops
+        Stops in the start.
+
+    Returns
+    -------
+    float
+        :data:`READ_BREAKS_S` scaled by ``(stops / 1000) ** 1.2`` when any
+        vehicle has a break, else 0.
+    """
+    if all(v.break_ is None for v in problem.fleet.vehicles):
+        return 0.0
+    return float(READ_BREAKS_S * (stops / 1000) ** 1.2)
+
+
 def first_solution_estimate_s(orders: int) -> float:
     """Expected seconds of OR-Tools' own first solution for ``orders`` modelled orders.
 
@@ -123,9 +157,13 @@ class OrToolsSolver(Solver):
             budget = search_deadline - time.perf_counter()
             if not warm and first_solution_estimate_s(len(scope.orders)) > START_SHARE * budget:
                 warm = quick_start(problem, request.settings.seed, Deadline(search_deadline))
-            found = search(build_model(scope, chains=True), search_deadline, run, warm)
-            if found is None and any(scope.chains.values()) and not run.stopped:
-                found = search(build_model(scope, chains=False), search_deadline, run, warm)
+            budget = search_deadline - time.perf_counter()
+            stops = sum(len(orders) for orders, _ in warm.values())
+            found = None
+            if read_estimate_s(problem, stops) <= READ_SHARE * budget:
+                found = search(build_model(scope, chains=True), search_deadline, run, warm)
+                if found is None and any(scope.chains.values()) and not run.stopped:
+                    found = search(build_model(scope, chains=False), search_deadline, run, warm)
             if found is None:  # no solution in time: the start is better than nothing
                 found = _start_routes(scope, warm)
                 request.untried.update(scope.orders)
