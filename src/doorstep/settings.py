@@ -75,6 +75,36 @@ class Settings(BaseSettings):
     """How long a tracking link works after its order ended (its last delivery,
     collection or return scan); then it answers 404 like an unknown link."""
 
+    monitor_interval_s: float = Field(default=10.0, ge=0, le=3600)
+    """Seconds between two runs of the dispatch monitor inside ``doorstep serve``
+    (exceptions detected, ETAs moved with the clock); 0 turns it off."""
+    late_departure_min: float = Field(default=15.0, ge=0, le=1440)
+    """``late_departure``: a published route not out for delivery this many minutes
+    after its planned start."""
+    running_late_min: float = Field(default=5.0, ge=0, le=1440)
+    """``running_late``: a stop projected to start more than this many minutes after
+    its window closes (or a route back this much after its shift end)."""
+    missed_scan_grace_min: float = Field(default=15.0, ge=0, le=1440)
+    """``missed_scan``: how long a scan may be late before it counts as missed."""
+    prolonged_stop_factor: float = Field(default=3.0, ge=1, le=100)
+    """``prolonged_stop``: a stop taking more than this many times its planned service
+    time (and at least ``prolonged_stop_min`` minutes more than it)."""
+    prolonged_stop_min: float = Field(default=10.0, ge=0, le=1440)
+    eta_notice_min: float = Field(default=15.0, ge=0, le=1440)
+    """An ``eta.changed`` webhook goes out when a customer's ETA moves by more than
+    this many minutes."""
+    replan_time_limit_s: float = Field(default=0.5, gt=0, le=600)
+    """Search time of each re-planning proposal (a breakdown, a hand-over)."""
+    max_attempts: int = Field(default=3, ge=1, le=20)
+    """Delivery attempts of an order; after the last failed one its parcels are
+    marked for return to sender instead of being planned again."""
+    redelivery_priority: int = Field(default=10, ge=0, le=1000)
+    """Priority added to an order planned again after a failed attempt, so the next
+    plan serves it first."""
+    auto_accept: list[str] = Field(default_factory=list)
+    """Playbooks whose proposals are accepted without asking (for example
+    ``["notify_customers"]``); none by default."""
+
     @classmethod
     def settings_customise_sources(
         cls,

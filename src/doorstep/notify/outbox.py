@@ -23,6 +23,10 @@ from doorstep.store import tables as t
 EVENT_TYPES: tuple[str, ...] = (
     *(f"parcel.{kind.value}" for kind in ScanKind),
     "order.status_changed",
+    "eta.changed",
+    "exception.opened",
+    "exception.resolved",
+    "route.updated",
     "plan.done",
     "plan.failed",
     "plan.published",

@@ -171,6 +171,8 @@ class Order(Base):
     email: Mapped[str] = mapped_column(String(200), default="")
     notes: Mapped[str] = mapped_column(Text, default="")
     paired_pickup: Mapped[str | None] = mapped_column(String(100), default=None)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    """Failed attempts at the door (failed_attempt scans); the next is ``attempts + 1``."""
     tracking_token: Mapped[str] = mapped_column(String(64), unique=True)
     status: Mapped[str] = mapped_column(String(24), default="created")
     tenant: Mapped[str | None] = mapped_column(String(ID_MAX_LENGTH), default=None, index=True)
@@ -224,6 +226,12 @@ class Route(Base):
     start_s: Mapped[int] = mapped_column(Integer)
     end_s: Mapped[int] = mapped_column(Integer)
     distance_m: Mapped[int] = mapped_column(BigInteger)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    """1 as planned; each accepted change makes a new route row with the next version."""
+    replaces: Mapped[str | None] = mapped_column(String(160), default=None)
+    """The route id this version replaced (None for version 1)."""
+    replaced_by: Mapped[str | None] = mapped_column(String(160), default=None)
+    """The route id of the version that replaced this one (its state is then ``superseded``)."""
 
 
 class Stop(Base):
@@ -244,6 +252,8 @@ class Stop(Base):
     planned_arrival_s: Mapped[int] = mapped_column(Integer)
     planned_start_s: Mapped[int] = mapped_column(Integer)
     eta_s: Mapped[int] = mapped_column(Integer)
+    notified_eta_s: Mapped[int | None] = mapped_column(Integer, default=None)
+    """The ETA the customer was last told of by ``eta.changed`` (None: the planned arrival)."""
     """Current estimate of the arrival, seconds after midnight of the route's day."""
     state: Mapped[str] = mapped_column(String(16), default="pending")
     """pending, arrived, done, failed."""
@@ -315,4 +325,93 @@ class WebhookDelivery(Base):
     status_code: Mapped[int | None] = mapped_column(Integer, default=None)
     error: Mapped[str | None] = mapped_column(Text, default=None)
     duration_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Incident(Base):
+    """A breakdown or accident reported on a route: the vehicle cannot go on."""
+
+    __tablename__ = "incidents"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    route_id: Mapped[str] = mapped_column(ForeignKey("routes.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    at: Mapped[datetime] = mapped_column()
+    note: Mapped[str] = mapped_column(Text, default="")
+    key_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    created_at: Mapped[CreatedAt]
+
+
+class CustomerRequest(Base):
+    """A change asked by the customer (tracking link) or the shop (integration key)."""
+
+    __tablename__ = "customer_requests"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    """time_window, another_day, safe_place, neighbour or address."""
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    source: Mapped[str] = mapped_column(String(16))
+    """customer (tracking token) or shop (integration key)."""
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    """open, done (a proposal was accepted) or refused."""
+    created_at: Mapped[CreatedAt]
+
+
+class DispatchException(Base):
+    """Something of the day that went wrong, detected from the events and the clock."""
+
+    __tablename__ = "exceptions"
+    __table_args__ = (Index(None, "day", "status"),)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10))
+    kind: Mapped[str] = mapped_column(String(24))
+    cause: Mapped[str] = mapped_column(String(300))
+    """What makes two detections the same exception (one open exception per cause)."""
+    severity: Mapped[str] = mapped_column(String(8))
+    route_id: Mapped[str | None] = mapped_column(String(160), default=None)
+    order_ids: Mapped[list[Any]] = mapped_column(default=list)
+    parcel_ids: Mapped[list[Any]] = mapped_column(default=list)
+    sentence: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    """open, acknowledged or resolved."""
+    first_seen: Mapped[datetime] = mapped_column()
+    last_seen: Mapped[datetime] = mapped_column()
+    resolved_at: Mapped[datetime | None] = mapped_column(default=None)
+    history: Mapped[list[Any]] = mapped_column(default=list)
+    """The audit trail: ``{"at", "what", "by"}`` entries, oldest first."""
+
+
+class Proposal(Base):
+    """A change to the published routes that would answer an exception, with its cost."""
+
+    __tablename__ = "proposals"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    exception_id: Mapped[str] = mapped_column(ForeignKey("exceptions.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    sentence: Mapped[str] = mapped_column(Text)
+    change: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """What accepting does: new stop sequences per route, notices, orders put off."""
+    delta: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """The cost delta by the evaluator (km, duty minutes, late stops...)."""
+    basis: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """Route id -> version it was computed on: another version since makes it stale."""
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    """open, accepted, rejected or stale."""
+    created_at: Mapped[CreatedAt]
+
+
+class Decision(Base):
+    """The decision log: who accepted or rejected which proposal, when and why."""
+
+    __tablename__ = "decisions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    day: Mapped[str] = mapped_column(String(10), index=True)
+    exception_id: Mapped[str] = mapped_column(String(40))
+    proposal_id: Mapped[str] = mapped_column(String(40))
+    decision: Mapped[str] = mapped_column(String(16))
+    """accepted, rejected or automatic."""
+    key_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    delta: Mapped[dict[str, Any]] = mapped_column(default=dict)
     at: Mapped[datetime] = mapped_column(default=utcnow)
