@@ -40,6 +40,18 @@ def test_error_codes_are_unique() -> None:
 
 
 EXPECTED_PUBLIC_NAMES = {
+    # running the day (issue 15)
+    "DayException",
+    "DayState",
+    "DispatchContext",
+    "ExceptionKind",
+    "ProposalDraft",
+    "RequestNow",
+    "RouteNow",
+    "StopNow",
+    "Thresholds",
+    "detect",
+    "propose",
     # functions
     "evaluate",
     "plan_day",

@@ -16,6 +16,9 @@ use, not on ``import doorstep``.
 
 __version__ = "0.1.0"  # first, so modules imported below may read it
 
+from doorstep.dispatch.day import DayState, RequestNow, RouteNow, StopNow
+from doorstep.dispatch.exceptions import DayException, ExceptionKind, Thresholds, detect
+from doorstep.dispatch.playbooks import DispatchContext, ProposalDraft, propose
 from doorstep.domain.finding import Finding, Severity
 from doorstep.domain.fleet import UNLIMITED, Break, Costs, Depot, Fleet, Profile, Vehicle
 from doorstep.domain.load import Load
@@ -53,12 +56,16 @@ __all__ = [
     "Contact",
     "CorruptFileError",
     "Costs",
+    "DayException",
     "DayPlan",
+    "DayState",
     "Depot",
+    "DispatchContext",
     "DomainError",
     "DoorstepError",
     "EmptyInputError",
     "Evaluation",
+    "ExceptionKind",
     "Finding",
     "Fleet",
     "GateSettings",
@@ -78,13 +85,18 @@ __all__ = [
     "PlanOptions",
     "Problem",
     "Profile",
+    "ProposalDraft",
     "Report",
+    "RequestNow",
     "Result",
     "RoadNetworkError",
     "Route",
+    "RouteNow",
     "RouterError",
     "RouterUnavailableError",
     "Severity",
+    "StopNow",
+    "Thresholds",
     "TimeWindow",
     "Unassigned",
     "UnsupportedFormatError",
@@ -92,8 +104,10 @@ __all__ = [
     "Violation",
     "Visit",
     "__version__",
+    "detect",
     "evaluate",
     "plan_day",
+    "propose",
     "read_fleet",
     "read_orders",
     "validate",

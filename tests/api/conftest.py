@@ -35,6 +35,7 @@ def service(database_url: str) -> Iterator[Service]:
         router="straight",
         dispatch_webhooks=False,
         webhook_allow_private=True,  # the tests' receivers listen on 127.0.0.1
+        monitor_interval_s=0,  # tests run the monitor themselves, at the moments they choose
     )
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         yield Service(client)

@@ -19,7 +19,7 @@ from .conftest import Service
 
 A, P, D, DR, IN = Role.ADMIN, Role.PLANNER, Role.DISPATCHER, Role.DRIVER, Role.INTEGRATION
 
-PUBLIC = frozenset({("GET", "/v1/track/{token}")})
+PUBLIC = frozenset({("GET", "/v1/track/{token}"), ("POST", "/v1/track/{token}/requests")})
 """Operations anyone may call: the unguessable token is the credential."""
 
 ALLOWED: dict[tuple[str, str], frozenset[Role]] = {
@@ -53,6 +53,16 @@ ALLOWED: dict[tuple[str, str], frozenset[Role]] = {
     ("DELETE", "/v1/webhooks/{subscription_id}"): frozenset({IN}),
     ("GET", "/v1/webhooks/{subscription_id}/deliveries"): frozenset({IN}),
     ("POST", "/v1/webhooks/{subscription_id}/test"): frozenset({IN}),
+    ("GET", "/v1/orders/{order_id}/attempts"): frozenset({P, D, IN}),
+    ("POST", "/v1/orders/{order_id}/requests"): frozenset({P, IN}),
+    ("POST", "/v1/routes/{route_id}/incidents"): frozenset({D, DR}),
+    ("GET", "/v1/exceptions"): frozenset({D}),
+    ("GET", "/v1/exceptions/{exception_id}"): frozenset({D}),
+    ("POST", "/v1/exceptions/{exception_id}/acknowledge"): frozenset({D}),
+    ("GET", "/v1/exceptions/{exception_id}/proposals"): frozenset({D}),
+    ("POST", "/v1/proposals/{proposal_id}/accept"): frozenset({D}),
+    ("POST", "/v1/proposals/{proposal_id}/reject"): frozenset({D}),
+    ("GET", "/v1/decisions"): frozenset({D}),
 }
 """Who may call each operation besides admin (who may call every one)."""
 

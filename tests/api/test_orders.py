@@ -214,3 +214,17 @@ def test_a_paired_pickup_must_name_a_pickup(service: Service) -> None:
     assert r.status_code == 422 and r.json()["code"] == "invalid_reference"
     r = c.post("/v1/orders", json=order("P2", 5, kind="pickup", paired_pickup="P1"), headers=key)
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.paired_pickup"
+
+
+def test_a_new_order_has_no_attempts_and_another_tenant_cannot_read_them(
+    service: Service,
+) -> None:
+    """An order starts with 0 attempts and an empty history; another tenant gets a 404."""
+    shop, other = service.key(Role.INTEGRATION), service.key(Role.INTEGRATION)
+    c = service.client
+    created = c.post("/v1/orders", json=order("T1"), headers=shop)
+    assert created.status_code == 201 and created.json()["attempts"] == 0
+    assert c.get("/v1/orders/T1", headers=shop).json()["attempts"] == 0
+    assert c.get("/v1/orders/T1/attempts", headers=shop).json() == []
+    hidden = c.get("/v1/orders/T1/attempts", headers=other)
+    assert hidden.status_code == 404 and hidden.json()["code"] == "not_found"

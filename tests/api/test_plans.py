@@ -219,6 +219,27 @@ def test_finished_orders_cannot_be_planned_again(service: Service) -> None:
     assert r.status_code == 202, r.text
 
 
+def test_deliveries_out_of_attempts_cannot_be_planned_again(service: Service) -> None:
+    """Return to sender, or failed with all 3 attempts used: 409; attempts left: it is open."""
+    planner = service.key(Role.PLANNER)
+    add_orders(service, order("rts", 1), order("used", 2), order("left", 3))
+    with transaction(service.app.state.sessions) as db:  # type: ignore[attr-defined]
+        db.get_one(t.Order, "rts").status = "return_to_sender"
+        used = db.get_one(t.Order, "used")
+        used.status, used.attempts = "returned_to_depot", 3
+        left = db.get_one(t.Order, "left")
+        left.status, left.attempts = "failed_attempt", 2
+    ids = ["left", "rts", "used"]
+    r = service.client.post("/v1/plans", json=QUICK | {"order_ids": ids}, headers=planner)
+    assert r.status_code == 409 and r.json()["code"] == "orders_closed", r.text
+    assert r.json()["errors"] == [
+        {"field": "body.order_ids[1]", "message": "order is return_to_sender"},
+        {"field": "body.order_ids[2]", "message": "order is returned_to_depot"},
+    ]
+    r = service.client.post("/v1/plans", json=QUICK | {"order_ids": ["left"]}, headers=planner)
+    assert r.status_code == 202, r.text
+
+
 def _driver(service: Service, driver_id: str = "lone") -> str:
     with transaction(service.app.state.sessions) as db:  # type: ignore[attr-defined]
         db.add(t.Driver(id=driver_id, name="Lone"))

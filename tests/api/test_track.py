@@ -6,7 +6,9 @@ import inspect
 import threading
 import time
 from contextlib import ExitStack
-from datetime import timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as dt_time
+from zoneinfo import ZoneInfo
 
 import anyio.to_thread
 import pytest
@@ -19,6 +21,7 @@ from doorstep.api.security import Role
 from doorstep.settings import Settings
 from doorstep.store import tables as t
 from doorstep.store.database import transaction
+from service_data import order, store_order
 
 from .conftest import Service
 
@@ -189,3 +192,68 @@ def test_tracking_has_connections_of_its_own(database_url: str) -> None:
         with shared.connect():
             status, took = _answered_within(Service(client), "/v1/track/" + "0" * 32)
     assert status == 404 and took < 2.0
+
+
+TOMORROW = date.today() + timedelta(days=1)
+
+
+def _order_on_route(service: Service, eta_s: int, window_start_s: int | None) -> str:
+    """Order o-eta, pending on a published route of tomorrow with ``eta_s``; its tracking link."""
+    with transaction(service.app.state.sessions) as db:  # type: ignore[attr-defined]
+        store_order(db, order("o-eta"))
+        db.add(t.Plan(id="p1", day=TOMORROW.isoformat(), status="published"))
+        db.add(
+            t.Route(
+                id="p1:van1",
+                plan_id="p1",
+                vehicle_id="van1",
+                day=TOMORROW.isoformat(),
+                state="published",
+                start_s=8 * 3600,
+                end_s=17 * 3600,
+                distance_m=0,
+            )
+        )
+        db.flush()
+        db.add(
+            t.Stop(
+                route_id="p1:van1",
+                seq=1,
+                order_id="o-eta",
+                leg_s=600,
+                service_s=180,
+                window_start_s=window_start_s,
+                window_end_s=None if window_start_s is None else window_start_s + 2 * 3600,
+                planned_arrival_s=eta_s,
+                planned_start_s=eta_s,
+                eta_s=eta_s,
+            )
+        )
+        token = db.get_one(t.Order, "o-eta").tracking_token
+    return f"/v1/track/{token}"
+
+
+def _clock(service: Service, seconds: int) -> str:
+    """Clock time ``seconds`` after midnight of TOMORROW in the service's zone, as ISO text."""
+    zone = ZoneInfo(service.app.state.settings.timezone)  # type: ignore[attr-defined]
+    return (
+        datetime.combine(TOMORROW, dt_time(0), tzinfo=zone) + timedelta(seconds=seconds)
+    ).isoformat()
+
+
+def test_the_eta_window_never_opens_before_the_promised_window(service: Service) -> None:
+    """ETA 09:40 for a window opening at 10:00: the customer sees 10:00-10:15, not 09:25-09:55."""
+    url = _order_on_route(service, eta_s=9 * 3600 + 40 * 60, window_start_s=10 * 3600)
+    window = service.client.get(url).json()["eta_window"]
+    assert window == {
+        "start": _clock(service, 10 * 3600),
+        "end": _clock(service, 10 * 3600 + 15 * 60),
+    }
+
+
+def test_the_eta_window_is_cut_at_the_window_opening() -> None:
+    """An ETA just after the opening shows from the opening; without a window, +-15 minutes."""
+    opens = 10 * 3600
+    assert track.eta_window(opens + 5 * 60, 0, opens) == (opens, opens + 20 * 60)
+    assert track.eta_window(opens + 30 * 60, 1, opens) == (opens + 13 * 60, opens + 47 * 60)
+    assert track.eta_window(opens, 0, None) == (opens - 15 * 60, opens + 15 * 60)

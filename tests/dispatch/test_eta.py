@@ -43,3 +43,38 @@ def test_a_vehicle_at_a_stop_leaves_after_its_service() -> None:
     """Arrived at 09:00 (window already open): the next stop is 09:15 at the earliest."""
     stops = [StopTimes(10 * M, 5 * M, arrived_s=9 * H), StopTimes(10 * M, 5 * M)]
     assert estimate(stops, 8 * H, now_s=9 * H + 1 * M) == [9 * H, 9 * H + 15 * M]
+
+
+def test_a_late_departure_moves_every_stop_before_the_first_scan() -> None:
+    """Leaving at 08:15 instead of 07:30 moves the first stops' ETAs by 45 minutes."""
+    stops = [StopTimes(10 * M, 5 * M), StopTimes(10 * M, 5 * M)]
+    planned = estimate(stops, 7 * H + 30 * M)
+    late = estimate(stops, 8 * H + 15 * M, now_s=8 * H + 20 * M)
+    assert [b - a for a, b in zip(planned, late, strict=True)] == [45 * M, 45 * M]
+
+
+def test_a_stop_passed_without_a_scan_is_not_expected_before_the_last_scan() -> None:
+    """Stop 2 was skipped (stop 3 arrived at 09:30): its ETA is 09:30, not the planned 08:25.
+
+    The bound moves only stop 2: stop 3 keeps its actual arrival and stop 4
+    follows stop 3's service, as without the skipped stop.
+    """
+    stops = [
+        StopTimes(10 * M, 5 * M, arrived_s=8 * H + 10 * M, finished_s=8 * H + 15 * M),
+        StopTimes(10 * M, 5 * M),
+        StopTimes(10 * M, 5 * M, arrived_s=9 * H + 30 * M),
+        StopTimes(10 * M, 5 * M),
+    ]
+    etas = estimate(stops, 8 * H)
+    assert etas == [8 * H + 10 * M, 9 * H + 30 * M, 9 * H + 30 * M, 9 * H + 45 * M]
+
+
+def test_a_passed_stop_is_bounded_by_the_latest_finish_too() -> None:
+    """A stop skipped before a delivery finished at 10:00 (no arrival scan) is not due before it."""
+    stops = [
+        StopTimes(10 * M, 5 * M),
+        StopTimes(10 * M, 5 * M, finished_s=10 * H),
+    ]
+    etas = estimate(stops, 8 * H, now_s=9 * H)
+    assert etas[0] == 10 * H
+    assert etas[1] == 10 * H - 5 * M  # its arrival: the finish less its service

@@ -13,8 +13,9 @@ from fastapi_offline import FastAPIOffline
 from doorstep.api import problems
 from doorstep.api.deps import refuse_nul
 from doorstep.api.guard import Guard, needs_key
-from doorstep.api.routers import events, fleet, keys, orders, plans, track, webhooks
+from doorstep.api.routers import dispatch, events, fleet, keys, orders, plans, track, webhooks
 from doorstep.notify.sender import WebhookSender
+from doorstep.service.monitor import Monitor, utc_now
 from doorstep.settings import Settings
 from doorstep.store.database import make_engine, session_factory
 
@@ -144,7 +145,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sender = WebhookSender(app.state.sessions, settings)
         if settings.dispatch_webhooks:
             sender.start()
+        app.state.monitor.start()
         yield
+        await asyncio.to_thread(app.state.monitor.stop)
         await asyncio.to_thread(sender.stop)
         await plans.stop_planning(app)
         engine.dispose()
@@ -160,8 +163,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
+    app.state.clock = utc_now
+    app.state.monitor = Monitor(app.state.sessions, settings, lambda: app.state.clock())
     problems.install(app)
-    for module in (keys, fleet, orders, plans, events, track, webhooks):
+    for module in (keys, fleet, orders, plans, events, track, webhooks, dispatch):
         app.include_router(module.router)
     _document_errors(app)
     app.add_middleware(Guard, state=app.state)

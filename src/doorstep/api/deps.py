@@ -95,6 +95,8 @@ class OrderStatus(StrEnum):
     FAILED_ATTEMPT = ParcelState.FAILED_ATTEMPT.value
     PICKED_UP = ParcelState.PICKED_UP.value
     RETURNED_TO_DEPOT = ParcelState.RETURNED_TO_DEPOT.value
+    RETURN_TO_SENDER = "return_to_sender"
+    """A delivery whose last allowed attempt failed (``max_attempts``): sent back, not out."""
 
 
 _NUL = "\x00"
@@ -163,3 +165,7 @@ EventPoster = Annotated[Principal, Depends(require(Role.DISPATCHER, Role.DRIVER)
 """May post scan events; a driver only for its own stops (dispatcher, driver)."""
 WebhookOwner = Annotated[Principal, Depends(require(Role.INTEGRATION))]
 """May manage its own webhook subscriptions (integration; admin sees them all)."""
+Dispatcher = Annotated[Principal, Depends(require(Role.DISPATCHER))]
+"""May read exceptions, proposals and decisions and accept or reject proposals (dispatcher)."""
+IncidentReporter = Annotated[Principal, Depends(require(Role.DISPATCHER, Role.DRIVER))]
+"""May report a breakdown or accident; a driver only on its own route (dispatcher, driver)."""

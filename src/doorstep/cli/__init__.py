@@ -6,6 +6,7 @@ import typer
 
 from doorstep import __version__
 from doorstep.cli.bench import bench_command, solve_command
+from doorstep.cli.dispatch import dispatch_app
 from doorstep.cli.network import matrix_command, network_app
 from doorstep.cli.plan import plan_command
 from doorstep.cli.serve import db_app, keys_app, serve_command
@@ -31,6 +32,7 @@ app.add_typer(network_app, name="network")
 app.command("serve")(serve_command)
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
+app.add_typer(dispatch_app, name="dispatch")
 
 
 def _version(value: bool) -> None:

@@ -1,11 +1,25 @@
 """Estimated arrival times of a route's remaining stops, from the plan and what happened.
 
 The rule is the evaluator's (:mod:`doorstep.plan.evaluator`), replayed from the
-latest known moment: a stop that is finished releases the vehicle at its finish
-time; a stop the vehicle has reached releases it after its service time; from
-there each leg takes its planned driving time, the vehicle waits for a window
-to open and serves. A stop not reached yet cannot be reached before now, so no
-estimate is earlier than ``now_s``.
+latest known moment:
+
+- The vehicle leaves the depot at ``departure_s``: the actual departure (the
+  route's first ``out_for_delivery`` scan) once it is known, else the planned
+  one, or now when the vehicle is late to leave (the caller decides:
+  :func:`doorstep.dispatch.ingest.refresh_route`).
+- A stop that is finished releases the vehicle at its finish time; a stop the
+  vehicle has reached releases it after its service time (not before now);
+  from there each leg takes its planned driving time, the vehicle waits for a
+  window to open and serves.
+- The clock: a stop not reached yet cannot be reached before now, so no
+  estimate of such a stop is earlier than ``now_s``.
+- The driver's scans: no stop not reached yet is expected before the latest
+  scan known on the route (any stop's arrival or finish), since the vehicle
+  was there then. This is what moves a stop passed without a scan (a later
+  stop was scanned while this one was not): the vehicle has moved on, and the
+  stop's estimate is at least that latest scan. The bound moves only the
+  stop's own estimate, not the vehicle's replay: the stops after it keep
+  their estimates (a scanned one restarts the replay from what happened).
 """
 
 from __future__ import annotations
@@ -27,6 +41,17 @@ class StopTimes:
     finished_s: int | None = None
     """When the stop was done (delivered, picked up, or failed), if it is."""
 
+    @property
+    def reached(self) -> bool:
+        """Whether a scan says the vehicle reached (or finished) the stop."""
+        return self.arrived_s is not None or self.finished_s is not None
+
+
+def last_scan_s(stops: Sequence[StopTimes]) -> int | None:
+    """The latest arrival or finish scanned on the route; ``None`` before any."""
+    moments = [m for s in stops for m in (s.arrived_s, s.finished_s) if m is not None]
+    return max(moments, default=None)
+
 
 def estimate(stops: Sequence[StopTimes], departure_s: int, now_s: int | None = None) -> list[int]:
     """Arrival estimates of every stop (actual arrivals where known).
@@ -36,19 +61,23 @@ def estimate(stops: Sequence[StopTimes], departure_s: int, now_s: int | None = N
     stops
         The route's stops in order.
     departure_s
-        Planned departure from the depot.
+        When the vehicle leaves (left) the depot: the actual departure when
+        known, else the planned one.
     now_s
         The current clock time (None: estimate as if at the plan's start).
 
     Returns
     -------
     list[int]
-        Per stop: the actual arrival if it happened, else the estimate.
+        Per stop: the actual arrival if it happened, else the estimate, which
+        is never earlier than ``now_s`` nor, for a stop passed without a scan,
+        than the latest scan of the route (see the module's rules).
     """
     out: list[int] = []
     free = departure_s
+    floor = last_scan_s(stops)
     for stop in stops:
-        if stop.finished_s is not None or stop.arrived_s is not None:
+        if stop.reached:
             arrival = stop.arrived_s
             if arrival is None:
                 arrival = max(free + stop.leg_s, (stop.finished_s or 0) - stop.service_s)
@@ -62,7 +91,7 @@ def estimate(stops: Sequence[StopTimes], departure_s: int, now_s: int | None = N
         arrival = free + stop.leg_s
         if now_s is not None:
             arrival = max(arrival, now_s)
-        out.append(arrival)
         begin = max(arrival, stop.window_start_s or 0)
         free = begin + stop.service_s
+        out.append(arrival if floor is None else max(arrival, floor))
     return out

@@ -2,7 +2,7 @@
 
 The routers call :func:`add_orders` and :func:`import_orders`; both raise
 :class:`~doorstep.service.refusal.RefusedError` naming what is wrong, and write
-nothing when they do.
+nothing when they do. :func:`attempt_history` tells an order's delivery attempts.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -207,3 +209,71 @@ def import_orders(db: Session, table: RawTable, tenant: str | None = None) -> Im
         if o.id in taken
     ]
     return Imported(report, stored, findings)
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One visit of an order's stop: an attempt to deliver (or collect) it."""
+
+    attempt: int
+    """1 for the first visit, then 2, 3..."""
+    route_id: str
+    day: str
+    outcome: str
+    """``delivered`` (``picked_up`` for a return); ``failed_attempt`` (failed at the
+    door, the parcel still on the vehicle); ``returned_to_depot`` (back at the depot
+    undelivered, after a failed attempt or without one)."""
+    failure_reason: str | None
+    """The reason of the visit's last failed attempt, if there was one."""
+    at: datetime | None
+    """When the visit ended (its last ending scan)."""
+
+
+def _outcome(kind: str, state: str, scans: Sequence[q.Scan]) -> str:
+    if state == "done":
+        return "picked_up" if kind == OrderKind.PICKUP.value else "delivered"
+    failed = [s.kind for s in scans if s.kind in ("failed_attempt", "returned_to_depot")]
+    return failed[-1] if failed else "failed_attempt"
+
+
+def attempt_history(db: Session, order: t.Order, timezone: ZoneInfo) -> list[Attempt]:
+    """The finished attempts of ``order``, oldest first, from its stops and scans.
+
+    An attempt is a finished stop (done or failed) of the order on a published
+    route (superseded versions left out); its outcome, failure reason and time
+    come from the ending scans of the order's parcels on the route's day (local
+    date in ``timezone``). A late scan of an earlier day counts for that day.
+
+    Parameters
+    ----------
+    db
+        A session.
+    order
+        The order.
+    timezone
+        The zone of the plans' clock times.
+
+    Returns
+    -------
+    list of Attempt
+        One per visit, numbered from 1. The order's ``attempts`` counts those
+        that failed at the door (a ``failed_attempt`` scan).
+    """
+    by_day: dict[str, list[q.Scan]] = {}
+    for scan in q.ending_scans(db, order.id):
+        by_day.setdefault(scan.at.astimezone(timezone).date().isoformat(), []).append(scan)
+    history = []
+    for n, visit in enumerate(q.visits_of(db, order.id), start=1):
+        scans = by_day.get(visit.day, [])
+        reasons = [s.failure_reason for s in scans if s.kind == "failed_attempt"]
+        history.append(
+            Attempt(
+                attempt=n,
+                route_id=visit.route_id,
+                day=visit.day,
+                outcome=_outcome(order.kind, visit.state, scans),
+                failure_reason=reasons[-1] if reasons and visit.state == "failed" else None,
+                at=scans[-1].at if scans else visit.finished_at,
+            )
+        )
+    return history

@@ -88,8 +88,9 @@ class PlanningInterruptedError(Exception):
 class PlanRequest:
     """What a planning job was asked to do (stored as the plan row's ``request``).
 
-    Which orders (``order_ids``; ``None``: every order with status ``created``
-    that is on no published route) and which vehicles (``vehicle_ids``; ``None``:
+    Which orders (``order_ids``; ``None``: every order with status ``created``,
+    and every failed delivery with attempts left, that has no stop to serve on
+    a published route) and which vehicles (``vehicle_ids``; ``None``:
     all of them), and how to search: ``objective``, ``seed`` and
     ``max_iterations`` as in :class:`~doorstep.plan.pipeline.PlanOptions`,
     ``time_limit_s`` (``None``: the service's ``plan_time_limit_s``), ``locks``
@@ -331,7 +332,9 @@ class PlanningJobs:
     sessions
         Sessions on the service's database.
     settings
-        The service's settings: router, default time limit.
+        The service's settings: router, default time limit, and for failed
+        deliveries planned again ``max_attempts`` and ``redelivery_priority``
+        (added to their priority, so the plan serves them first).
     provider
         Travel times; by default built from ``settings`` by :func:`provider_for`
         when the first job needs it (and kept, with its caches, for the next).
@@ -501,7 +504,12 @@ class PlanningJobs:
     def _plan(self, plan_id: str, request: PlanRequest) -> DayPlan:
         started = time.perf_counter()
         with self.sessions() as db:
-            orders = load_orders(db, request.order_ids)
+            orders = load_orders(
+                db,
+                request.order_ids,
+                max_attempts=self.settings.max_attempts,
+                redelivery_priority=self.settings.redelivery_priority,
+            )
             fleet = load_fleet(db, request.vehicle_ids)
         if not orders:
             raise InputError(

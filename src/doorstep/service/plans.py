@@ -16,7 +16,7 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
-from doorstep.dispatch.state import stop_state
+from doorstep.dispatch.state import REDELIVERABLE, RETURN_TO_SENDER, plannable_again, stop_state
 from doorstep.domain.order import OrderKind
 from doorstep.domain.plan_states import PlanStatus
 from doorstep.notify.outbox import Subscribers, enqueue
@@ -25,6 +25,7 @@ from doorstep.service.planning import PlanRequest, owned_request
 from doorstep.service.refusal import RefusedError
 from doorstep.store import tables as t
 from doorstep.store.queries import plans as q
+from doorstep.store.queries.plans import MAX_ATTEMPTS
 
 MAX_NAMED = 50
 """Most per-field errors a refusal lists."""
@@ -78,8 +79,29 @@ def check_known(
         )
 
 
-def check_open(db: Session, ids: Sequence[str]) -> None:
-    """Refuse orders that are finished: delivered, or (returns) collected.
+def closed_status(kind: str, status: str, attempts: int, max_attempts: int) -> bool:
+    """Whether an order is finished and cannot be planned again.
+
+    Delivered, or (returns) collected; marked ``return_to_sender``; or a failed
+    delivery that has used its ``max_attempts`` attempts. A failed delivery with
+    attempts left is open: it is planned again like a ``created`` order.
+    """
+    if status == RETURN_TO_SENDER or stop_state(status, OrderKind(kind)) == "done":
+        return True
+    return status in REDELIVERABLE and not plannable_again(kind, status, attempts, max_attempts)
+
+
+def check_open(db: Session, ids: Sequence[str], max_attempts: int = MAX_ATTEMPTS) -> None:
+    """Refuse orders that are finished (:func:`closed_status`).
+
+    Parameters
+    ----------
+    db
+        A session.
+    ids
+        The orders asked for, in the request's order.
+    max_attempts
+        Attempts allowed (the setting ``max_attempts``).
 
     Raises
     ------
@@ -88,8 +110,8 @@ def check_open(db: Session, ids: Sequence[str]) -> None:
     """
     closed = {
         ident: status
-        for ident, kind, status in q.order_states(db, ids)
-        if stop_state(status, OrderKind(kind)) == "done"
+        for ident, kind, status, attempts in q.order_states(db, ids)
+        if closed_status(kind, status, attempts, max_attempts)
     }
     if closed:
         raise RefusedError(
@@ -214,7 +236,12 @@ def check_warm_start(db: Session, warm: Mapping[str, Sequence[str]] | None) -> N
 
 
 def queue_plan(
-    db: Session, day: date, request: PlanRequest, warm_start_plan: str | None = None
+    db: Session,
+    day: date,
+    request: PlanRequest,
+    warm_start_plan: str | None = None,
+    *,
+    max_attempts: int = MAX_ATTEMPTS,
 ) -> t.Plan:
     """Check a planning request and store its plan row, ``queued`` and owned by this process.
 
@@ -229,6 +256,9 @@ def queue_plan(
     warm_start_plan
         An earlier plan whose routes the search starts from (stored in the
         request as its ``warm_start``); instead of ``request.warm_start``.
+    max_attempts
+        Attempts allowed (the setting ``max_attempts``): a failed delivery that
+        used them is finished (:func:`check_open`).
 
     Returns
     -------
@@ -244,7 +274,7 @@ def queue_plan(
     """
     if request.order_ids is not None:
         check_known(db, "order", request.order_ids)
-        check_open(db, request.order_ids)
+        check_open(db, request.order_ids, max_attempts)
     if request.vehicle_ids is not None:
         check_known(db, "vehicle", request.vehicle_ids)
     check_locks(db, request)
@@ -340,6 +370,10 @@ def drivers_for(
 def publish(db: Session, plan: t.Plan, assignments: Mapping[str, str]) -> None:
     """Hand a done plan's routes to their drivers; their orders become ``planned``.
 
+    Orders ``created``, and failed deliveries planned again (``failed_attempt``,
+    ``returned_to_depot``), move to ``planned``; a failed delivery's stop on an
+    earlier route does not keep it from being published again.
+
     Queues ``order.status_changed`` for each order that moves and ``plan.published``.
 
     Parameters
@@ -378,11 +412,11 @@ def publish(db: Session, plan: t.Plan, assignments: Mapping[str, str]) -> None:
         route.state = "published"
     subscribers = Subscribers.load(db)
     for order in q.orders_by_ids(db, order_ids):
-        if order.status == "created":
+        if order.status == "created" or order.status in REDELIVERABLE:
             subscribers.enqueue(
                 db,
                 "order.status_changed",
-                {"order_id": order.id, "from": "created", "to": "planned"},
+                {"order_id": order.id, "from": order.status, "to": "planned"},
             )
             order.status = "planned"
     plan.status = PlanStatus.PUBLISHED.value

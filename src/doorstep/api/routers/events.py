@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import (
     AwareDatetime,
     BaseModel,
@@ -154,7 +154,9 @@ class BatchOut(BaseModel):
 
 
 @router.post("/events", response_model=BatchOut)
-def post_events(body: BatchIn, db: Db, settings: Config, who: EventPoster) -> dict[str, Any]:
+def post_events(
+    body: BatchIn, db: Db, settings: Config, who: EventPoster, request: Request
+) -> dict[str, Any]:
     """Ingest a batch: each event is accepted, a duplicate, or rejected with a code.
 
     A rejected event (a field that does not match the schema, an ``event_id``
@@ -174,6 +176,8 @@ def post_events(body: BatchIn, db: Db, settings: Config, who: EventPoster) -> di
             now=t.utcnow(),
             key_id=who.key_id,
             driver_id=who.driver_id if who.role is Role.DRIVER else None,
+            notice_s=round(settings.eta_notice_min * 60),
+            max_attempts=settings.max_attempts,
         )
     except IntegrityError as exc:  # the same event in a batch being ingested right now
         raise ProblemError(
@@ -183,6 +187,8 @@ def post_events(body: BatchIn, db: Db, settings: Config, who: EventPoster) -> di
             "nothing of this batch was stored. Send it again: events already stored "
             "come back as duplicates.",
         ) from exc
+    if any(o.status == "accepted" for o in outcomes):
+        request.app.state.monitor.poke()  # exceptions follow the scans, not only the clock
     return describe(outcomes)
 
 

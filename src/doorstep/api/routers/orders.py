@@ -7,13 +7,16 @@ tenant's order answers 404, as an unknown id does. The depot's roles see every o
 from __future__ import annotations
 
 import os
+from datetime import datetime
 from pathlib import PurePath
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, File, Query, UploadFile, status
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from doorstep.api.deps import (
+    Config,
     Db,
     Id,
     Limit,
@@ -133,9 +136,30 @@ class OrderOut(BaseModel):
     priority: int
     late_cost_per_hour: int
     status: str
+    attempts: int
+    """Delivery attempts that failed at the door (see ``/v1/orders/{id}/attempts``)."""
     tracking_token: str
     tracking_url: str = ""
     parcel_ids: list[str] = Field(default_factory=list)
+
+    @field_validator("attempts", mode="before")
+    @classmethod
+    def _no_attempt_yet(cls, value: int | None) -> int:
+        """An order not flushed yet has no stored count: it has had no attempt."""
+        return 0 if value is None else value
+
+
+class AttemptOut(BaseModel):
+    """One visit of the order's stop: its number, route, day and how it ended."""
+
+    model_config = ConfigDict(from_attributes=True)
+    attempt: int
+    route_id: str
+    day: str
+    outcome: str
+    """``delivered`` (``picked_up`` for a return), ``failed_attempt`` or ``returned_to_depot``."""
+    failure_reason: str | None
+    at: datetime | None
 
 
 class BulkIn(BaseModel):
@@ -240,3 +264,13 @@ def get_order(order_id: str, db: Db, who: OrderReader) -> dict[str, Any]:
     body = _out(row, [p.id for p in parcels]).model_dump()
     body["parcels"] = [ParcelOut.model_validate(p).model_dump() for p in parcels]
     return body
+
+
+@router.get("/orders/{order_id}/attempts", response_model=list[AttemptOut])
+def get_attempts(order_id: str, db: Db, settings: Config, who: OrderReader) -> list[AttemptOut]:
+    """The order's delivery attempts, oldest first (another tenant's order is a 404)."""
+    row = oq.find_order(db, order_id, who.tenant)
+    if row is None:
+        raise not_found("order", order_id)
+    history = rules.attempt_history(db, row, ZoneInfo(settings.timezone))
+    return [AttemptOut.model_validate(a) for a in history]

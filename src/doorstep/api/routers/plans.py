@@ -219,6 +219,11 @@ class RouteOut(BaseModel):
     end_s: int
     distance_m: int
     stop_count: int
+    version: int = 1
+    """1 as planned; each accepted dispatch proposal that changes it makes the next."""
+    replaces: str | None = None
+    replaced_by: str | None = None
+    """Set when a newer version replaced this one (its state is then ``superseded``)."""
     links: dict[str, str]
 
 
@@ -392,7 +397,10 @@ def create_plan(
     # response): the worker must find the row when it starts.
     sessions: sessionmaker[Session] = request.app.state.sessions
     with transaction(sessions) as db:
-        out = PlanOut(**_plan_fields(rules.queue_plan(db, body.day, job, warm_plan)))
+        queued = rules.queue_plan(
+            db, body.day, job, warm_plan, max_attempts=jobs.settings.max_attempts
+        )
+        out = PlanOut(**_plan_fields(queued))
     jobs.submit(out.id)
     response.headers["Location"] = out.links["self"]
     return out
@@ -443,7 +451,11 @@ def _route_out(route: t.Route, stops: int) -> dict[str, Any]:
         "end_s": route.end_s,
         "distance_m": route.distance_m,
         "stop_count": stops,
-        "links": {"self": f"/v1/routes/{route.id}", "plan": f"/v1/plans/{route.plan_id}"},
+        "version": route.version,
+        "replaces": route.replaces,
+        "replaced_by": route.replaced_by,
+        "links": {"self": f"/v1/routes/{route.id}", "plan": f"/v1/plans/{route.plan_id}"}
+        | ({} if route.replaced_by is None else {"replaced_by": f"/v1/routes/{route.replaced_by}"}),
     }
 
 
@@ -451,7 +463,9 @@ def _visible(principal: Principal, route: t.Route) -> bool:
     """Whether ``principal`` may see ``route`` (a driver: its own published routes)."""
     if principal.role is not Role.DRIVER:
         return True
-    return route.driver_id == principal.driver_id and route.state in PUBLISHED_ROUTE_STATES
+    return route.driver_id == principal.driver_id and (
+        route.state in PUBLISHED_ROUTE_STATES or route.state == "superseded"
+    )
 
 
 @router.get("/routes", response_model=list[RouteOut])

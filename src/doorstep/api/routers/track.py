@@ -26,6 +26,36 @@ MARGIN_PER_STOP_S = 2 * 60
 """Added to the half-width for every stop still ahead of this one."""
 
 
+def eta_window(eta_s: int, stops_ahead: int, window_start_s: int | None) -> tuple[int, int]:
+    """The ETA window shown to the customer (clock seconds): never before the promised window.
+
+    The vehicle waits for a window to open before it serves, so the expected
+    delivery is the ETA or the window's opening, whichever is later; the window
+    shown is that plus or minus :data:`MARGIN_S` (and :data:`MARGIN_PER_STOP_S`
+    per stop ahead), cut so that it starts no earlier than the promised window
+    opens (an ETA of 09:40 for a window opening at 10:00 shows 10:00-10:15).
+
+    Parameters
+    ----------
+    eta_s
+        The stop's current ETA.
+    stops_ahead
+        Stops still pending before it on its route.
+    window_start_s
+        When the promised window opens; ``None`` without one.
+
+    Returns
+    -------
+    tuple[int, int]
+        Start and end of the window shown.
+    """
+    half = MARGIN_S + MARGIN_PER_STOP_S * stops_ahead
+    if window_start_s is None:
+        return eta_s - half, eta_s + half
+    expected = max(eta_s, window_start_s)
+    return max(expected - half, window_start_s), expected + half
+
+
 TRACKING_THREADS = 4
 """Threads, and database connections, kept for tracking reads.
 
@@ -107,7 +137,8 @@ async def track(
 
     No API key: the unguessable token (128 random bits) is the credential.
     The ETA window is the current estimate plus or minus 15 minutes, 2 more
-    per stop still ahead; it is absent once the stop is done. A link stops
+    per stop still ahead, never starting before the promised window opens
+    (:func:`eta_window`); it is absent once the stop is done. A link stops
     working ``tracking_ttl_days`` after the order ended (its last delivery,
     collection or return scan): then it is the same 404 as an unknown link.
     Read-only: one query, no transaction. ``async``, but its only I/O, the
@@ -133,10 +164,10 @@ async def track(
         and tracked.stop_state in ("pending", "arrived")
         and tracked.status not in _DONE
     ):
-        half = MARGIN_S + MARGIN_PER_STOP_S * tracked.stops_ahead
+        start_s, end_s = eta_window(eta_s, tracked.stops_ahead, tracked.window_start_s)
         body["eta_window"] = {
-            "start": _moment(day, eta_s - half, zone).isoformat(),
-            "end": _moment(day, eta_s + half, zone).isoformat(),
+            "start": _moment(day, start_s, zone).isoformat(),
+            "end": _moment(day, end_s, zone).isoformat(),
         }
     if tracked.proof_at is not None:
         details = tracked.proof or {}

@@ -8,11 +8,14 @@ across tenants, so the "taken" queries are never scoped.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.orm import Session
 
 from doorstep.domain.order import Order
+from doorstep.domain.plan_states import PUBLISHED_ROUTE_STATES
 from doorstep.store import tables as t
 from doorstep.store.convert import order_row
 
@@ -122,3 +125,56 @@ def parcels_of(db: Session, order_ids: Sequence[str]) -> dict[str, list[t.Parcel
     for parcel in db.scalars(query):
         parcels[parcel.order_id].append(parcel)
     return parcels
+
+
+class Visit(NamedTuple):
+    """A finished stop of an order on a published route (one attempt)."""
+
+    route_id: str
+    day: str
+    start_s: int
+    state: str
+    """done or failed."""
+    finished_at: datetime | None
+
+
+class Scan(NamedTuple):
+    """A scan of one of an order's parcels that ends a visit."""
+
+    kind: str
+    at: datetime
+    failure_reason: str | None
+
+
+ENDING_SCANS = ("delivered", "failed_attempt", "returned_to_depot", "return_picked_up")
+"""Scans that end a visit (an attempt)."""
+
+
+def visits_of(db: Session, order_id: str) -> list[Visit]:
+    """The finished stops (done, failed) of an order on published or later routes.
+
+    Superseded and unpublished route versions are left out. Sorted by day,
+    route start and route id.
+    """
+    rows = db.execute(
+        select(t.Route.id, t.Route.day, t.Route.start_s, t.Stop.state, t.Stop.finished_at)
+        .join(t.Route, t.Route.id == t.Stop.route_id)
+        .where(
+            t.Stop.order_id == order_id,
+            t.Route.state.in_(PUBLISHED_ROUTE_STATES),
+            t.Stop.state.in_(("done", "failed")),
+        )
+        .order_by(t.Route.day, t.Route.start_s, t.Route.id)
+    )
+    return [Visit(*row) for row in rows]
+
+
+def ending_scans(db: Session, order_id: str) -> list[Scan]:
+    """The scans of an order's parcels that end a visit, oldest first."""
+    rows = db.execute(
+        select(t.Event.kind, t.Event.at, t.Event.failure_reason)
+        .join(t.Parcel, t.Parcel.id == t.Event.parcel_id)
+        .where(t.Parcel.order_id == order_id, t.Event.kind.in_(ENDING_SCANS))
+        .order_by(t.Event.at, t.Event.event_id)
+    )
+    return [Scan(*row) for row in rows]

@@ -8,20 +8,26 @@ routers format what they return.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from doorstep.dispatch.state import REDELIVERABLE, plannable_again
 from doorstep.domain.fleet import Fleet
-from doorstep.domain.order import Order
+from doorstep.domain.order import Order, OrderKind
 from doorstep.domain.plan_states import PUBLISHED_ROUTE_STATES, PlanStatus
 from doorstep.errors import InputError
 from doorstep.plan.outputs.plan_json import chosen_window
 from doorstep.plan.result import DayPlan
+from doorstep.settings import Settings
 from doorstep.store import tables as t
 from doorstep.store.convert import to_fleet, to_order
+
+MAX_ATTEMPTS: int = Settings.model_fields["max_attempts"].default
+"""Delivery attempts allowed when the caller does not say (the setting's default)."""
 
 
 def names(ids: Sequence[str], limit: int = 10) -> str:
@@ -30,13 +36,30 @@ def names(ids: Sequence[str], limit: int = 10) -> str:
     return shown if len(ids) <= limit else f"{shown} and {len(ids) - limit} more"
 
 
-def _on_published_routes() -> Select[Any]:
-    """Ids of the orders on some published (or later) route."""
+ACTIVE_ROUTE_STATES = ("published", "in_progress")
+"""Routes a driver is still to drive (a completed or superseded one is not)."""
+
+OPEN_STOP_STATES = ("pending", "arrived")
+"""Stops still to be served (a done or failed one is over)."""
+
+
+def _on_open_stops() -> Select[Any]:
+    """Ids of the orders with a stop still to serve on an active route."""
     return (
         select(t.Stop.order_id)
         .join(t.Route, t.Route.id == t.Stop.route_id)
-        .where(t.Route.state.in_(PUBLISHED_ROUTE_STATES))
+        .where(t.Route.state.in_(ACTIVE_ROUTE_STATES), t.Stop.state.in_(OPEN_STOP_STATES))
     )
+
+
+def _plannable(max_attempts: int) -> ColumnElement[bool]:
+    """Orders offered to a plan by default: new ones, and failed deliveries with attempts left."""
+    again = and_(
+        t.Order.kind == OrderKind.DELIVERY.value,
+        t.Order.status.in_(REDELIVERABLE),
+        t.Order.attempts < max_attempts,
+    )
+    return or_(t.Order.status == "created", again)
 
 
 def _require_all(
@@ -50,7 +73,13 @@ def _require_all(
         raise InputError(f"unknown {what}: {names(missing)}")
 
 
-def load_orders(db: Session, order_ids: Sequence[str] | None) -> list[Order]:
+def load_orders(
+    db: Session,
+    order_ids: Sequence[str] | None,
+    *,
+    max_attempts: int = MAX_ATTEMPTS,
+    redelivery_priority: int = 0,
+) -> list[Order]:
     """The orders a plan covers, as domain orders.
 
     Parameters
@@ -58,8 +87,15 @@ def load_orders(db: Session, order_ids: Sequence[str] | None) -> list[Order]:
     db
         A session.
     order_ids
-        The orders asked for, or ``None`` for every order with status
-        ``created`` that is on no published route.
+        The orders asked for, or ``None`` for every order still to serve and
+        with no stop to serve on an active route: status ``created``, or a
+        delivery that failed (``failed_attempt``, ``returned_to_depot``) with
+        fewer than ``max_attempts`` attempts.
+    max_attempts
+        Attempts allowed (the setting ``max_attempts``).
+    redelivery_priority
+        Added to the priority of each failed delivery loaded (the setting
+        ``redelivery_priority``), so the plan serves it first.
 
     Returns
     -------
@@ -74,7 +110,7 @@ def load_orders(db: Session, order_ids: Sequence[str] | None) -> list[Order]:
     """
     query = select(t.Order).order_by(t.Order.id)
     if order_ids is None:
-        query = query.where(t.Order.status == "created", t.Order.id.not_in(_on_published_routes()))
+        query = query.where(_plannable(max_attempts), t.Order.id.not_in(_on_open_stops()))
     else:
         query = query.where(t.Order.id.in_(set(order_ids)))
     rows = list(db.scalars(query).all())
@@ -88,7 +124,15 @@ def load_orders(db: Session, order_ids: Sequence[str] | None) -> list[Order]:
         )
         rows.extend(row for row in db.scalars(partners) if row.id not in have)
         rows.sort(key=lambda row: row.id)
-    return [to_order(row) for row in rows]
+    return [_raised(row, max_attempts, redelivery_priority) for row in rows]
+
+
+def _raised(row: t.Order, max_attempts: int, redelivery_priority: int) -> Order:
+    """The domain order of ``row``, its priority raised when it is a failed delivery again."""
+    order = to_order(row)
+    if redelivery_priority and plannable_again(row.kind, row.status, row.attempts, max_attempts):
+        return replace(order, priority=order.priority + redelivery_priority)
+    return order
 
 
 def load_fleet(db: Session, vehicle_ids: Sequence[str] | None) -> Fleet:
@@ -223,10 +267,14 @@ def known_ids(
     return set(db.scalars(select(table.id).where(table.id.in_(set(ids)))))
 
 
-def order_states(db: Session, ids: Sequence[str]) -> list[tuple[str, str, str]]:
-    """``(id, kind, status)`` of the orders ``ids`` that exist."""
-    rows = db.execute(select(t.Order.id, t.Order.kind, t.Order.status).where(t.Order.id.in_(ids)))
-    return [(i, k, s) for i, k, s in rows]
+def order_states(db: Session, ids: Sequence[str]) -> list[tuple[str, str, str, int]]:
+    """``(id, kind, status, attempts)`` of the orders ``ids`` that exist."""
+    rows = db.execute(
+        select(t.Order.id, t.Order.kind, t.Order.status, t.Order.attempts).where(
+            t.Order.id.in_(ids)
+        )
+    )
+    return [(i, k, s, a) for i, k, s, a in rows]
 
 
 def regular_drivers(db: Session, vehicle_ids: Sequence[str]) -> dict[str, str]:
@@ -246,15 +294,21 @@ def orders_on_routes(db: Session, route_ids: Sequence[str]) -> set[str]:
 
 
 def taken_by_other_plans(db: Session, plan_id: str, order_ids: set[str]) -> list[str]:
-    """Those of ``order_ids`` on routes that another plan published, sorted."""
+    """Those of ``order_ids`` that another plan's published routes still hold, sorted.
+
+    A stop holds its order while it is to be served (pending or arrived) on a
+    published or in-progress route, and once it is done (the order was served).
+    A failed stop, or one on a superseded route, does not: a failed delivery
+    may be published again on a later plan.
+    """
+    held = or_(
+        and_(t.Route.state.in_(ACTIVE_ROUTE_STATES), t.Stop.state.in_(OPEN_STOP_STATES)),
+        and_(t.Route.state.in_(PUBLISHED_ROUTE_STATES), t.Stop.state == "done"),
+    )
     query = (
         select(t.Stop.order_id)
         .join(t.Route, t.Route.id == t.Stop.route_id)
-        .where(
-            t.Route.plan_id != plan_id,
-            t.Route.state.in_(PUBLISHED_ROUTE_STATES),
-            t.Stop.order_id.in_(order_ids),
-        )
+        .where(t.Route.plan_id != plan_id, held, t.Stop.order_id.in_(order_ids))
     )
     return sorted(set(db.scalars(query)))
 
@@ -267,8 +321,13 @@ def orders_by_ids(db: Session, ids: set[str]) -> list[t.Order]:
 def find_routes(
     db: Session, day: date | None, plan_id: str | None, driver_id: str | None = None
 ) -> list[t.Route]:
-    """Routes of a day or a plan, by day, plan, start; only published ones of ``driver_id``."""
+    """Current routes of a day or a plan, by day, plan, start; only published ones of ``driver_id``.
+
+    A version replaced by an accepted proposal (``replaced_by`` set) is left out:
+    it stays readable by its id and names its successor.
+    """
     query = select(t.Route).order_by(t.Route.day, t.Route.plan_id, t.Route.start_s, t.Route.id)
+    query = query.where(t.Route.replaced_by.is_(None))
     if day is not None:
         query = query.where(t.Route.day == day.isoformat())
     if plan_id is not None:

@@ -37,7 +37,7 @@ def _last_proof(column: Any) -> Any:
     )
 
 
-ENDED_STATUSES = ("delivered", "picked_up", "returned_to_depot")
+ENDED_STATUSES = ("delivered", "picked_up", "returned_to_depot", "return_to_sender")
 """Order statuses after which nothing more happens to the order: it has ended."""
 _ENDING_SCANS = ("delivered", "return_picked_up", "returned_to_depot")
 
@@ -59,6 +59,7 @@ _QUERY = (
         _last_proof(t.Event.at),
         _last_proof(t.Event.proof),
         _ENDED_AT,
+        t.Stop.window_start_s,
     )
     .select_from(t.Order)
     .outerjoin(t.Stop, t.Stop.order_id == t.Order.id)
@@ -87,6 +88,9 @@ class Tracked:
     ended_at
         When the order ended (its last delivery, collection or return scan),
         ``None`` while its status is not one of :data:`ENDED_STATUSES`.
+    window_start_s
+        When the window promised for the current stop opens (seconds after
+        midnight of ``day``); ``None`` without a window or a stop.
     """
 
     status: str
@@ -97,6 +101,7 @@ class Tracked:
     proof_at: datetime | None
     proof: dict[str, Any] | None
     ended_at: datetime | None = None
+    window_start_s: int | None = None
 
 
 def find_tracked(connection: Connection, token: str) -> Tracked | None:
@@ -104,9 +109,11 @@ def find_tracked(connection: Connection, token: str) -> Tracked | None:
     row = connection.execute(_QUERY, {"token": token}).first()
     if row is None:
         return None
-    status, eta_s, stop_state, day, ahead, proof_at, proof, ended_at = row
+    status, eta_s, stop_state, day, ahead, proof_at, proof, ended_at, window_start_s = row
     if status not in ENDED_STATUSES:
         ended_at = None
     elif ended_at is not None and ended_at.tzinfo is None:  # max() loses the column's type
         ended_at = ended_at.replace(tzinfo=UTC)
-    return Tracked(status, eta_s, stop_state, day, int(ahead or 0), proof_at, proof, ended_at)
+    return Tracked(
+        status, eta_s, stop_state, day, int(ahead or 0), proof_at, proof, ended_at, window_start_s
+    )

@@ -1,0 +1,259 @@
+"""Queries of the dispatch layer: the day's state, exceptions, proposals, decisions."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from doorstep.dispatch.day import DayState, RequestNow, RouteNow, StopNow
+from doorstep.store import tables as t
+
+CURRENT_STATES = ("published", "in_progress", "completed")
+"""States of a route version drivers work from (not ``planned``, not ``superseded``)."""
+
+ACTIVE_STATES = ("published", "in_progress")
+
+
+def day_bounds(day: str, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """Midnight of ``day`` and of the next day, in ``zone``."""
+    start = datetime.combine(date.fromisoformat(day), time(0), tzinfo=zone)
+    return start, start + timedelta(days=1)
+
+
+def current_routes(db: Session, day: str) -> list[t.Route]:
+    """The current version of every published route of ``day``, by id."""
+    return list(
+        db.scalars(
+            select(t.Route)
+            .where(t.Route.day == day, t.Route.state.in_(CURRENT_STATES))
+            .order_by(t.Route.id)
+        )
+    )
+
+
+def active_days(db: Session) -> list[str]:
+    """Days that have a published or in-progress route."""
+    rows = db.scalars(select(t.Route.day).where(t.Route.state.in_(ACTIVE_STATES)).distinct())
+    return sorted(rows)
+
+
+def _seconds(moment: datetime | None, midnight: datetime) -> int | None:
+    return None if moment is None else int((moment - midnight).total_seconds())
+
+
+def _chains(db: Session, day: str) -> dict[str, str]:
+    """Every route id of ``day`` -> the id of its current version."""
+    rows = db.execute(select(t.Route.id, t.Route.replaced_by).where(t.Route.day == day)).all()
+    successor = {rid: nxt for rid, nxt in rows}
+    out = {}
+    for rid in successor:
+        current = rid
+        while successor.get(current):
+            current = successor[current]  # type: ignore[assignment]
+        out[rid] = current
+    return out
+
+
+def day_state(db: Session, day: str, timezone: str) -> DayState:
+    """The state :func:`doorstep.dispatch.exceptions.detect` reads, from the store.
+
+    Parameters
+    ----------
+    db
+        A session.
+    day
+        ISO date.
+    timezone
+        The service's zone (clock times of the day).
+
+    Returns
+    -------
+    DayState
+        Current route versions with their stops, parcels (and which were
+        loaded that day), departures (first ``out_for_delivery`` scan), the
+        latest incident of each route (of any of its versions), and the open
+        requests about orders of the day.
+    """
+    zone = ZoneInfo(timezone)
+    midnight, next_midnight = day_bounds(day, zone)
+    routes = current_routes(db, day)
+    route_ids = [r.id for r in routes]
+    shift_end = dict(db.execute(select(t.Vehicle.id, t.Vehicle.shift_end_s)).all())
+    rows = db.execute(
+        select(t.Stop, t.Order)
+        .join(t.Order, t.Order.id == t.Stop.order_id)
+        .where(t.Stop.route_id.in_(route_ids))
+        .order_by(t.Stop.route_id, t.Stop.seq)
+    ).all()
+    order_ids = sorted({order.id for _, order in rows})
+    parcels: dict[str, list[str]] = defaultdict(list)
+    owner: dict[str, str] = {}
+    for pid, oid in db.execute(
+        select(t.Parcel.id, t.Parcel.order_id)
+        .where(t.Parcel.order_id.in_(order_ids))
+        .order_by(t.Parcel.id)
+    ):
+        parcels[oid].append(pid)
+        owner[pid] = oid
+    loaded: dict[str, set[str]] = defaultdict(set)
+    departures: dict[str, datetime] = {}
+    reasons: dict[str, str] = {}
+    for pid, kind, at, reason in db.execute(
+        select(t.Event.parcel_id, t.Event.kind, t.Event.at, t.Event.failure_reason)
+        .where(
+            t.Event.parcel_id.in_(list(owner)),
+            t.Event.at >= midnight,
+            t.Event.at < next_midnight,
+        )
+        .order_by(t.Event.at)
+    ):
+        oid = owner[pid]
+        if kind in ("loaded", "out_for_delivery"):
+            loaded[oid].add(pid)
+        if kind == "out_for_delivery":
+            departures.setdefault(oid, at)
+        if reason is not None:
+            reasons[oid] = reason
+    stops: dict[str, list[StopNow]] = defaultdict(list)
+    departed: dict[str, datetime] = {}
+    for stop, order in rows:
+        if order.id in departures:
+            first = departures[order.id]
+            departed[stop.route_id] = min(departed.get(stop.route_id, first), first)
+        failed = stop.state == "failed"
+        stops[stop.route_id].append(
+            StopNow(
+                order_id=order.id,
+                seq=stop.seq,
+                leg_s=stop.leg_s,
+                service_s=stop.service_s,
+                planned_arrival_s=stop.planned_arrival_s,
+                eta_s=stop.eta_s,
+                window_start_s=stop.window_start_s,
+                window_end_s=stop.window_end_s,
+                state=stop.state,
+                order_status=order.status,
+                arrived_s=_seconds(stop.arrived_at, midnight),
+                finished_s=_seconds(stop.finished_at, midnight),
+                parcel_ids=tuple(parcels[order.id]),
+                loaded=tuple(sorted(loaded[order.id])),
+                failure_reason=reasons.get(order.id) if failed else None,
+                attempt=order.attempts if failed and order.attempts else order.attempts + 1,
+                location=(order.lat, order.lon),
+                kind=order.kind,
+            )
+        )
+    chains = _chains(db, day)
+    incidents: dict[str, dict[str, Any]] = {}
+    for incident in db.scalars(
+        select(t.Incident)
+        .where(t.Incident.route_id.in_(list(chains)))
+        .order_by(t.Incident.created_at)
+    ):
+        incidents[chains[incident.route_id]] = {
+            "id": incident.id,
+            "kind": incident.kind,
+            "at_s": _seconds(incident.at, midnight),
+            "note": incident.note,
+        }
+    on_route = {order.id: stop.route_id for stop, order in rows}
+    requests = tuple(
+        RequestNow(r.id, r.order_id, r.kind, r.source, dict(r.details), on_route.get(r.order_id))
+        for r in db.scalars(
+            select(t.CustomerRequest)
+            .where(t.CustomerRequest.status == "open")
+            .where(t.CustomerRequest.order_id.in_(order_ids))
+            .order_by(t.CustomerRequest.created_at)
+        )
+    )
+    return DayState(
+        day,
+        tuple(
+            RouteNow(
+                id=r.id,
+                vehicle_id=r.vehicle_id,
+                state=r.state,
+                start_s=r.start_s,
+                end_s=r.end_s,
+                shift_end_s=shift_end.get(r.vehicle_id, r.end_s),
+                stops=tuple(stops[r.id]),
+                driver_id=r.driver_id,
+                version=r.version,
+                departed_s=_seconds(departed.get(r.id), midnight),
+                incident=incidents.get(r.id),
+            )
+            for r in routes
+        ),
+        requests,
+        timezone,
+    )
+
+
+def exceptions_of(
+    db: Session, day: str | None, status: str | None, limit: int = 500
+) -> list[t.DispatchException]:
+    """Stored exceptions, newest first (optionally of one day, in one status)."""
+    query = select(t.DispatchException)
+    if day is not None:
+        query = query.where(t.DispatchException.day == day)
+    if status is not None:
+        query = query.where(t.DispatchException.status == status)
+    return list(db.scalars(query.order_by(t.DispatchException.first_seen.desc()).limit(limit)))
+
+
+def unresolved(db: Session, day: str) -> dict[str, t.DispatchException]:
+    """Open or acknowledged exceptions of ``day``, by cause (locked for update)."""
+    rows = db.scalars(
+        select(t.DispatchException)
+        .where(t.DispatchException.day == day, t.DispatchException.status != "resolved")
+        .with_for_update()
+    )
+    return {row.cause: row for row in rows}
+
+
+def decided_causes(db: Session, day: str) -> set[str]:
+    """Causes of ``day`` whose exception a person closed by accepting a proposal."""
+    rows = db.scalars(
+        select(t.DispatchException).where(
+            t.DispatchException.day == day, t.DispatchException.status == "resolved"
+        )
+    )
+    return {row.cause for row in rows if row.details.get("decided")}
+
+
+def proposals_of(db: Session, exception_id: str) -> list[t.Proposal]:
+    """The proposals made for an exception, oldest first."""
+    return list(
+        db.scalars(
+            select(t.Proposal)
+            .where(t.Proposal.exception_id == exception_id)
+            .order_by(t.Proposal.created_at, t.Proposal.id)
+        )
+    )
+
+
+def decisions_of(db: Session, day: str | None, limit: int = 500) -> list[t.Decision]:
+    """The decision log, oldest first (optionally of one day)."""
+    query = select(t.Decision)
+    if day is not None:
+        query = query.where(t.Decision.day == day)
+    return list(db.scalars(query.order_by(t.Decision.id).limit(limit)))
+
+
+def routes_by_ids(db: Session, ids: Sequence[str], lock: bool = False) -> dict[str, t.Route]:
+    """Route rows by id (locked for update in id order when ``lock``)."""
+    query = select(t.Route).where(t.Route.id.in_(list(ids))).order_by(t.Route.id)
+    if lock:
+        query = query.with_for_update()
+    return {r.id: r for r in db.scalars(query)}
+
+
+def stops_of_route(db: Session, route_id: str) -> list[t.Stop]:
+    """A route's stop rows in order."""
+    return list(db.scalars(select(t.Stop).where(t.Stop.route_id == route_id).order_by(t.Stop.seq)))
