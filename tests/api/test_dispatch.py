@@ -130,6 +130,7 @@ def test_a_breakdown_is_detected_proposed_accepted_and_loses_no_parcel(service: 
     proposals = c.get(f"/v1/exceptions/{exception_id}/proposals", headers=dispatcher).json()
     hand_over = next(p for p in proposals if p["kind"] == "hand_over")
     assert hand_over["delta"]["orders_put_off"] == 0
+    assert hand_over["delta"]["feasible"], "the evaluator finds the new rest of the day clean"
     assert hand_over["delta"]["stops_moved"] == len(unavailable[0]["order_ids"])
     accepted = c.post(
         f"/v1/proposals/{hand_over['id']}/accept",
@@ -227,7 +228,19 @@ def test_a_customer_request_becomes_an_exception(service: Service, source: str) 
     requests = [e for e in found if e["kind"] == "customer_request"]
     assert len(requests) == 1 and requests[0]["order_ids"] == ["O03"]
     proposals = c.get(f"/v1/exceptions/{requests[0]['id']}/proposals", headers=dispatcher).json()
-    assert proposals[0]["kind"] in ("change_window", "refuse")
+    assert proposals[0]["kind"] == "change_window", proposals[0]["sentence"]
+    done = c.post(f"/v1/proposals/{proposals[0]['id']}/accept", headers=dispatcher)
+    assert done.status_code == 200, done.text
+    order = c.get("/v1/orders/O03", headers=planner).json()
+    assert order["windows"] == [[13 * H, 15 * H]]
+    on_route = [
+        s
+        for r in c.get(f"/v1/routes?day={DAY.isoformat()}", headers=dispatcher).json()
+        for s in c.get(f"/v1/routes/{r['id']}", headers=dispatcher).json()["stops"]
+        if s["order_id"] == "O03"
+    ]
+    assert [(s["window_start_s"], s["window_end_s"]) for s in on_route] == [(13 * H, 15 * H)]
+    assert 13 * H <= on_route[0]["planned_start_s"] <= 15 * H
 
 
 def _broken_day(service: Service) -> tuple[dict[str, str], str, list[dict[str, Any]]]:
@@ -293,3 +306,107 @@ def test_an_accept_that_fails_half_way_changes_nothing(
     assert {p["id"]: p["status"] for p in again}[hand_over["id"]] == "open"
     monkeypatch.setattr(rules, "_new_version", real)
     assert c.post(f"/v1/proposals/{hand_over['id']}/accept", headers=dispatcher).status_code == 200
+
+
+def test_a_late_departure_becomes_running_late_and_is_resequenced(service: Service) -> None:
+    """Not out 20 minutes after the start: late_departure; out at 15:55: running_late instead."""
+    c = service.client
+    dispatcher, routes = published_day(service)
+    route = routes[0]
+    monitor = service.app.state.monitor  # type: ignore[attr-defined]
+    monitor.run_once(at(route["start_s"] + 20 * 60))
+    opened = c.get(f"/v1/exceptions?day={DAY.isoformat()}", headers=dispatcher).json()
+    late = [e for e in opened if e["kind"] == "late_departure" and e["route_id"] == route["id"]]
+    assert len(late) == 1 and "has not left" in late[0]["sentence"]
+
+    stops = c.get(f"/v1/routes/{route['id']}", headers=dispatcher).json()["stops"]
+    events = [
+        {"event_id": f"x-{k}-{n}", "parcel_id": p, "kind": kind, "at": at(when).isoformat()}
+        for k, s in enumerate(stops)
+        for p in s["parcel_ids"]
+        for n, (kind, when) in enumerate(
+            (("scanned_at_depot", 6 * H), ("loaded", 7 * H), ("out_for_delivery", 15 * H + 55 * 60))
+        )
+    ]
+    assert c.post("/v1/events", json={"events": events}, headers=dispatcher).json()["rejected"] == 0
+    monitor.run_once(at(15 * H + 56 * 60))
+    now = c.get(f"/v1/exceptions?day={DAY.isoformat()}", headers=dispatcher).json()
+    by_kind = {e["kind"]: e for e in now if e["route_id"] == route["id"]}
+    assert by_kind["late_departure"]["status"] == "resolved"
+    running = by_kind["running_late"]
+    assert running["status"] == "open" and running["order_ids"]
+    moved = c.get(f"/v1/routes/{route['id']}", headers=dispatcher).json()["stops"]
+    assert all(s["eta_s"] >= 15 * H + 55 * 60 for s in moved), "the monitor moved the ETAs"
+    proposals = c.get(f"/v1/exceptions/{running['id']}/proposals", headers=dispatcher).json()
+    kinds = [p["kind"] for p in proposals]
+    assert "notify_customers" not in kinds, "the monitor already told them (eta.changed)"
+    resequence = next(p for p in proposals if p["kind"] == "resequence")
+    accepted = c.post(f"/v1/proposals/{resequence['id']}/accept", headers=dispatcher).json()
+    assert accepted["decision"] == "accepted" and len(accepted["new_routes"]) == 1
+
+
+def test_a_failed_attempt_is_put_to_the_next_day_and_stays_decided(service: Service) -> None:
+    """A not-home scan opens failed_attempt; next_day accepted resolves it for good."""
+    c = service.client
+    dispatcher, routes = published_day(service)
+    scan_until_eleven(service, routes[0], 1, "a")
+    stops = c.get(f"/v1/routes/{routes[0]['id']}", headers=dispatcher).json()["stops"]
+    second = stops[1]
+    failed = [
+        {
+            "event_id": f"f-{p}",
+            "parcel_id": p,
+            "kind": "failed_attempt",
+            "failure_reason": "not_home",
+            "at": at(10 * H).isoformat(),
+        }
+        for p in second["parcel_ids"]
+    ]
+    assert c.post("/v1/events", json={"events": failed}, headers=dispatcher).json()["accepted"]
+    monitor = service.app.state.monitor  # type: ignore[attr-defined]
+    monitor.run_once(at(10 * H + 60))
+    found = c.get(f"/v1/exceptions?day={DAY.isoformat()}", headers=dispatcher).json()
+    (attempt,) = [e for e in found if e["kind"] == "failed_attempt"]
+    assert attempt["order_ids"] == [second["order_id"]] and "not home" in attempt["sentence"]
+    proposals = c.get(f"/v1/exceptions/{attempt['id']}/proposals", headers=dispatcher).json()
+    next_day = next(p for p in proposals if p["kind"] == "next_day")
+    assert c.post(f"/v1/proposals/{next_day['id']}/accept", headers=dispatcher).status_code == 200
+    monitor.run_once(at(10 * H + 120))
+    after = c.get(f"/v1/exceptions?day={DAY.isoformat()}", headers=dispatcher).json()
+    attempts = [e for e in after if e["kind"] == "failed_attempt"]
+    assert [e["status"] for e in attempts] == ["resolved"], "decided: not opened again"
+    planner = service.key(Role.PLANNER)
+    order = c.get(f"/v1/orders/{second['order_id']}", headers=planner).json()
+    assert order["status"] == "failed_attempt" and order["attempts"] == 1
+
+
+def test_a_shop_moves_an_order_to_another_address(service: Service) -> None:
+    """An address request passes the gate, is proposed on its route, and moves the order."""
+    c = service.client
+    dispatcher, _ = published_day(service)
+    shop = service.key(Role.PLANNER)
+    body = {
+        "kind": "address",
+        "address": "Mannerheimintie 5",
+        "zip": "00100",
+        "city": "Helsinki",
+        "lat": 60.1702,
+        "lon": 24.9402,
+    }
+    assert c.post("/v1/orders/O04/requests", json=body, headers=shop).status_code == 201
+    no_place = {"kind": "address", "address": "Somewhere 1"}
+    refused = c.post("/v1/orders/O04/requests", json=no_place, headers=shop)
+    assert refused.status_code == 422 and refused.json()["code"] == "invalid_address"
+    service.app.state.monitor.run_once(at(7 * H))  # type: ignore[attr-defined]
+    found = c.get(f"/v1/exceptions?day={DAY.isoformat()}", headers=dispatcher).json()
+    (request,) = [e for e in found if e["kind"] == "customer_request"]
+    proposals = c.get(f"/v1/exceptions/{request['id']}/proposals", headers=dispatcher).json()
+    assert [p["kind"] for p in proposals] == ["change_address"]
+    assert (
+        c.post(f"/v1/proposals/{proposals[0]['id']}/accept", headers=dispatcher).status_code == 200
+    )
+    order = c.get("/v1/orders/O04", headers=shop).json()
+    assert (order["lat"], order["lon"]) == (60.1702, 60.1702 and 24.9402)
+    assert "Mannerheimintie 5" in order["street"] or order.get("address", "").startswith(
+        "Mannerheimintie"
+    )

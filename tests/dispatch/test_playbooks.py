@@ -126,3 +126,71 @@ def test_a_late_route_gets_notices_and_a_resequence() -> None:
     assert set(notices) == {"A1", "A2", "A3", "A4", "A5", "A6"}
     assert all(eta >= 9 * H + 30 * M for eta in notices.values())
     assert sorted(drafts[1].change["routes"]["P1-VAN-A"]) == ["A1", "A2", "A3", "A4", "A5", "A6"]
+
+
+def test_missed_scans_get_a_put_off_or_a_resequence() -> None:
+    """Parcels never loaded are put off; a stop passed without a scan goes back on the route."""
+    base = route("A", 0)
+    stops = list(base.stops)
+    stops[0] = replace(stops[0], loaded=())
+    stops[2] = replace(stops[2], state="done", order_status="delivered", finished_s=9 * H)
+    out = replace(base, stops=tuple(stops))
+    state = DayState("2026-12-07", (out,))
+    found = {
+        e.details["scan"]: e
+        for e in detect(state, 9 * H + 30 * M)
+        if e.kind is ExceptionKind.MISSED_SCAN
+    }
+    (put_off,) = propose(state, found["not_loaded"], context(), 9 * H + 30 * M)
+    assert put_off.kind == "put_off" and put_off.change["put_off"] == ["A1"]
+    (resequence,) = propose(state, found["stop_passed"], context(), 9 * H + 30 * M)
+    assert resequence.kind == "resequence"
+    new = resequence.change["routes"]["P1-VAN-A"]
+    assert sorted(new) == ["A1", "A2", "A4", "A5", "A6"]
+    assert resequence.delta["feasible"]
+
+
+def _request(kind: str, **details: object) -> DayException:
+    return DayException(
+        ExceptionKind.CUSTOMER_REQUEST,
+        f"customer_request:{kind}",
+        Severity.MEDIUM,
+        "",
+        "P1-VAN-A",
+        ("A3",),
+        details={"kind": kind, **details},
+    )
+
+
+def test_a_new_address_passes_the_gate_then_goes_on_the_route() -> None:
+    """A nearby address the gate accepts is proposed at its new place; a bad one is refused."""
+    state = DayState("2026-12-07", (route("A", 1),))
+    new = {"address": "Mannerheimintie 5", "zip": "00100", "city": "Helsinki"}
+    good = propose(state, _request("address", **new, lat=60.1702, lon=24.9402), context(), 9 * H)
+    assert [d.kind for d in good] == ["change_address"]
+    assert good[0].change["addresses"]["A3"]["lat"] == 60.1702
+    assert "A3" in good[0].change["routes"]["P1-VAN-A"]
+    bad = propose(state, _request("address", **new, lat=95.0, lon=24.94), context(), 9 * H)
+    assert [d.kind for d in bad] == ["refuse"]
+    assert "gate" in bad[0].sentence
+
+
+def test_a_failed_attempt_follows_the_customers_stated_wish() -> None:
+    """Nobody home, but the customer asked for a neighbour: that retry comes first."""
+    from doorstep.dispatch.day import RequestNow
+
+    stops = list(route("A", 2).stops)
+    stops[1] = replace(stops[1], state="failed", order_status="failed_attempt", attempt=1)
+    out = replace(route("A", 2), stops=tuple(stops))
+    wish = RequestNow("rq1", "A2", "neighbour", "customer", {"note": "flat 4, Virtanen"})
+    state = DayState("2026-12-07", (out,), (wish,))
+    failed = next(e for e in detect(state, 10 * H) if e.kind is ExceptionKind.FAILED_ATTEMPT)
+    drafts = propose(state, failed, context(), 10 * H)
+    assert [d.kind for d in drafts] == ["retry_as_asked", "retry_today", "next_day"]
+    assert drafts[0].change["notes"] == {"A2": "Neighbour: flat 4, Virtanen"}
+    assert "neighbour (flat 4, Virtanen)" in drafts[0].sentence
+    plain = replace(state, requests=())
+    assert [d.kind for d in propose(plain, failed, context(), 10 * H)] == [
+        "retry_today",
+        "next_day",
+    ]

@@ -25,6 +25,8 @@ class StopNow:
     planned_arrival_s: int
     eta_s: int
     window_start_s: int | None = None
+    told_s: int | None = None
+    """The ETA the customer was last told (None: the planned arrival)."""
     window_end_s: int | None = None
     state: str = "pending"
     """pending, arrived, done or failed (see :func:`doorstep.dispatch.state.stop_state`)."""

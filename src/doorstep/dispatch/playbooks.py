@@ -23,13 +23,19 @@ Playbooks:
 * ``running_late``, ``late_departure``, ``prolonged_stop``: ``notify_customers``
   (tell the affected customers their new ETA), ``resequence`` (re-plan the
   route alone), ``hand_over`` (share its stops left with the other routes).
-* ``failed_attempt``: ``retry_today`` (a second attempt on its route later
-  today, when it still has time), ``next_day`` (planned again another day).
+* ``failed_attempt``: ``retry_as_asked`` (when the customer stated a safe
+  place or a neighbour: a second attempt today, leaving it there if nobody
+  answers), ``retry_today`` (a second attempt on its route later today, when it
+  still has time), ``next_day`` (planned again another day).
 * ``customer_request``: ``change_window`` (the cheapest place with the new
   window, or a refusal saying why), ``put_off`` (another day), ``note`` (a safe
-  place or a neighbour, written on the order), ``refuse`` (an address change
-  must pass the gate first: re-import the order).
-* ``missed_scan``: none; a person scans or answers the driver.
+  place or a neighbour, written on the order), ``change_address`` (the new
+  address through the gate's rules first, then placed on its route; a finding
+  of the gate refuses it with the gate's message).
+* ``missed_scan``: parcels never loaded: ``put_off`` (they are likely still at
+  the depot); stops passed without a scan: ``resequence`` (back on the route
+  from where the van is); a delivery never loaded or no terminal scan: none, a
+  person scans or calls the driver.
 """
 
 from __future__ import annotations
@@ -386,6 +392,10 @@ def _change(plan: Replan, state: DayState, notice_s: int) -> dict[str, Any]:
         "routes": plan.routes,
         "visits": plan.visits,
         "put_off": plan.put_off,
+        "unassigned": [
+            {"order_id": u.order_id, "code": u.code, "reason": u.reason}
+            for u in plan.after.plan.unassigned
+        ],
         "etas": etas,
     }
 
@@ -507,17 +517,19 @@ def _late(
     etas = {
         s.order_id: a
         for s, a in zip(route.stops, arrivals, strict=True)
-        if s.state == "pending" and abs(a - s.eta_s) > ctx.notice_s
+        if s.state == "pending"
+        and abs(a - (s.planned_arrival_s if s.told_s is None else s.told_s)) > ctx.notice_s
     }
-    yield (
-        ProposalDraft(
-            "notify_customers",
-            f"Tell {_plural(len(etas), 'customer')} of {route.vehicle_id} their new ETA.",
-            {"etas": etas},
-            {"customers_notified": len(etas), "km": 0.0, "duty_min": 0.0, "stops_moved": 0},
-            _basis([route]),
+    if etas:  # the monitor may have told them already (eta.changed beyond the notice)
+        yield (
+            ProposalDraft(
+                "notify_customers",
+                f"Tell {_plural(len(etas), 'customer')} of {route.vehicle_id} their new ETA.",
+                {"etas": etas},
+                {"customers_notified": len(etas), "km": 0.0, "duty_min": 0.0, "stops_moved": 0},
+                _basis([route]),
+            )
         )
-    )
     if _pending_ids(route):
         plan = replan(state, ctx, now_s, [route])
         delta = delta_of(plan, state, ctx.notice_s)
@@ -562,6 +574,19 @@ def _failed(
             arrival = plan.visits[order_id]["arrival_s"]
             change = _change(plan, state, ctx.notice_s)
             change["retry"] = [order_id]
+            wish = stated_preference(state, ctx, order_id)
+            if wish is not None:
+                drafts.append(
+                    ProposalDraft(
+                        "retry_as_asked",
+                        f"Try {order_id} again at {format_clock(arrival)} on "
+                        f"{route.vehicle_id} and, if nobody answers, {wish[1]}: "
+                        f"{_describe(delta)}.",
+                        change | {"notes": {order_id: wish[0]}},
+                        delta,
+                        _basis([route]),
+                    )
+                )
             drafts.append(
                 ProposalDraft(
                     "retry_today",
@@ -582,6 +607,27 @@ def _failed(
         )
     )
     return drafts
+
+
+def stated_preference(
+    state: DayState, ctx: DispatchContext, order_id: str
+) -> tuple[str, str] | None:
+    """What the customer asked for when nobody is home: (the note, a phrase), or None.
+
+    An open ``safe_place`` / ``neighbour`` request of the order, or a note of
+    one written on the order by an accepted request.
+    """
+    for request in state.requests:
+        if request.order_id == order_id and request.kind in ("safe_place", "neighbour"):
+            where = str(request.details.get("note") or "").strip()
+            if request.kind == "safe_place":
+                return f"Safe place: {where}".strip(), f"leave it in the safe place ({where})"
+            return f"Neighbour: {where}".strip(), f"leave it with the neighbour ({where})"
+    order = ctx.orders.get(order_id)
+    for line in (order.notes if order is not None else "").splitlines():
+        if line.startswith(("Safe place:", "Neighbour:")):
+            return line, f"follow the customer's note ({line})"
+    return None
 
 
 def _request(
@@ -657,13 +703,133 @@ def _request(
                 _basis([route]),
             )
         ]
-    return [
-        _refuse(
-            order_id,
-            "a new address must pass the gate's checks first: "
-            "send the order again with it (POST /v1/orders)",
+    if kind == "address" and order_id in ctx.orders:
+        return list(_new_address(state, exception, ctx, now_s, route))
+    return [_refuse(order_id, f"Doorstep cannot apply a {kind!r} request")]
+
+
+ADDRESS_FIELDS = ("address", "zip", "city", "lat", "lon")
+"""What an address change may give (``address`` is the street and number)."""
+
+
+def checked_address(
+    order: Order, details: Mapping[str, Any], fleet: Fleet
+) -> tuple[Order | None, list[str]]:
+    """``order`` at the address in ``details``, as the gate judges it.
+
+    The order is written as one manifest row with the new address (street,
+    zip, city, coordinates) and its window, service and load, and the gate's
+    rules run on it against ``fleet``, as for an imported manifest.
+
+    Returns
+    -------
+    (Order or None, list of str)
+        The order at its new place (None when the gate refused it), and the
+        gate's error messages.
+    """
+    from doorstep.gate.validate import validate
+    from doorstep.io.tables import RawRow, RawTable
+
+    window = order.windows[0] if order.windows else None
+    values: dict[str, Any] = {
+        "order_id": order.id,
+        "kind": order.kind.value,
+        "address": order.address.street,
+        "unit": order.address.unit,
+        "zip": order.address.zip,
+        "city": order.address.city,
+        "lat": order.location.lat,
+        "lon": order.location.lon,
+        "window_start": "" if window is None else format_clock(window.start),
+        "window_end": "" if window is None else format_clock(window.end),
+        "service_min": order.service_s / 60,
+        "parcels": order.demand.parcels,
+        "weight_kg": order.demand.weight_g / 1000,
+        "volume_l": order.demand.volume_ml / 1000,
+    }
+    values |= {k: details[k] for k in ADDRESS_FIELDS if details.get(k) not in (None, "")}
+    table = RawTable("request", "json", tuple(values), (), [RawRow(1, values)])
+    report = validate(table, fleet if fleet.vehicles else None)
+    errors = [f.message for f in report.findings if f.severity.value == "error"]
+    if errors or not report.orders:
+        return None, errors or ["the gate did not accept the new address"]
+    moved = report.orders[0]
+    return replace(order, location=moved.location, address=moved.address), []
+
+
+def _new_address(
+    state: DayState,
+    exception: DayException,
+    ctx: DispatchContext,
+    now_s: int,
+    route: RouteNow | None,
+) -> Iterator[ProposalDraft]:
+    order_id = exception.order_ids[0]
+    moved, errors = checked_address(ctx.orders[order_id], exception.details, ctx.fleet)
+    if moved is None:
+        yield _refuse(order_id, "the new address fails the gate: " + "; ".join(errors[:3]))
+        return
+    address = {
+        "street": moved.address.street,
+        "zip": moved.address.zip,
+        "city": moved.address.city,
+        "lat": moved.location.lat,
+        "lon": moved.location.lon,
+    }
+    where = str(moved.address) or f"{moved.location.lat:.5f}, {moved.location.lon:.5f}"
+    if route is None or route.state not in ("published", "in_progress"):
+        yield ProposalDraft(
+            "change_address",
+            f"Deliver {order_id} to {where}; it is on no route today.",
+            {"addresses": {order_id: address}},
+            {"km": 0.0},
+            {},
         )
-    ]
+        return
+    plan = replan(state, ctx, now_s, [route], order_changes={order_id: moved})
+    if order_id in plan.put_off:
+        yield _refuse(order_id, f"{route.vehicle_id} cannot reach {where} in time today")
+        return
+    delta = delta_of(plan, state, ctx.notice_s)
+    change = _change(plan, state, ctx.notice_s)
+    change["addresses"] = {order_id: address}
+    yield ProposalDraft(
+        "change_address",
+        f"Deliver {order_id} to {where} at {format_clock(plan.visits[order_id]['arrival_s'])}: "
+        f"{_describe(delta)}.",
+        change,
+        delta,
+        _basis([route]),
+    )
+
+
+def _missed(
+    state: DayState, exception: DayException, ctx: DispatchContext, now_s: int
+) -> Iterator[ProposalDraft]:
+    route = state.route(exception.route_id or "")
+    if route is None:
+        return
+    scan = exception.details.get("scan")
+    pending = set(_pending_ids(route))
+    orders = [i for i in exception.order_ids if i in pending]
+    if scan == "not_loaded" and orders:
+        yield _put_off(
+            route,
+            orders,
+            f"Take {_plural(len(orders), 'order')} never scanned loaded off {route.vehicle_id} "
+            "(their parcels are likely still at the depot) and plan them another day.",
+        )
+    elif scan == "stop_passed" and orders:
+        plan = replan(state, ctx, now_s, [route])
+        delta = delta_of(plan, state, ctx.notice_s)
+        yield ProposalDraft(
+            "resequence",
+            f"Put the {_plural(len(orders), 'stop')} {route.vehicle_id} went past back on its "
+            f"route from where it is: {_describe(delta)}.",
+            _change(plan, state, ctx.notice_s),
+            delta,
+            _basis([route]),
+        )
 
 
 def _refuse(order_id: str, why: str) -> ProposalDraft:
@@ -681,8 +847,9 @@ PLAYBOOKS: dict[ExceptionKind, Playbook] = {
     ExceptionKind.PROLONGED_STOP: _late,
     ExceptionKind.FAILED_ATTEMPT: _failed,
     ExceptionKind.CUSTOMER_REQUEST: _request,
+    ExceptionKind.MISSED_SCAN: _missed,
 }
-"""Exception kind -> its playbook (``missed_scan`` has none)."""
+"""Exception kind -> its playbook."""
 
 
 def propose(
@@ -704,7 +871,7 @@ def propose(
     Returns
     -------
     list of ProposalDraft
-        The playbook's proposals, most useful first; empty for ``missed_scan``.
+        The playbook's proposals, most useful first (possibly none).
     """
     return list(proposals(state, exception, ctx, now))
 

@@ -255,18 +255,7 @@ def accept(
         resolve(exception, now, f"proposal {proposal.id} ({proposal.kind}) accepted", by)
         outbox.add("exception.resolved", payload(exception), None)
     exception.details = {**exception.details, "decided": proposal.id}
-    decision = t.Decision(
-        day=exception.day,
-        exception_id=exception.id,
-        proposal_id=proposal.id,
-        decision="accepted",
-        key_id=key_id,
-        reason=reason,
-        delta=proposal.delta,
-        at=now,
-    )
-    db.add(decision)
-    db.flush()
+    decision = _log(db, exception, proposal, "accepted", key_id, reason, now)
     outbox.write(db)
     return Applied(decision, tuple(new_routes), notices)
 
@@ -301,19 +290,32 @@ def reject(
     trail(exception, now, f"proposal {proposal.id} ({proposal.kind}) rejected: {reason}", by)
     if exception.status == "open":
         exception.status = "acknowledged"
-    decision = t.Decision(
+    return _log(db, exception, proposal, "rejected", key_id, reason, now)
+
+
+def _log(
+    db: Session,
+    exception: t.DispatchException,
+    proposal: t.Proposal,
+    decision: str,
+    key_id: str | None,
+    reason: str,
+    now: datetime,
+) -> t.Decision:
+    """Write one entry of the decision log."""
+    row = t.Decision(
         day=exception.day,
         exception_id=exception.id,
         proposal_id=proposal.id,
-        decision="rejected",
+        decision=decision,
         key_id=key_id,
         reason=reason,
         delta=proposal.delta,
         at=now,
     )
-    db.add(decision)
+    db.add(row)
     db.flush()
-    return decision
+    return row
 
 
 def _apply(
@@ -346,6 +348,11 @@ def _apply(
         order = db.get(t.Order, order_id)
         if order is not None:
             order.notes = f"{order.notes}\n{text}".strip()
+    for order_id, address in change.get("addresses", {}).items():
+        order = db.get(t.Order, order_id)
+        if order is not None:
+            order.street, order.zip, order.city = address["street"], address["zip"], address["city"]
+            order.lat, order.lon = address["lat"], address["lon"]
     for order_id, windows in change.get("windows", {}).items():
         order = db.get(t.Order, order_id)
         if order is not None:

@@ -132,6 +132,11 @@ class RequestIn(BaseModel):
     note: str = Field(default="", max_length=500)
     """For safe_place / neighbour: where or who."""
     address: str = Field(default="", max_length=300)
+    """For address: the street and number (checked by the gate's rules)."""
+    zip: str = Field(default="", max_length=20)
+    city: str = Field(default="", max_length=100)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
 
 
 class RequestOut(BaseModel):
@@ -355,8 +360,14 @@ def store_request(db: Db, order: t.Order, body: RequestIn, source: str) -> Reque
         details["window"] = list(body.window)
     if body.note:
         details["note"] = body.note
-    if body.address:
-        details["address"] = body.address
+    if body.kind == "address":
+        if body.lat is None or body.lon is None:
+            raise RefusedError(
+                "invalid_address",
+                "An address request needs the new place's lat and lon (and street, zip, city).",
+            )
+        details |= {"address": body.address, "zip": body.zip, "city": body.city}
+        details |= {"lat": body.lat, "lon": body.lon}
     row = t.CustomerRequest(
         id=new_id("req"), order_id=order.id, kind=body.kind, details=details, source=source
     )

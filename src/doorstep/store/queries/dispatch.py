@@ -135,6 +135,7 @@ def day_state(db: Session, day: str, timezone: str) -> DayState:
                 service_s=stop.service_s,
                 planned_arrival_s=stop.planned_arrival_s,
                 eta_s=stop.eta_s,
+                told_s=stop.notified_eta_s,
                 window_start_s=stop.window_start_s,
                 window_end_s=stop.window_end_s,
                 state=stop.state,
