@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, status
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from doorstep.api.deps import Config, Db, Dispatcher, Id, IncidentReporter, Limit, OrderWriter
@@ -32,6 +32,8 @@ def _now(request: Request) -> datetime:
 
 class IncidentIn(BaseModel):
     """A vehicle that cannot go on."""
+
+    model_config = ConfigDict(extra="forbid")
 
     kind: Literal["breakdown", "accident"]
     at: AwareDatetime
@@ -92,11 +94,15 @@ class ProposalOut(BaseModel):
 class DecisionIn(BaseModel):
     """Why (optional to accept, required to reject)."""
 
+    model_config = ConfigDict(extra="forbid")
+
     reason: str = Field(default="", max_length=2000)
 
 
 class RejectIn(BaseModel):
     """Why the proposal is rejected."""
+
+    model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(min_length=1, max_length=2000)
 
@@ -124,6 +130,8 @@ class AcceptOut(DecisionOut):
 
 class RequestIn(BaseModel):
     """A change asked for one order."""
+
+    model_config = ConfigDict(extra="forbid")
 
     kind: Literal["time_window", "another_day", "safe_place", "neighbour", "address"]
     window: tuple[int, int] | None = Field(

@@ -85,13 +85,32 @@ def day_state(db: Session, day: str, timezone: str) -> DayState:
     routes = current_routes(db, day)
     route_ids = [r.id for r in routes]
     shift_end = dict(db.execute(select(t.Vehicle.id, t.Vehicle.shift_end_s)).all())
-    rows = db.execute(
-        select(t.Stop, t.Order)
+    rows = db.execute(  # columns, not ORM objects: this runs on every monitor tick
+        select(
+            t.Stop.route_id,
+            t.Stop.seq,
+            t.Stop.leg_s,
+            t.Stop.service_s,
+            t.Stop.planned_arrival_s,
+            t.Stop.eta_s,
+            t.Stop.notified_eta_s,
+            t.Stop.window_start_s,
+            t.Stop.window_end_s,
+            t.Stop.state,
+            t.Stop.arrived_at,
+            t.Stop.finished_at,
+            t.Order.id.label("order_id"),
+            t.Order.status.label("order_status"),
+            t.Order.attempts,
+            t.Order.lat,
+            t.Order.lon,
+            t.Order.kind,
+        )
         .join(t.Order, t.Order.id == t.Stop.order_id)
         .where(t.Stop.route_id.in_(route_ids))
         .order_by(t.Stop.route_id, t.Stop.seq)
     ).all()
-    order_ids = sorted({order.id for _, order in rows})
+    order_ids = sorted({row.order_id for row in rows})
     parcels: dict[str, list[str]] = defaultdict(list)
     owner: dict[str, str] = {}
     for pid, oid in db.execute(
@@ -122,32 +141,32 @@ def day_state(db: Session, day: str, timezone: str) -> DayState:
             reasons[oid] = reason
     stops: dict[str, list[StopNow]] = defaultdict(list)
     departed: dict[str, datetime] = {}
-    for stop, order in rows:
-        if order.id in departures:
-            first = departures[order.id]
-            departed[stop.route_id] = min(departed.get(stop.route_id, first), first)
-        failed = stop.state == "failed"
-        stops[stop.route_id].append(
+    for row in rows:
+        if row.order_id in departures:
+            first = departures[row.order_id]
+            departed[row.route_id] = min(departed.get(row.route_id, first), first)
+        failed = row.state == "failed"
+        stops[row.route_id].append(
             StopNow(
-                order_id=order.id,
-                seq=stop.seq,
-                leg_s=stop.leg_s,
-                service_s=stop.service_s,
-                planned_arrival_s=stop.planned_arrival_s,
-                eta_s=stop.eta_s,
-                told_s=stop.notified_eta_s,
-                window_start_s=stop.window_start_s,
-                window_end_s=stop.window_end_s,
-                state=stop.state,
-                order_status=order.status,
-                arrived_s=_seconds(stop.arrived_at, midnight),
-                finished_s=_seconds(stop.finished_at, midnight),
-                parcel_ids=tuple(parcels[order.id]),
-                loaded=tuple(sorted(loaded[order.id])),
-                failure_reason=reasons.get(order.id) if failed else None,
-                attempt=order.attempts if failed and order.attempts else order.attempts + 1,
-                location=(order.lat, order.lon),
-                kind=order.kind,
+                order_id=row.order_id,
+                seq=row.seq,
+                leg_s=row.leg_s,
+                service_s=row.service_s,
+                planned_arrival_s=row.planned_arrival_s,
+                eta_s=row.eta_s,
+                told_s=row.notified_eta_s,
+                window_start_s=row.window_start_s,
+                window_end_s=row.window_end_s,
+                state=row.state,
+                order_status=row.order_status,
+                arrived_s=_seconds(row.arrived_at, midnight),
+                finished_s=_seconds(row.finished_at, midnight),
+                parcel_ids=tuple(parcels[row.order_id]),
+                loaded=tuple(sorted(loaded[row.order_id])),
+                failure_reason=reasons.get(row.order_id) if failed else None,
+                attempt=row.attempts if failed and row.attempts else row.attempts + 1,
+                location=(row.lat, row.lon),
+                kind=row.kind,
             )
         )
     chains = _chains(db, day)
@@ -163,7 +182,7 @@ def day_state(db: Session, day: str, timezone: str) -> DayState:
             "at_s": _seconds(incident.at, midnight),
             "note": incident.note,
         }
-    on_route = {order.id: stop.route_id for stop, order in rows}
+    on_route = {row.order_id: row.route_id for row in rows}
     requests = tuple(
         RequestNow(r.id, r.order_id, r.kind, r.source, dict(r.details), on_route.get(r.order_id))
         for r in db.scalars(
