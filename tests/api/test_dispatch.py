@@ -410,3 +410,24 @@ def test_a_shop_moves_an_order_to_another_address(service: Service) -> None:
     assert "Mannerheimintie 5" in order["street"] or order.get("address", "").startswith(
         "Mannerheimintie"
     )
+
+
+def test_gaps_in_the_scan_chain_open_missed_scans_once_the_day_is_over(service: Service) -> None:
+    """After the last shift, parcels never scanned at the depot become a missed_scan, once."""
+    c = service.client
+    dispatcher, routes = published_day(service)
+    scan_until_eleven(service, routes[0], 2, "a")  # the other van's parcels are never scanned
+    monitor = service.app.state.monitor  # type: ignore[attr-defined]
+    monitor.run_once(at(16 * H))
+    early = c.get(f"/v1/exceptions?day={DAY.isoformat()}", headers=dispatcher).json()
+    assert not [e for e in early if e["details"].get("source") == "reconciliation"]
+    monitor.run_once(at(21 * H))
+    monitor.run_once(at(21 * H + 60))
+    found = c.get(f"/v1/exceptions?day={DAY.isoformat()}", headers=dispatcher).json()
+    gaps = [e for e in found if e["details"].get("source") == "reconciliation"]
+    scans = {e["details"]["scan"] for e in gaps}
+    assert "never_at_depot" in scans
+    assert len(gaps) == len(scans), "one exception per kind of gap, not per run"
+    never = next(e for e in gaps if e["details"]["scan"] == "never_at_depot")
+    stops = c.get(f"/v1/routes/{routes[1]['id']}", headers=dispatcher).json()["stops"]
+    assert set(never["parcel_ids"]) >= {p for s in stops for p in s["parcel_ids"]}

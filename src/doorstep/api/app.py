@@ -13,7 +13,19 @@ from fastapi_offline import FastAPIOffline
 from doorstep.api import problems
 from doorstep.api.deps import refuse_nul
 from doorstep.api.guard import Guard, needs_key
-from doorstep.api.routers import dispatch, events, fleet, keys, orders, plans, track, webhooks
+from doorstep.api.routers import (
+    audit,
+    dispatch,
+    events,
+    fleet,
+    keys,
+    kpis,
+    orders,
+    plans,
+    reconciliation,
+    track,
+    webhooks,
+)
 from doorstep.notify.sender import WebhookSender
 from doorstep.service.monitor import Monitor, utc_now
 from doorstep.settings import Settings
@@ -166,7 +178,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.clock = utc_now
     app.state.monitor = Monitor(app.state.sessions, settings, lambda: app.state.clock())
     problems.install(app)
-    for module in (keys, fleet, orders, plans, events, track, webhooks, dispatch):
+    for module in (
+        keys,
+        fleet,
+        orders,
+        plans,
+        events,
+        track,
+        webhooks,
+        dispatch,
+        kpis,
+        audit,
+        reconciliation,
+    ):
         app.include_router(module.router)
     _document_errors(app)
     app.add_middleware(Guard, state=app.state)

@@ -169,3 +169,6 @@ Dispatcher = Annotated[Principal, Depends(require(Role.DISPATCHER))]
 """May read exceptions, proposals and decisions and accept or reject proposals (dispatcher)."""
 IncidentReporter = Annotated[Principal, Depends(require(Role.DISPATCHER, Role.DRIVER))]
 """May report a breakdown or accident; a driver only on its own route (dispatcher, driver)."""
+KpiReader = Annotated[Principal, Depends(require(Role.PLANNER, Role.DISPATCHER, Role.DRIVER))]
+"""May read KPIs; a driver only its own figures, over at most 31 days (planner, dispatcher,
+driver)."""

@@ -5,10 +5,14 @@ from __future__ import annotations
 import typer
 
 from doorstep import __version__
+from doorstep.cli.audit import audit_command
 from doorstep.cli.bench import bench_command, solve_command
 from doorstep.cli.dispatch import dispatch_app
+from doorstep.cli.kpi import export_command, kpi_command
 from doorstep.cli.network import matrix_command, network_app
 from doorstep.cli.plan import plan_command
+from doorstep.cli.reconcile import reconcile_command
+from doorstep.cli.report import report_command
 from doorstep.cli.serve import db_app, keys_app, serve_command
 from doorstep.cli.validate import validate_command
 
@@ -33,6 +37,11 @@ app.command("serve")(serve_command)
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(dispatch_app, name="dispatch")
+app.command("kpi")(kpi_command)
+app.command("export")(export_command)
+app.command("audit")(audit_command)
+app.command("reconcile")(reconcile_command)
+app.command("report")(report_command)
 
 
 def _version(value: bool) -> None:

@@ -22,12 +22,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from doorstep.dispatch.exceptions import DayException, Thresholds, detect
+from doorstep.analytics.reconcile import gap_exceptions, reconcile
+from doorstep.dispatch.exceptions import DayException, Thresholds, clock_of, detect
 from doorstep.notify.outbox import Outbox, Subscribers
 from doorstep.service.refusal import RefusedError
 from doorstep.settings import Settings
 from doorstep.store import tables as t
 from doorstep.store.queries import dispatch as q
+from doorstep.store.queries.reconcile import day_scans
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,13 +155,22 @@ def tick(db: Session, day: str, settings: Settings, now: datetime) -> Synced:
     now
         The moment.
 
+    Once the last shift of the day has ended, the day's reconciliation
+    (:func:`doorstep.analytics.reconcile.reconcile`) adds a ``missed_scan`` per
+    kind of gap in the scan chain (:func:`~doorstep.analytics.reconcile.gap_exceptions`).
+
     Returns
     -------
     Synced
         What changed.
     """
     state = q.day_state(db, day, settings.timezone)
-    return sync_exceptions(db, day, detect(state, now, Thresholds.of(settings)), now)
+    found = detect(state, now, Thresholds.of(settings))
+    ends = [r.shift_end_s for r in state.routes]
+    if ends and clock_of(state, now) > max(ends):  # the day is over: account for every parcel
+        report = reconcile(day_scans(db, day, settings.timezone, now), now)
+        found += gap_exceptions(report, report.end_of_day)
+    return sync_exceptions(db, day, found, now)
 
 
 def acknowledge(db: Session, exception_id: str, now: datetime, by: str) -> t.DispatchException:

@@ -265,7 +265,7 @@ class Event(Base):
     """An accepted scan event (rejected ones are only reported back)."""
 
     __tablename__ = "events"
-    __table_args__ = (Index(None, "parcel_id", "at"),)
+    __table_args__ = (Index(None, "parcel_id", "at"), Index(None, "at"))
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     event_id: Mapped[str] = mapped_column(String(120), unique=True)
     parcel_id: Mapped[str] = mapped_column(ForeignKey("parcels.id"))
