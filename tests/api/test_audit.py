@@ -166,3 +166,22 @@ def test_stops_added_by_a_hand_over_are_measured_against_their_version(service: 
     ]
     for stop in first_v1_after_added:
         assert "added_stops" in {c["cause"] for c in stop["causes"]}
+
+
+def test_a_failed_stop_shows_the_gate_findings_of_its_order(service: Service) -> None:
+    """The warnings an order was imported with come back with its failed stop."""
+    from sqlalchemy import update
+
+    from doorstep.store import tables as t
+    from doorstep.store.database import transaction
+
+    dispatcher, routes = published_day(service)
+    route = routes[0]
+    stops = _drive_late(service, route, dispatcher)
+    warning = {"code": "phone_invalid", "severity": "warning", "field": "phone", "message": "m"}
+    with transaction(service.app.state.sessions) as db:  # type: ignore[attr-defined]
+        db.execute(
+            update(t.Order).where(t.Order.id == stops[-1]["order_id"]).values(findings=[warning])
+        )
+    audit = service.client.get(f"/v1/routes/{route['id']}/audit", headers=dispatcher).json()
+    assert audit["stops"][-1]["failure"]["findings"] == [warning]

@@ -228,3 +228,24 @@ def test_a_new_order_has_no_attempts_and_another_tenant_cannot_read_them(
     assert c.get("/v1/orders/T1/attempts", headers=shop).json() == []
     hidden = c.get("/v1/orders/T1/attempts", headers=other)
     assert hidden.status_code == 404 and hidden.json()["code"] == "not_found"
+
+
+def test_an_uploaded_order_keeps_the_warnings_it_was_accepted_with(service: Service) -> None:
+    """The gate's warnings on a manifest row stay with its order (the route audit shows them)."""
+    from doorstep.store import tables as t
+
+    planner = service.key(Role.PLANNER)
+    manifest = (
+        b"order_id,address,zip,city,lat,lon,email\n"
+        b"W-1,Simonkatu 6,00100,Helsinki,60.1690,24.9372,not-an-address\n"
+        b"W-2,Simonkatu 8,00100,Helsinki,60.1691,24.9373,ok@example.com\n"
+    )
+    upload = service.client.post(
+        "/v1/orders/upload", files={"file": ("day.csv", manifest)}, headers=planner
+    )
+    assert upload.status_code == 200, upload.text
+    with service.app.state.sessions() as db:  # type: ignore[attr-defined]
+        kept = {o.id: o.findings for o in db.query(t.Order).filter(t.Order.id.like("W-%"))}
+    assert [f["code"] for f in kept["W-1"]] == ["email_invalid"]
+    assert kept["W-1"][0]["field"] == "email" and kept["W-1"][0]["severity"] == "warning"
+    assert kept["W-2"] == []

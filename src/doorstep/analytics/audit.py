@@ -107,7 +107,7 @@ class ActualStop:
     earlier_attempts: tuple[dict[str, Any], ...] = ()
     """The order's attempts on other routes before this one (``/v1/orders/{id}/attempts``)."""
     findings: tuple[dict[str, Any], ...] = ()
-    """Gate findings stored for the order (none are stored today)."""
+    """The gate's findings on the row the order was imported from (``orders.findings``)."""
 
 
 @dataclass(frozen=True, slots=True)

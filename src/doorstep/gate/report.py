@@ -16,8 +16,8 @@ JSON shape (``doorstep validate --format json``), documented in ``docs/gate.md``
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 from doorstep.domain.finding import Finding, Severity
 from doorstep.domain.fleet import Fleet
@@ -48,6 +48,15 @@ class Report:
     fleet: Fleet | None = None
     fleet_rows: int = 0
     ignored_columns: tuple[str, ...] = ()
+    order_rows: Mapping[str, int] = field(default_factory=dict)
+    """Order id -> the row of the orders file it came from."""
+
+    def findings_of(self, order_id: str) -> tuple[Finding, ...]:
+        """The findings of the orders file's row that made ``order_id``."""
+        row = self.order_rows.get(order_id)
+        if row is None:
+            return ()
+        return tuple(f for f in self.findings if f.source == "orders" and f.row == row)
 
     @property
     def accepted(self) -> int:

@@ -127,6 +127,7 @@ def _validate(orders: RawTable, fleet: RawTable | Fleet | None, settings: GateSe
         fleet=built_fleet,
         fleet_rows=fleet_rows,
         ignored_columns=orders.ignored_columns,
+        order_rows={r.order_id: r.row for r in records if r.order_id},
     )
 
 

@@ -198,6 +198,11 @@ def import_orders(db: Session, table: RawTable, tenant: str | None = None) -> Im
     parcels = [p for o in report.orders for p in default_parcel_ids(o)]
     taken = q.taken_order_ids(db, ids) | q.owners_of_parcels(db, parcels)
     stored = add_orders(db, [(o, None) for o in report.orders if o.id not in taken], tenant=tenant)
+    for row, _ in stored:  # the warnings an order was accepted with stay with it
+        row.findings = [
+            {"code": f.code, "severity": f.severity.value, "field": f.field, "message": f.message}
+            for f in report.findings_of(row.id)
+        ]
     findings = [
         Finding(
             "order_id_taken",

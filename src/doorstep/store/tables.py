@@ -171,6 +171,9 @@ class Order(Base):
     email: Mapped[str] = mapped_column(String(200), default="")
     notes: Mapped[str] = mapped_column(Text, default="")
     paired_pickup: Mapped[str | None] = mapped_column(String(100), default=None)
+    findings: Mapped[list[Any]] = mapped_column(default=list)
+    """The gate's findings on the row the order came from (warnings it was accepted
+    with): ``{"code", "severity", "field", "message"}`` each."""
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     """Failed attempts at the door (failed_attempt scans); the next is ``attempts + 1``."""
     tracking_token: Mapped[str] = mapped_column(String(64), unique=True)

@@ -77,7 +77,7 @@ class FailureOut(BaseModel):
     earlier_attempts: list[dict[str, Any]]
     """Its attempts on earlier routes (as ``/v1/orders/{id}/attempts``)."""
     findings: list[dict[str, Any]]
-    """Gate findings stored for the order (none are stored at import today)."""
+    """The gate's findings on the row the order was imported from (warnings it passed with)."""
 
 
 class StopAuditOut(BaseModel):

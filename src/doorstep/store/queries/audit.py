@@ -5,8 +5,8 @@ needs as a :class:`~doorstep.analytics.audit.RouteRecord`: every version of
 the route (version 1 as published, then each accepted change), the current
 version's stops with their scans in clock seconds, the departure (the first
 ``out_for_delivery`` scan, as the ETAs use it), and for failed stops the
-reason and the order's earlier attempts. Gate findings are not stored at
-import, so ``findings`` stays empty.
+reason, the order's earlier attempts and the gate's findings on the row it
+was imported from (``orders.findings``).
 """
 
 from __future__ import annotations
@@ -162,6 +162,7 @@ def load_route(db: Session, route_id: str, timezone: ZoneInfo) -> RouteRecord | 
                 failure_reason=reason,
                 attempts=order.attempts,
                 earlier_attempts=earlier,
+                findings=tuple(order.findings or ()),
             )
         )
     departed = _departures(db, [chain[0].id], current.day, timezone).get(chain[0].id)
