@@ -63,6 +63,7 @@ ALLOWED: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", "/v1/proposals/{proposal_id}/accept"): frozenset({D}),
     ("POST", "/v1/proposals/{proposal_id}/reject"): frozenset({D}),
     ("GET", "/v1/decisions"): frozenset({D}),
+    ("POST", "/v1/slots"): frozenset({P, D, IN}),
     ("GET", "/v1/routes/{route_id}/audit"): frozenset({P, D, DR}),
     ("GET", "/v1/kpis"): frozenset({P, D, DR}),
     ("GET", "/v1/reconciliation"): frozenset({P, D}),

@@ -23,6 +23,7 @@ from doorstep.api.routers import (
     orders,
     plans,
     reconciliation,
+    slots,
     track,
     webhooks,
 )
@@ -190,6 +191,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         kpis,
         audit,
         reconciliation,
+        slots,
     ):
         app.include_router(module.router)
     _document_errors(app)

@@ -13,7 +13,9 @@ from doorstep.cli.network import matrix_command, network_app
 from doorstep.cli.plan import plan_command
 from doorstep.cli.reconcile import reconcile_command
 from doorstep.cli.report import report_command
+from doorstep.cli.risk import risk_app
 from doorstep.cli.serve import db_app, keys_app, serve_command
+from doorstep.cli.simulate import simulate_command
 from doorstep.cli.validate import validate_command
 
 app = typer.Typer(
@@ -42,6 +44,8 @@ app.command("export")(export_command)
 app.command("audit")(audit_command)
 app.command("reconcile")(reconcile_command)
 app.command("report")(report_command)
+app.add_typer(risk_app, name="risk")
+app.command("simulate")(simulate_command)
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,1 @@
+"""Learning from delivery history: the attempt-history format and the failure-risk model."""

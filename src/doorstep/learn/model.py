@@ -1,0 +1,419 @@
+"""The failure-risk model: P(first attempt fails), trained, calibrated, explained, saved.
+
+A :class:`~sklearn.ensemble.HistGradientBoostingClassifier` learns from the
+earlier part of the training window; a calibration map (Platt scaling on the
+score's log-odds: it keeps the ranking) is fitted on its scores of the later
+part, days it did not learn from. The classifier is then refitted on the
+whole window with the same settings and its scores go through that map.
+The artefact (:func:`save`, :func:`load`) keeps the classifier, the
+calibrator, the history state (daily totals per customer,
+area and band up to the end of the window: what scoring needs) and JSON
+metadata (version, windows, features, metrics), written beside it as
+``MODEL.json``. :class:`TrainedRisk` answers the
+:class:`doorstep.learn.risk.FailureRisk` protocol from it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd  # type: ignore[import-untyped]
+
+from doorstep.errors import InputError
+from doorstep.learn.features import (
+    CATEGORICAL,
+    EXPLAIN_GROUPS,
+    FEATURES,
+    Snapshot,
+    area_codes,
+    derive,
+    features,
+    known_table,
+)
+
+ARTEFACT = "doorstep-risk-model"
+FORMAT_VERSION = 1
+"""Bumped whenever the artefact's content changes; :func:`load` refuses other versions."""
+
+PARAMS: dict[str, Any] = {
+    "max_iter": 150,
+    "learning_rate": 0.05,
+    "max_leaf_nodes": 31,
+    "min_samples_leaf": 50,
+    "l2_regularization": 1.0,
+    "early_stopping": False,
+    "random_state": 0,
+}
+"""The gradient boosting's settings (measured on the Changshu split: docs/risk.md)."""
+
+CALIBRATION_SHARE = 0.2
+"""The later share of the training window's days kept to calibrate on."""
+
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+@dataclass
+class RiskModel:
+    """A trained failure-risk model and the history it scores with."""
+
+    classifier: Any
+    calibrator: Any
+    known: pd.DataFrame
+    prior: float
+    codes: dict[str, int]
+    reference: dict[str, float]
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def until(self) -> pd.Timestamp:
+        """The last day of the training window."""
+        return pd.Timestamp(self.metadata["train_window"]["to"])
+
+    def predict(self, matrix: pd.DataFrame) -> np.ndarray:
+        """Calibrated P(fail) for rows of :data:`FEATURES`."""
+        scores = self.classifier.predict_proba(matrix[list(FEATURES)])[:, 1]
+        calibrated: np.ndarray = np.asarray(self.calibrator.predict_proba(_logit(scores))[:, 1])
+        return calibrated
+
+    def state_for(self, history: pd.DataFrame | None = None) -> pd.DataFrame:
+        """The known history: the model's own, plus ``history``'s labelled days after its window."""
+        if history is None:
+            return self.known
+        later = history[(history["date"] > self.until) & (history["failed"] >= 0)]
+        if later.empty:
+            return self.known
+        return pd.concat([self.known, known_table(later)], ignore_index=True).sort_values(
+            "date", kind="stable"
+        )
+
+    def matrix(self, attempts: pd.DataFrame, history: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Features of ``attempts``, from the model's state and ``history``'s later days."""
+        return features(attempts, self.state_for(history), self.prior, self.codes)
+
+    def explain(self, matrix: pd.DataFrame, top: int = 3) -> list[list[tuple[str, float]]]:
+        """The features that raise each row's risk most.
+
+        Each group of :data:`~doorstep.learn.features.EXPLAIN_GROUPS` is in turn
+        replaced by its training reference (median, or most common value) and
+        the row re-scored: the drop in P(fail) is that group's contribution.
+        One batch prediction per group, whatever the number of rows.
+
+        Parameters
+        ----------
+        matrix
+            Rows of :data:`FEATURES`.
+        top
+            How many reasons per row (only those that raise the risk).
+
+        Returns
+        -------
+        list of list of (str, float)
+            Per row, (group, contribution to P(fail)), largest first.
+        """
+        base = self.predict(matrix)
+        names = list(EXPLAIN_GROUPS)
+        deltas = np.zeros((len(matrix), len(names)))
+        for j, name in enumerate(names):
+            changed = matrix.copy()
+            for column in EXPLAIN_GROUPS[name]:
+                changed[column] = self.reference[column]
+            deltas[:, j] = base - self.predict(changed)
+        out: list[list[tuple[str, float]]] = []
+        for row in deltas:
+            order = np.argsort(-row, kind="stable")[:top]
+            out.append([(names[k], float(row[k])) for k in order if row[k] > 0.0005])
+        return out
+
+
+def _logit(scores: np.ndarray) -> np.ndarray:
+    p = np.clip(np.asarray(scores, dtype=float), 1e-6, 1 - 1e-6)
+    logits: np.ndarray = np.log(p / (1 - p)).reshape(-1, 1)
+    return logits
+
+
+def _window(frame: pd.DataFrame) -> dict[str, str]:
+    return {
+        "from": frame["date"].min().date().isoformat(),
+        "to": frame["date"].max().date().isoformat(),
+    }
+
+
+def metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
+    """AUC, Brier score, log loss and the rates of ``p`` against outcomes ``y``.
+
+    Parameters
+    ----------
+    y
+        1 for a failed first attempt, 0 for delivered.
+    p
+        Predicted P(fail).
+
+    Returns
+    -------
+    dict
+        ``auc`` (None-like NaN when one class only), ``brier``, ``log_loss``,
+        ``rows``, ``observed_rate``, ``mean_predicted``.
+    """
+    from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
+
+    p = np.clip(np.asarray(p, dtype=float), 1e-6, 1 - 1e-6)
+    y = np.asarray(y, dtype=int)
+    both = 0 < y.sum() < len(y)
+    return {
+        "auc": float(roc_auc_score(y, p)) if both else float("nan"),
+        "brier": float(brier_score_loss(y, p)),
+        "log_loss": float(log_loss(y, p, labels=[0, 1])),
+        "rows": len(y),
+        "observed_rate": float(y.mean()) if len(y) else float("nan"),
+        "mean_predicted": float(p.mean()) if len(p) else float("nan"),
+    }
+
+
+def train(
+    history: pd.DataFrame,
+    train_until: date | None = None,
+    *,
+    params: dict[str, Any] | None = None,
+    refit: bool = False,
+    progress: Progress = _quiet,
+) -> RiskModel:
+    """Train and calibrate the model on a canonical history.
+
+    Parameters
+    ----------
+    history
+        Labelled attempts (:mod:`doorstep.learn.history`).
+    train_until
+        Last day to learn from (included); later rows are ignored. Default:
+        the whole history.
+    params
+        HistGradientBoosting settings (default :data:`PARAMS`).
+    refit
+        After calibrating, learn again on the whole window and put its scores
+        through the same map (more data, but the map was fitted on the first
+        learner's scores: measured in docs/risk.md).
+    progress
+        Called with a short message at each stage.
+
+    Returns
+    -------
+    RiskModel
+        The model, its state and metadata (the metrics are on the calibration
+        slice, the later days of the window).
+
+    Raises
+    ------
+    InputError
+        No rows in the window, too few days to keep a calibration slice, or
+        a slice without both outcomes.
+    """
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+
+    history = history[history["failed"] >= 0]
+    if train_until is not None:
+        history = history[history["date"] <= pd.Timestamp(train_until)]
+    if history.empty:
+        raise InputError(
+            f"no labelled attempt up to {train_until}", hint="Check --train-until and the history."
+        )
+    progress(f"features of {len(history):,} attempts")
+    known = known_table(history)
+    prior = float(history["failed"].mean())
+    codes = area_codes(known)
+    matrix = features(history, known, prior, codes)
+    y = history["failed"].to_numpy(dtype=int)
+    days = np.sort(history["date"].unique())
+    if len(days) < 5:
+        raise InputError(
+            f"the history spans {len(days)} days",
+            hint="Give at least 5 days: the later ones calibrate the model.",
+        )
+    cut = days[int(len(days) * (1 - CALIBRATION_SHARE))]
+    early = (history["date"] < cut).to_numpy()
+    late = ~early
+    for name, part in (("learning", early), ("calibration", late)):
+        if not (0 < y[part].sum() < part.sum()):
+            raise InputError(
+                f"the {name} part of the window ({int(part.sum())} attempts) lacks failures "
+                "or deliveries",
+                hint="Give a longer history, with failed and delivered attempts throughout.",
+            )
+    settings = {**PARAMS, **(params or {})}
+    categorical = [f in CATEGORICAL for f in FEATURES]
+    learner = HistGradientBoostingClassifier(categorical_features=categorical, **settings)
+    progress(f"learning on {int(early.sum()):,} attempts before {pd.Timestamp(cut).date()}")
+    learner.fit(matrix[early], y[early])
+    method = "sigmoid (Platt) on the score's log-odds"
+    progress(f"calibrating on {int(late.sum()):,} later attempts")
+    late_scores = learner.predict_proba(matrix[late])[:, 1]
+    calibrator = LogisticRegression(C=1e6).fit(_logit(late_scores), y[late])
+    if refit:
+        progress(f"learning again on all {len(history):,} attempts")
+        classifier = HistGradientBoostingClassifier(categorical_features=categorical, **settings)
+        classifier.fit(matrix, y)
+    else:
+        classifier = learner
+    reference = {
+        f: float(matrix[f].mode().iloc[0]) if f in ("area_code", "weekday", "hour") else 0.0
+        for f in FEATURES
+    }
+    for f in FEATURES:
+        if f not in ("area_code", "weekday", "hour"):
+            median = matrix[f].median()
+            reference[f] = float(median) if pd.notna(median) else float("nan")
+    model = RiskModel(classifier, calibrator, known, prior, codes, reference)
+    calibrated = np.asarray(calibrator.predict_proba(_logit(late_scores))[:, 1])
+    from doorstep import __version__
+
+    model.metadata = {
+        "artefact": ARTEFACT,
+        "format_version": FORMAT_VERSION,
+        "doorstep_version": __version__,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "train_window": _window(history),
+        "learning_window": _window(history[early]),
+        "calibration_window": _window(history[late]),
+        "calibration": method,
+        "refit_on_whole_window": refit,
+        "rows": len(history),
+        "failures": int(y.sum()),
+        "customers": int(history["customer_id"].nunique()),
+        "areas": len(codes),
+        "features": list(FEATURES),
+        "params": settings,
+        "metrics_calibration_slice": metrics(y[late], calibrated),
+        "metrics_calibration_slice_uncalibrated": metrics(y[late], late_scores),
+    }
+    return model
+
+
+def save(model: RiskModel, path: Path) -> Path:
+    """Write the artefact to ``path`` (joblib) and its metadata to ``path`` + ``.json``.
+
+    Returns
+    -------
+    pathlib.Path
+        The metadata file.
+    """
+    import joblib
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    joblib.dump(
+        {
+            "artefact": ARTEFACT,
+            "format_version": FORMAT_VERSION,
+            "classifier": model.classifier,
+            "calibrator": model.calibrator,
+            "known": model.known,
+            "prior": model.prior,
+            "codes": model.codes,
+            "reference": model.reference,
+            "metadata": model.metadata,
+        },
+        path,
+        compress=3,
+    )
+    sidecar = path.with_name(path.name + ".json")
+    sidecar.write_text(json.dumps(model.metadata, indent=2, default=str) + "\n", encoding="utf-8")
+    return sidecar
+
+
+def load(path: Path) -> RiskModel:
+    """Read an artefact written by :func:`save` (only load files you trust: it is a pickle).
+
+    Raises
+    ------
+    InputError
+        No such file, not a Doorstep risk model, or another format version.
+    """
+    import joblib
+
+    if not path.is_file():
+        raise InputError(f"{path}: no such model", hint="Train one with doorstep risk train.")
+    try:
+        content = joblib.load(path)
+    except Exception as exc:  # any unpickling failure means the same to the user
+        raise InputError(f"{path}: not a Doorstep risk model ({type(exc).__name__})") from exc
+    if not isinstance(content, dict) or content.get("artefact") != ARTEFACT:
+        raise InputError(f"{path}: not a Doorstep risk model")
+    if content.get("format_version") != FORMAT_VERSION:
+        raise InputError(
+            f"{path}: model format {content.get('format_version')}, this Doorstep reads "
+            f"{FORMAT_VERSION}",
+            hint="Train the model again with this version.",
+        )
+    return RiskModel(
+        content["classifier"],
+        content["calibrator"],
+        content["known"],
+        content["prior"],
+        content["codes"],
+        content["reference"],
+        content["metadata"],
+    )
+
+
+class TrainedRisk:
+    """A trained model behind the :class:`doorstep.learn.risk.FailureRisk` protocol.
+
+    The customer's and area's history is the model's state (up to the end of
+    its training window). Answers are cached per customer, area, day, hour and
+    parcel, so a planner asking every band of every order pays once each.
+    """
+
+    def __init__(self, model: RiskModel) -> None:
+        self.model = model
+        self.snapshot = Snapshot.of(model.known)
+        self._cache: dict[tuple[Any, ...], float] = {}
+
+    @classmethod
+    def load(cls, path: Path) -> TrainedRisk:
+        """The model saved at ``path``."""
+        return cls(load(path))
+
+    def p_fail(
+        self,
+        customer_id: str | None,
+        area: str | None,
+        when: datetime,
+        weight_g: int = 0,
+        volume_ml: int = 0,
+    ) -> float:
+        """P(first attempt fails) at ``when`` (local), in the history's weight and volume units."""
+        naive = when.replace(tzinfo=None)
+        key = (customer_id, area, naive.date(), naive.hour, weight_g, volume_ml)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        customer, place = customer_id or "", area or ""
+        day = pd.Timestamp(naive).normalize()
+        if self.snapshot.until is not None and day <= self.snapshot.until:
+            attempt = pd.DataFrame(
+                {
+                    "customer_id": [customer],
+                    "area": [place],
+                    "date": [day],
+                    "hour": [naive.hour],
+                    "weight": [float(weight_g)],
+                    "volume": [float(volume_ml)],
+                }
+            )
+            matrix = features(attempt, self.model.known, self.model.prior, self.model.codes)
+        else:
+            raw = self.snapshot.raw(customer, place, naive, weight_g, volume_ml)
+            matrix = derive(raw, self.model.prior, self.model.codes)
+        value = float(self.model.predict(matrix)[0])
+        self._cache[key] = value
+        return value

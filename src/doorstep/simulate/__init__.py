@@ -1,0 +1,1 @@
+"""Replaying a planned day before it runs: stochastic travel, service, presence, breakdowns."""

@@ -1,0 +1,180 @@
+"""One simulated day: the plan's routes driven through SimPy, with noise, absences and breakdowns.
+
+Each route is a SimPy process: it leaves the depot at the planned start,
+drives each leg (planned time times the travel factor), waits for the window
+to open, serves (or fails: nobody home), takes its break where the plan puts
+it, and drives back. Each route also has a breakdown process that interrupts
+the vehicle at the moments of a Poisson process; the vehicle stands still for
+the repair time and then finishes what it was doing. The model and its
+parameters: :mod:`doorstep.simulate.params`; the random numbers:
+:mod:`doorstep.simulate.draws`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import simpy
+
+from doorstep.learn.risk import FailureRisk
+from doorstep.simulate.draws import Draws
+from doorstep.simulate.params import SimulationParameters
+from doorstep.simulate.plan_input import SimPlan, SimRoute, SimStop
+
+
+@dataclass(slots=True)
+class StopResult:
+    """What happened at one stop (clock seconds of the day)."""
+
+    stop: SimStop
+    arrived_s: int
+    finished_s: int
+    home: bool
+    p_fail: float
+
+
+@dataclass(slots=True)
+class RouteResult:
+    """What happened on one route."""
+
+    route: SimRoute
+    departure_s: int
+    back_s: int = 0
+    breakdowns: int = 0
+    stops: list[StopResult] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class DayResult:
+    """One run: every route's result."""
+
+    run: int
+    day: date
+    routes: tuple[RouteResult, ...]
+
+
+class _Vehicle:
+    """The SimPy processes of one route in one run."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        route: SimRoute,
+        day: date,
+        draws: Draws,
+        params: SimulationParameters,
+        risk: FailureRisk,
+    ) -> None:
+        self.env = env
+        self.route = route
+        self.day = day
+        self.draws = draws
+        self.params = params
+        self.risk = risk
+        self.result = RouteResult(route, route.start_s)
+        self.busy = True
+        self.process = env.process(self._drive())
+        if params.breakdown_rate > 0:
+            env.process(self._breakdowns())
+
+    def _work(self, duration: float) -> Generator[Any, Any, None]:
+        """Spend ``duration`` seconds, plus the repair of any breakdown meanwhile."""
+        left = max(duration, 0.0)
+        while True:
+            began = self.env.now
+            try:
+                yield self.env.timeout(left)
+                return
+            except simpy.Interrupt:
+                left = max(left - (self.env.now - began), 0.0)
+                self.result.breakdowns += 1
+                yield self.env.timeout(self.params.repair_s)
+
+    def _leg(self, planned_s: int, key: str) -> Generator[Any, Any, None]:
+        spread = self.params.leg_spread(self.env.now)
+        factor = _lognormal(spread, self.draws.normal("leg", key))
+        yield from self._work(planned_s * factor)
+
+    def _drive(self) -> Generator[Any, Any, None]:
+        route, params = self.route, self.params
+        yield self.env.timeout(max(route.start_s - self.env.now, 0))
+        if route.break_after == 0:
+            yield from self._work(route.break_s)
+        for index, stop in enumerate(route.stops):
+            yield from self._leg(stop.leg_s, f"{stop.prev_key}>{stop.order_id}")
+            arrived = self.env.now
+            when = datetime.combine(self.day, datetime.min.time()) + timedelta(seconds=arrived)
+            p_fail = self.risk.p_fail(
+                stop.customer_id, stop.zip, when, stop.weight_g, stop.volume_ml
+            )
+            home = self.draws.uniform("presence", stop.order_id) >= p_fail
+            if stop.window_start_s is not None and self.env.now < stop.window_start_s:
+                yield from self._work(stop.window_start_s - self.env.now)
+            factor = _lognormal(params.service_spread, self.draws.normal("service", stop.order_id))
+            service = stop.service_s * factor
+            yield from self._work(service if home else service * params.failed_service_share)
+            self.result.stops.append(
+                StopResult(stop, round(arrived), round(self.env.now), home, p_fail)
+            )
+            if route.break_after == index + 1:
+                yield from self._work(route.break_s)
+        last = route.stops[-1].order_id
+        yield from self._leg(route.return_leg_s, f"{last}>depot:{route.depot_id}")
+        self.result.back_s = round(self.env.now)
+        self.busy = False
+
+    def _breakdowns(self) -> Generator[Any, Any, None]:
+        count = 0
+        yield self.env.timeout(max(self.route.start_s - self.env.now, 0))
+        while True:
+            gap = self.draws.exponential(
+                "breakdown", f"{self.route.vehicle_id}#{count}", self.params.breakdown_rate / 3600
+            )
+            yield self.env.timeout(gap)
+            if not self.busy:
+                return
+            self.process.interrupt("breakdown")
+            count += 1
+            yield self.env.timeout(self.params.repair_s)
+
+
+def _lognormal(spread: float, z: float) -> float:
+    """``exp(spread * z)``: a lognormal factor of median 1."""
+    return math.exp(spread * z) if spread > 0 else 1.0
+
+
+def simulate_day(
+    plan: SimPlan,
+    day: date,
+    draws: Draws,
+    params: SimulationParameters,
+    risk: FailureRisk,
+) -> DayResult:
+    """Drive every route of ``plan`` once.
+
+    Parameters
+    ----------
+    plan
+        The routes.
+    day
+        The date the plan is for (the risk model's weekday and clock).
+    draws
+        The run's random numbers (seed and run number).
+    params
+        The stochastic model.
+    risk
+        Where presence comes from.
+
+    Returns
+    -------
+    DayResult
+        Per route, when it left and came back and what happened at each stop.
+    """
+    env = simpy.Environment(initial_time=min(r.start_s for r in plan.routes))
+    vehicles = [_Vehicle(env, route, day, draws, params, risk) for route in plan.routes]
+    env.run()
+    return DayResult(draws.run, day, tuple(v.result for v in vehicles))

@@ -1,0 +1,49 @@
+"""Small plans written by the real pipeline (straight-line travel) for the simulator's tests."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from doorstep.domain import TimeWindow
+from doorstep.domain.fleet import Break, Depot, Fleet
+from doorstep.network.straight_line import StraightLineProvider
+from doorstep.plan.outputs import write_outputs
+from doorstep.plan.pipeline import PlanOptions, plan_orders
+from plan_problems import H, at, order, van
+
+OPTIONS = PlanOptions(time_limit_s=10, seed=1, max_iterations=30, backend="pyvrp")
+
+
+def _orders(n: int) -> list:
+    rng = random.Random(3)
+    return [
+        order(f"O{k:02d}", rng.uniform(-3, 3), rng.uniform(-3, 3), windows=[(8 * H, 20 * H)])
+        for k in range(n)
+    ]
+
+
+def _write(folder: Path, vans: int, parcels: int = 8) -> Path:
+    lunch = Break(TimeWindow(9 * H, 14 * H), 1800)
+    vehicles = tuple(
+        van(f"V{k}", parcels=parcels, shift=(8 * H, 20 * H), break_=lunch if k == 1 else None)
+        for k in range(1, vans + 1)
+    )
+    fleet = Fleet((Depot("D", at(0, 0)),), vehicles)
+    day = plan_orders(_orders(10), fleet, StraightLineProvider(), OPTIONS)
+    write_outputs(day, folder)
+    return folder / "plan.json"
+
+
+@pytest.fixture(scope="session")
+def plan_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A plan.json of 10 orders with all-day windows on two vans (one with a break)."""
+    return _write(tmp_path_factory.mktemp("plan2"), 2)
+
+
+@pytest.fixture(scope="session")
+def other_plan_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same 10 orders planned on two vans of 5 parcels (other routes)."""
+    return _write(tmp_path_factory.mktemp("plan5"), 2, parcels=5)
