@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     redelivery_priority: int = Field(default=10, ge=0, le=1000)
     """Priority added to an order planned again after a failed attempt, so the next
     plan serves it first."""
+    risk_model: str = ""
+    """Path of a failure-risk model (``doorstep risk train --out``): slot offers
+    then predict each slot's chance of success from it; empty: one rate for all."""
     auto_accept: list[str] = Field(default_factory=list)
     """Playbooks whose proposals are accepted without asking (for example
     ``["notify_customers"]``); none by default."""

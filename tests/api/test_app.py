@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
+from doorstep.api.app import create_app
 from doorstep.api.problems import MEDIA_TYPE
+from doorstep.settings import Settings
 
 from .conftest import Service
 
@@ -84,3 +88,26 @@ def test_a_method_not_allowed_says_which_are(service: Service, admin: dict[str, 
     r = service.client.request("TRACE", "/v1/orders", headers=admin)
     assert r.status_code == 405 and r.json()["code"] == "method_not_allowed"
     assert set(r.headers["allow"].replace(" ", "").split(",")) == {"GET", "POST"}
+
+
+def test_the_service_loads_the_risk_model_its_settings_name(tmp_path: Path) -> None:
+    """risk_model names a trained model: it is the app's risk; a missing file is refused."""
+    from datetime import datetime
+
+    from tests.learn.synthetic import population
+
+    from doorstep.errors import InputError
+    from doorstep.learn.history import read_history
+    from doorstep.learn.model import TrainedRisk, save, train
+
+    history = tmp_path / "h.csv"
+    population(customers=60, days=30).to_csv(history, index=False)
+    model = tmp_path / "risk.model"
+    save(train(read_history(history)), model)
+    url = f"sqlite:///{tmp_path / 'd.db'}"
+    app = create_app(Settings(database_url=url, risk_model=str(model), dispatch_webhooks=False))
+    assert isinstance(app.state.risk, TrainedRisk)
+    assert 0 < app.state.risk.p_fail(None, None, datetime(2024, 3, 1, 9)) < 1
+    assert create_app(Settings(database_url=url)).state.risk is None
+    with pytest.raises(InputError, match="does not exist"):
+        create_app(Settings(database_url=url, risk_model=str(tmp_path / "none.model")))

@@ -14,7 +14,7 @@ def test_upgrade_creates_the_declared_schema(database_url: str) -> None:
     """After ``upgrade`` the database is at head and autogenerate finds nothing to change."""
     engine = make_engine(database_url)
     try:
-        assert current_revision(engine) == head_revision() == "0006"
+        assert current_revision(engine) == head_revision() == "0007"
         with engine.connect() as connection:
             diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
         assert diff == []
@@ -30,7 +30,7 @@ def test_upgrade_twice_is_harmless(database_url: str) -> None:
     upgrade(database_url)
     engine = make_engine(database_url)
     try:
-        assert current_revision(engine) == head_revision() == "0006"
+        assert current_revision(engine) == head_revision() == "0007"
     finally:
         engine.dispose()
 
@@ -105,7 +105,7 @@ def test_a_database_at_0002_upgrades_to_tenants_and_keeps_its_rows(database_url:
                 )
             )
         upgrade(database_url)
-        assert current_revision(engine) == "0006"
+        assert current_revision(engine) == "0007"
         with engine.connect() as connection:
             keys = dict(connection.execute(text("SELECT id, tenant FROM api_keys")).all())
             subs = dict(
@@ -113,9 +113,11 @@ def test_a_database_at_0002_upgrades_to_tenants_and_keeps_its_rows(database_url:
             )
             orders = connection.execute(text("SELECT id, tenant FROM orders")).all()
             attempts = connection.execute(text("SELECT attempts FROM orders")).scalars().all()
+            customers = connection.execute(text("SELECT customer_id FROM orders")).scalars()
         assert keys == {"key_shop": "key_shop", "key_admin": None}
         assert subs == {"wh_shop": "key_shop", "wh_admin": None}
         assert [tuple(row) for row in orders] == [("O-old", None)]
         assert attempts == [0]  # 0004: an order stored before has had no attempt
+        assert list(customers) == [None]  # 0007: an order stored before has no customer id
     finally:
         engine.dispose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import Depends, FastAPI
@@ -27,6 +28,8 @@ from doorstep.api.routers import (
     track,
     webhooks,
 )
+from doorstep.errors import InputError
+from doorstep.learn.risk import FailureRisk
 from doorstep.notify.sender import WebhookSender
 from doorstep.service.monitor import Monitor, utc_now
 from doorstep.settings import Settings
@@ -139,6 +142,26 @@ def _document_errors(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+def _risk_model(settings: Settings) -> FailureRisk | None:
+    """The failure-risk model the settings name (None: none named).
+
+    Raises
+    ------
+    InputError
+        The file does not exist or is not a Doorstep risk model.
+    """
+    if not settings.risk_model:
+        return None
+    from doorstep.learn.model import TrainedRisk
+
+    path = Path(settings.risk_model)
+    if not path.is_file():
+        raise InputError(
+            f"risk_model {path} does not exist", hint="Train one with `doorstep risk train`."
+        )
+    return TrainedRisk.load(path)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The service for ``settings`` (defaults: environment and ``doorstep.toml``).
 
@@ -177,6 +200,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
     app.state.clock = utc_now
+    app.state.risk = _risk_model(settings)
     app.state.monitor = Monitor(app.state.sessions, settings, lambda: app.state.clock())
     problems.install(app)
     for module in (

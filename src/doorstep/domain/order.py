@@ -128,6 +128,10 @@ class Order:
         Cents per hour late. 0 (the default): the windows are hard, the stop
         must start inside one. Above 0: the end of the last window is soft, the
         stop may start after it at this cost, pro rata to the second.
+    customer_id
+        Who the customer is in the shipper's systems (the same id on every order
+        of theirs), or ``None``. The failure-risk model reads the customer's
+        delivery history by it (:mod:`doorstep.learn`); planning does not need it.
     """
 
     id: str
@@ -143,6 +147,7 @@ class Order:
     notes: str = ""
     paired_pickup: str | None = None
     late_cost_per_hour: int = 0
+    customer_id: str | None = None
 
     def __post_init__(self) -> None:
         if not self.id:

@@ -223,4 +223,5 @@ def to_order(record: OrderRecord) -> Order:
         contact=Contact(record.name, record.phone, record.email),
         notes=record.notes,
         paired_pickup=record.paired_pickup or None,
+        customer_id=record.customer_id or None,
     )

@@ -33,6 +33,7 @@ ORDER_COLUMNS: tuple[str, ...] = (
     "email",
     "notes",
     "paired_pickup",
+    "customer_id",
 )
 """The canonical order columns, in the order Doorstep writes them."""
 
@@ -132,6 +133,18 @@ ORDER_SYNONYMS: Mapping[str, tuple[str, ...]] = {
     "notes": ("note", "comments", "comment", "instructions", "delivery_instructions"),
     "name": ("customer", "customer_name", "recipient", "recipient_name", "contact_name"),
     "paired_pickup": ("paired_pickup_id", "pickup_id", "pickup_order", "pickup_order_id"),
+    "customer_id": (
+        "customer_no",
+        "customer_number",
+        "customer_ref",
+        "customer_reference",
+        "customer_code",
+        "client_id",
+        "client_no",
+        "client_number",
+        "consignee_id",
+        "recipient_id",
+    ),
 }
 """Canonical order column -> accepted synonyms (after normalisation)."""
 

@@ -6,8 +6,8 @@ The gate (:mod:`doorstep.gate`) then checks the records and builds
 :class:`~doorstep.domain.order.Order` values from the clean ones.
 
 Defaults for empty cells: kind ``delivery``, one parcel, no weight or volume,
-no service time, priority 0, no time window (any time of day), and hard windows
-(no ``late_cost_per_hour``).
+no service time, priority 0, no time window (any time of day), hard windows
+(no ``late_cost_per_hour``) and no customer id.
 """
 
 from __future__ import annotations
@@ -27,6 +27,9 @@ from doorstep.units import (
     MILLILITRES_PER_LITRE,
     SECONDS_PER_MINUTE,
 )
+
+CUSTOMER_ID_MAX_LENGTH = 100
+"""Longest customer id (any text: it is never part of a path or a file name)."""
 
 KIND_SYNONYMS: dict[str, OrderKind] = {
     "delivery": OrderKind.DELIVERY,
@@ -75,6 +78,7 @@ class OrderRecord:
     email: str = ""
     notes: str = ""
     paired_pickup: str = ""
+    customer_id: str = ""
     unparsed: set[str] = field(default_factory=set)
 
 
@@ -113,7 +117,20 @@ def parse_row(raw: RawRow) -> tuple[OrderRecord, list[Finding]]:
         email=v.text(get("email")),
         notes=v.text(get("notes")),
         paired_pickup=v.text(get("paired_pickup")),
+        customer_id=v.text(get("customer_id")),
     )
+    if len(record.customer_id) > CUSTOMER_ID_MAX_LENGTH:
+        findings.append(
+            _error(
+                row,
+                "customer_id",
+                "customer_id_too_long",
+                f"customer_id {record.customer_id[:20]!r}... is {len(record.customer_id)} "
+                f"characters long; the limit is {CUSTOMER_ID_MAX_LENGTH}. Shorten it or "
+                "clear the cell.",
+            )
+        )
+        record.unparsed.add("customer_id")
     bad_id = id_finding(record.order_id, row, "order_id", "order_id_invalid")
     if bad_id is not None:
         findings.append(bad_id)

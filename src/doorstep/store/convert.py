@@ -48,6 +48,7 @@ def order_row(order: DomainOrder) -> t.Order:
         email=order.contact.email,
         notes=order.notes,
         paired_pickup=order.paired_pickup,
+        customer_id=order.customer_id,
         tracking_token=new_tracking_token(),
         status="created",
     )
@@ -75,6 +76,7 @@ def to_order(row: t.Order) -> DomainOrder:
         notes=row.notes,
         paired_pickup=row.paired_pickup,
         late_cost_per_hour=row.late_cost_per_hour,
+        customer_id=row.customer_id,
     )
 
 

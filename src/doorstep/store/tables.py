@@ -171,6 +171,9 @@ class Order(Base):
     email: Mapped[str] = mapped_column(String(200), default="")
     notes: Mapped[str] = mapped_column(Text, default="")
     paired_pickup: Mapped[str | None] = mapped_column(String(100), default=None)
+    customer_id: Mapped[str | None] = mapped_column(String(100), default=None)
+    """The shipper's customer id (the failure-risk model's key); ``None`` when not given
+    (and for orders stored before migration 0007)."""
     findings: Mapped[list[Any]] = mapped_column(default=list)
     """The gate's findings on the row the order came from (warnings it was accepted
     with): ``{"code", "severity", "field", "message"}`` each."""

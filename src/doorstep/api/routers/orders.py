@@ -72,6 +72,8 @@ class OrderIn(BaseModel):
     email: str = Field(default="", max_length=200)
     notes: str = Field(default="", max_length=2000)
     paired_pickup: Id | None = None
+    customer_id: str | None = Field(default=None, min_length=1, max_length=100)
+    """The shipper's id of the customer (any text): the failure-risk model's key."""
     parcel_ids: list[ParcelId] | None = Field(default=None, max_length=1000)
     """Barcodes of the order's parcels; default ``<order id>-1`` ... ``-<parcels>``."""
 
@@ -135,6 +137,7 @@ class OrderOut(BaseModel):
     skills: list[str]
     priority: int
     late_cost_per_hour: int
+    customer_id: str | None = None
     status: str
     attempts: int
     """Delivery attempts that failed at the door (see ``/v1/orders/{id}/attempts``)."""
