@@ -113,11 +113,11 @@ def test_a_database_at_0002_upgrades_to_tenants_and_keeps_its_rows(database_url:
             )
             orders = connection.execute(text("SELECT id, tenant FROM orders")).all()
             attempts = connection.execute(text("SELECT attempts FROM orders")).scalars().all()
-            customers = connection.execute(text("SELECT customer_id FROM orders")).scalars()
+            customers = connection.execute(text("SELECT customer_id FROM orders")).scalars().all()
         assert keys == {"key_shop": "key_shop", "key_admin": None}
         assert subs == {"wh_shop": "key_shop", "wh_admin": None}
         assert [tuple(row) for row in orders] == [("O-old", None)]
         assert attempts == [0]  # 0004: an order stored before has had no attempt
-        assert list(customers) == [None]  # 0007: an order stored before has no customer id
+        assert customers == [None]  # 0007: an order stored before has no customer id
     finally:
         engine.dispose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -20,10 +21,12 @@ from doorstep.cli.network import (
 )
 from doorstep.cli.output import fail, stderr, stdout
 from doorstep.errors import DoorstepError, InputError
+from doorstep.learn.risk import FailureRisk
+from doorstep.plan.expected import DEFAULT_REDELIVERY_CENTS, expected_of
 from doorstep.plan.problem import Lock, Objective
 from doorstep.plan.result import DayPlan
 from doorstep.plan.solver import Progress as SolveProgress
-from doorstep.units import format_clock
+from doorstep.units import CENTS_PER_UNIT, format_clock
 
 
 def plan_command(
@@ -83,6 +86,32 @@ def plan_command(
             "they still fit.",
         ),
     ] = None,
+    risk: Annotated[
+        Path | None,
+        typer.Option(
+            "--risk",
+            metavar="MODEL",
+            help="A failure-risk model (doorstep risk train --out MODEL): plan for success "
+            "and report each stop's chance of a failed first attempt, their expected "
+            "number and cost. Needs --date.",
+        ),
+    ] = None,
+    plan_date: Annotated[
+        str | None,
+        typer.Option(
+            "--date",
+            metavar="YYYY-MM-DD",
+            help="The day planned (with --risk: the risk depends on the weekday).",
+        ),
+    ] = None,
+    redelivery_cost: Annotated[
+        float,
+        typer.Option(
+            "--redelivery-cost",
+            min=0,
+            help="What one failed first attempt costs (a second trip), in currency units.",
+        ),
+    ] = DEFAULT_REDELIVERY_CENTS / CENTS_PER_UNIT,
 ) -> None:
     """Plan a day: check the manifest, plan routes on real roads, explain what is left out.
 
@@ -104,6 +133,8 @@ def plan_command(
     try:
         locks = parse_locks(lock or [])
         warm = read_warm_start(warm_start) if warm_start is not None else None
+        planned_on = parse_day(plan_date)
+        failure_risk = _load_risk(risk, planned_on)
         provider = make_provider(pbf, osrm, valhalla, straight, None, None, max_snap)
         with Progress(
             TextColumn("{task.description}"),
@@ -141,6 +172,9 @@ def plan_command(
                 warm_start=warm,
                 on_step=on_step,
                 progress=on_progress,
+                risk=failure_risk,
+                day=planned_on,
+                redelivery_cents=round(redelivery_cost * CENTS_PER_UNIT),
             )
         written = write_outputs(day, out, background=road_background(day, provider))
     except DoorstepError as error:
@@ -149,6 +183,48 @@ def plan_command(
     problems = day.evaluation.plan.unassigned or day.rejected or day.evaluation.violations
     if problems:
         raise typer.Exit(1)
+
+
+def parse_day(value: str | None) -> date | None:
+    """The ``--date`` option as a date.
+
+    Parameters
+    ----------
+    value
+        Its text, or ``None`` when not given.
+
+    Returns
+    -------
+    date or None
+        The day, or ``None``.
+
+    Raises
+    ------
+    InputError
+        The text is not a date ``YYYY-MM-DD``.
+    """
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError as error:
+        raise InputError(
+            f"--date {value!r} is not a date", hint="Write it as YYYY-MM-DD, e.g. 2026-12-07."
+        ) from error
+
+
+def _load_risk(path: Path | None, day: date | None) -> FailureRisk | None:
+    """The model given with ``--risk`` (checked before planning starts)."""
+    if path is None:
+        return None
+    if day is None:
+        raise InputError(
+            "--risk needs --date: the chance of finding someone at home depends on the weekday",
+            hint="Add --date YYYY-MM-DD, the day these orders are delivered.",
+        )
+    from doorstep.learn.model import TrainedRisk
+
+    return TrainedRisk.load(path)
 
 
 def parse_locks(values: list[str]) -> list[Lock]:
@@ -195,6 +271,14 @@ def _summary(day: DayPlan, written: list[Path]) -> None:
         on_time += f", {k.late_min:,.0f} min late in all ({k.lateness_cost:,.2f} lateness cost)"
     table.add_row("on time", on_time)
     table.add_row("cost", f"{k.cost:,.2f}")
+    expected = expected_of(day)
+    if expected is not None:
+        table.add_row(
+            "expected failures",
+            f"{expected.total:,.1f} failed first attempts expected "
+            f"({expected.cost_cents / CENTS_PER_UNIT:,.2f} at "
+            f"{expected.redelivery_cents / CENTS_PER_UNIT:,.2f} each)",
+        )
     table.add_row(
         "solver",
         f"{day.backend}, {day.runtime_s:.1f} s used (limit {day.time_limit_s:g} s), "

@@ -164,7 +164,7 @@ def evaluate(model: Any, history: Any, first: date | None, last: date | None) ->
     training window, each attempt only the days strictly before its own.
     """
     import numpy as np
-    import pandas as pd  # type: ignore[import-untyped]
+    import pandas as pd
 
     from doorstep.learn.model import metrics
 

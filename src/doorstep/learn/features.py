@@ -26,7 +26,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-import pandas as pd  # type: ignore[import-untyped]
+import pandas as pd
 
 GROUPS: dict[str, tuple[str, ...]] = {
     "c": ("customer_id",),

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd  # type: ignore[import-untyped]
+import pandas as pd
 
 from doorstep.errors import InputError
 from doorstep.learn.features import (
@@ -63,6 +63,10 @@ def _quiet(_: str) -> None:
     return None
 
 
+SMALL_BATCH = 1000
+"""Rows below which predictions run on one thread."""
+
+
 @dataclass
 class RiskModel:
     """A trained failure-risk model and the history it scores with."""
@@ -82,7 +86,12 @@ class RiskModel:
 
     def predict(self, matrix: pd.DataFrame) -> np.ndarray:
         """Calibrated P(fail) for rows of :data:`FEATURES`."""
-        scores = self.classifier.predict_proba(matrix[list(FEATURES)])[:, 1]
+        from threadpoolctl import threadpool_limits
+
+        # A few rows at a time (a planner asks order by order): OpenMP's threads
+        # cost more than they save (50-400 ms a call on two busy cores, 15 ms on one).
+        with threadpool_limits(1 if len(matrix) < SMALL_BATCH else None):
+            scores = self.classifier.predict_proba(matrix[list(FEATURES)])[:, 1]
         calibrated: np.ndarray = np.asarray(self.calibrator.predict_proba(_logit(scores))[:, 1])
         return calibrated
 

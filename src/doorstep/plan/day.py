@@ -8,14 +8,19 @@ planning jobs run.
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
 import time
 from collections.abc import Callable, Mapping, Sequence
+from datetime import date, tzinfo
 from pathlib import Path
 
 from doorstep.domain.finding import Severity
 from doorstep.errors import InputError
 from doorstep.gate import GateSettings, validate_files
+from doorstep.learn.risk import FailureRisk
 from doorstep.network.provider import TravelTimeProvider
+from doorstep.plan.expected import DEFAULT_REDELIVERY_CENTS, assess
 from doorstep.plan.pipeline import PlanOptions, StepCallback, plan_orders
 from doorstep.plan.problem import Lock, Objective
 from doorstep.plan.result import DayPlan
@@ -38,6 +43,10 @@ def plan_day(
     on_step: StepCallback | None = None,
     progress: Callable[[Progress], None] | None = None,
     with_geometry: bool = True,
+    risk: FailureRisk | None = None,
+    day: date | None = None,
+    zone: tzinfo | str | None = None,
+    redelivery_cents: int = DEFAULT_REDELIVERY_CENTS,
 ) -> DayPlan:
     """Plan a day from an orders file and a fleet file.
 
@@ -57,17 +66,40 @@ def plan_day(
         The gate's settings (country, thresholds).
     on_step, progress
         Told each step's name, and the search's progress.
+    risk
+        A failure-risk source (a trained model: ``TrainedRisk.load(path)``).
+        Given, the plan is made by ``doorstep.plan.success.plan_for_success``
+        when that planner is installed (visits timed for when people are home),
+        and is always assessed: the result is an
+        :class:`~doorstep.plan.expected.AssessedDayPlan` with each stop's
+        chance of a failed first attempt, their sum and its cost. ``None``:
+        planning and the result are as without this feature.
+    day
+        The date planned; required with ``risk`` (the risk depends on the weekday).
+    zone
+        Time zone of the plan's clock times, for the risk source; ``None``: local.
+    redelivery_cents
+        What one failed first attempt costs, in cents.
 
     Returns
     -------
     DayPlan
-        The evaluated plan, with the gate's rejected rows.
+        The evaluated plan, with the gate's rejected rows (an
+        :class:`~doorstep.plan.expected.AssessedDayPlan` when ``risk`` is given).
 
     Raises
     ------
     InputError
-        A file cannot be read, or the fleet has no usable vehicle.
+        A file cannot be read, the fleet has no usable vehicle, ``risk`` is
+        given without ``day``, or ``redelivery_cents`` is negative.
     """
+    if risk is not None and day is None:
+        raise InputError(
+            "planning with a failure-risk model needs the date planned",
+            hint="Give the day, e.g. --date 2026-12-07 (the risk depends on the weekday).",
+        )
+    if redelivery_cents < 0:
+        raise InputError(f"the re-delivery cost cannot be negative ({redelivery_cents} cents)")
     started = time.perf_counter()
     if on_step:
         on_step("checking the manifest")
@@ -91,13 +123,50 @@ def plan_day(
         warm_start=warm_start,
         with_geometry=with_geometry,
     )
-    return plan_orders(
-        report.orders,
-        report.fleet,
-        provider,
-        options,
-        rejected=[f for f in report.findings if f.severity is Severity.ERROR],
-        on_step=on_step,
-        progress=progress,
-        started=started,
-    )
+    rejected = [f for f in report.findings if f.severity is Severity.ERROR]
+    if risk is None or day is None:
+        return plan_orders(
+            report.orders,
+            report.fleet,
+            provider,
+            options,
+            rejected=rejected,
+            on_step=on_step,
+            progress=progress,
+            started=started,
+        )
+    planner = _success_planner()
+    if planner is None:
+        planned = plan_orders(
+            report.orders,
+            report.fleet,
+            provider,
+            options,
+            rejected=rejected,
+            on_step=on_step,
+            progress=progress,
+            started=started,
+        )
+    else:
+        if on_step:
+            on_step("planning for success")
+        planned = planner(
+            report.orders, report.fleet, provider, risk, day, options, redelivery_cents
+        )
+        if rejected and not planned.rejected:
+            planned = dataclasses.replace(planned, rejected=tuple(rejected))
+    if on_step:
+        on_step("expected failed attempts")
+    return assess(planned, risk, day, zone, redelivery_cents=redelivery_cents)
+
+
+def _success_planner() -> Callable[..., DayPlan] | None:
+    """``doorstep.plan.success.plan_for_success`` when that module provides it, else ``None``."""
+    try:
+        module = importlib.import_module("doorstep.plan.success")
+    except ModuleNotFoundError as error:
+        if error.name != "doorstep.plan.success":
+            raise  # the module is there but something it needs is not: say so
+        return None
+    planner = getattr(module, "plan_for_success", None)
+    return planner if callable(planner) else None

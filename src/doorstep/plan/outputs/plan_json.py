@@ -21,6 +21,7 @@ from doorstep.domain.order import Order
 from doorstep.domain.plan import Route, Visit
 from doorstep.domain.time_window import TimeWindow
 from doorstep.errors import InputError
+from doorstep.plan.expected import expected_of
 from doorstep.plan.outputs.manifests import manifest_names
 from doorstep.plan.outputs.routes import planned_routes
 from doorstep.plan.result import DayPlan
@@ -123,6 +124,7 @@ def _visit(number: int, order: Order, visit: Visit) -> dict[str, Any]:
     return {
         "stop": number,
         "order_id": order.id,
+        "customer_id": order.customer_id,
         "kind": order.kind.value,
         "address": str(order.address),
         "lat": order.location.lat,
@@ -151,7 +153,9 @@ def plan_document(day: DayPlan) -> dict[str, Any]:
     ----------
     day
         The planned day; besides the plan, how it was made (backend, time
-        limit, seed, runtime, travel source) goes into ``summary``.
+        limit, seed, runtime, travel source) goes into ``summary``; a day
+        planned with a risk source (:class:`~doorstep.plan.expected.AssessedDayPlan`)
+        adds its expected failed first attempts there and each visit's ``p_fail``.
 
     Returns
     -------
@@ -162,6 +166,14 @@ def plan_document(day: DayPlan) -> dict[str, Any]:
     routes = planned_routes(day)
     names = manifest_names([p.route.vehicle_id for p in routes])
     summary: dict[str, Any] = dict(evaluation.kpis.as_dict())
+    expected = expected_of(day)
+    if expected is not None:
+        summary |= {
+            "expected_failed_attempts": round(expected.total, 3),
+            "expected_failure_cost": _money(expected.cost_cents),
+            "redelivery_cost": _money(expected.redelivery_cents),
+        }
+    p_fail = expected.by_order if expected is not None else {}
     summary |= {
         "backend": day.backend,
         "objective": problem.objective.value,
@@ -180,6 +192,15 @@ def plan_document(day: DayPlan) -> dict[str, Any]:
     route_documents: list[dict[str, Any]] = []
     for planned, manifest in zip(routes, names, strict=True):
         route, vehicle = planned.route, planned.vehicle
+        visits = [
+            _visit(k, order, visit)
+            for k, (order, visit) in enumerate(
+                zip(planned.orders, route.visits, strict=True), start=1
+            )
+        ]
+        if expected is not None:
+            for visit_document in visits:
+                visit_document["p_fail"] = round(p_fail[visit_document["order_id"]], 4)
         route_documents.append(
             {
                 "vehicle_id": route.vehicle_id,
@@ -197,12 +218,7 @@ def plan_document(day: DayPlan) -> dict[str, Any]:
                 "stops": len(route.visits),
                 "cost": _money(planned.cost_cents),
                 "break": _break(route, vehicle),
-                "visits": [
-                    _visit(k, order, visit)
-                    for k, (order, visit) in enumerate(
-                        zip(planned.orders, route.visits, strict=True), start=1
-                    )
-                ],
+                "visits": visits,
             }
         )
     return {

@@ -1,0 +1,191 @@
+"""Two-hour bands of the day: an order's chance of failure per band, and windows narrowed to bands.
+
+Band ``k`` is the two hours from ``2k`` o'clock (the Changshu slots are bands
+4-10: slot 0 = 08:00-10:00). A risk-aware planner asks the failure-risk model
+for each band an order's hard windows touch, then keeps only the good bands
+(:func:`narrow`): the new windows always lie inside the old ones, so every
+hard constraint still holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from doorstep.domain.order import Order
+from doorstep.domain.time_window import TimeWindow
+from doorstep.learn.risk import FailureRisk
+
+BAND_S = 2 * 3600
+"""A band's length: two hours, the Changshu slot."""
+
+
+def customer_of(order: Order) -> str:
+    """The customer an order is for: its ``customer_id`` when it has one, else its id."""
+    return str(getattr(order, "customer_id", None) or order.id)
+
+
+def moment(day: date, seconds: int) -> datetime:
+    """``seconds`` after midnight of ``day``, as a naive local datetime."""
+    return datetime.combine(day, time(0)) + timedelta(seconds=int(seconds))
+
+
+def visit_p_fail(risk: FailureRisk, order: Order, day: date, start_s: int) -> float:
+    """The chance that a visit to ``order`` starting at ``start_s`` fails, clipped to [0, 1].
+
+    Parameters
+    ----------
+    risk
+        The failure-risk model.
+    order
+        The order visited (its customer, postcode as the area, weight and volume are asked about).
+    day
+        The day of the visit.
+    start_s
+        When service starts, in seconds after midnight.
+
+    Returns
+    -------
+    float
+        P(the attempt fails).
+    """
+    p = risk.p_fail(
+        customer_of(order),
+        order.address.zip or None,
+        moment(day, start_s),
+        order.demand.weight_g,
+        order.demand.volume_ml,
+    )
+    return min(1.0, max(0.0, float(p)))
+
+
+@dataclass(frozen=True, slots=True)
+class BandRisk:
+    """An order's chance of failure in each band its windows touch.
+
+    Attributes
+    ----------
+    order_id
+        The order.
+    spans
+        Per band touched, ``(first second, last second)`` of the band inside the
+        order's windows (a band two windows touch appears once per window).
+    p_fail
+        P(fail) of a visit in the middle of each span, aligned with ``spans``.
+    """
+
+    order_id: str
+    spans: tuple[tuple[int, int], ...]
+    p_fail: tuple[float, ...]
+
+    @property
+    def best(self) -> float:
+        """The lowest chance of failure in any band."""
+        return min(self.p_fail, default=0.0)
+
+    @property
+    def worst(self) -> float:
+        """The highest chance of failure in any band."""
+        return max(self.p_fail, default=0.0)
+
+    def at(self, start_s: int) -> float | None:
+        """P(fail) of the band a visit starting at ``start_s`` falls in (``None``: outside)."""
+        for (first, last), p in zip(self.spans, self.p_fail, strict=True):
+            if first <= start_s <= last:
+                return p
+        return None
+
+
+def open_windows(order: Order, day_span: tuple[int, int]) -> tuple[TimeWindow, ...]:
+    """The order's hard windows, or the whole ``day_span`` when it has none."""
+    return order.windows or (TimeWindow(*day_span),)
+
+
+def band_risk(order: Order, risk: FailureRisk, day: date, day_span: tuple[int, int]) -> BandRisk:
+    """Ask ``risk`` for every band ``order``'s windows touch.
+
+    Parameters
+    ----------
+    order
+        The order.
+    risk
+        The failure-risk model.
+    day
+        The planning day (its weekday matters to the model).
+    day_span
+        ``(start, end)`` in seconds of the time any vehicle is on duty: the
+        window of an order that has none.
+
+    Returns
+    -------
+    BandRisk
+        One span per band touched, with its chance of failure.
+    """
+    spans: list[tuple[int, int]] = []
+    for window in open_windows(order, day_span):
+        band = window.start // BAND_S
+        while band * BAND_S <= window.end:
+            first = max(window.start, band * BAND_S)
+            last = min(window.end, (band + 1) * BAND_S - 1)
+            if first <= last:
+                spans.append((first, last))
+            band += 1
+    p = tuple(visit_p_fail(risk, order, day, (a + b) // 2) for a, b in spans)
+    return BandRisk(order.id, tuple(spans), p)
+
+
+def narrow(bands: BandRisk, margin: float) -> tuple[TimeWindow, ...]:
+    """Windows made of the bands whose chance of failure is within ``margin`` of the best.
+
+    Neighbouring good bands are joined into one window (an order's windows must
+    be disjoint), so the result is sorted, disjoint and inside the order's windows.
+
+    Parameters
+    ----------
+    bands
+        The order's bands and their risks.
+    margin
+        How much above the best band's chance a band may be and still be kept.
+
+    Returns
+    -------
+    tuple of TimeWindow
+        The narrowed windows (never empty when the order has a band).
+    """
+    limit = bands.best + margin
+    windows: list[list[int]] = []
+    for (first, last), p in zip(bands.spans, bands.p_fail, strict=True):
+        if p > limit:
+            continue
+        if windows and first <= windows[-1][1] + 1:
+            windows[-1][1] = max(windows[-1][1], last)
+        else:
+            windows.append([first, last])
+    return tuple(TimeWindow(a, b) for a, b in windows)
+
+
+def expected_failures(
+    orders: Sequence[Order], starts: Sequence[int | None], risk: FailureRisk, day: date
+) -> float:
+    """The expected number of failed attempts of visits starting at ``starts``.
+
+    Parameters
+    ----------
+    orders
+        The orders.
+    starts
+        Per order, when its visit starts (seconds after midnight); ``None``: not visited.
+    risk
+        The failure-risk model.
+    day
+        The day of the visits.
+
+    Returns
+    -------
+    float
+        The sum of the visits' chances of failure.
+    """
+    return sum(
+        visit_p_fail(risk, o, day, s) for o, s in zip(orders, starts, strict=True) if s is not None
+    )
