@@ -55,7 +55,7 @@ def test_risk_aware_plan_has_fewer_expected_failures_and_serves_the_same_orders(
     """Half home mornings, half afternoons: fewer expected failures, same orders, feasible."""
     orders, fleet = _day()
     risk = MorningsOrAfternoons()
-    settings = SuccessSettings(km_budget=None)
+    settings = SuccessSettings(km_budget=None, max_rounds=3)
     base = plan_orders(orders, fleet, StraightLineProvider(), OPTIONS)
     plan = plan_for_success(
         orders, fleet, StraightLineProvider(), risk, DAY, OPTIONS, REDELIVERY, settings
@@ -73,7 +73,14 @@ def test_the_km_budget_is_kept_and_the_choice_is_never_worse_than_distance_only(
     """With a 3% budget the plan chosen drives at most 3% more km and costs no more in total."""
     orders, fleet = _day()
     search = search_for_success(
-        orders, fleet, StraightLineProvider(), MorningsOrAfternoons(), DAY, OPTIONS, REDELIVERY
+        orders,
+        fleet,
+        StraightLineProvider(),
+        MorningsOrAfternoons(),
+        DAY,
+        OPTIONS,
+        REDELIVERY,
+        SuccessSettings(max_rounds=3),
     )
     assert search.best.km <= search.base.km * 1.03 + 1e-9
     assert search.best.total_cents <= search.base.total_cents
@@ -108,3 +115,34 @@ def test_a_negative_redelivery_cost_is_refused() -> None:
     orders, fleet = _day(4)
     with pytest.raises(InputError, match="re-delivery cost cannot be negative"):
         plan_for_success(orders, fleet, StraightLineProvider(), ConstantRisk(), DAY, OPTIONS, -1)
+
+
+@dataclass(frozen=True)
+class AfternoonsOnly:
+    """Everybody is out until 14:00."""
+
+    def p_fail(
+        self,
+        customer_id: str | None,
+        area: str | None,
+        when: datetime,
+        weight_g: int = 0,
+        volume_ml: int = 0,
+    ) -> float:
+        """0.9 before 14:00, 0.05 after."""
+        return 0.9 if when.hour < 14 else 0.05
+
+
+def test_a_route_that_ends_early_leaves_later_when_its_customers_are_out_in_the_morning() -> None:
+    """Retiming (the default) moves the van's departure: fewer failures, same stops, same km."""
+    orders, fleet = _day(8)
+    risk = AfternoonsOnly()
+    base = plan_orders(orders, fleet, StraightLineProvider(), OPTIONS)
+    plan = plan_for_success(orders, fleet, StraightLineProvider(), risk, DAY, OPTIONS, REDELIVERY)
+    assert plan_expected_failures(base, risk, DAY) > 8 * 0.5
+    assert plan_expected_failures(plan, risk, DAY) == pytest.approx(8 * 0.05)
+    assert plan.evaluation.feasible
+    assert plan.evaluation.plan.assigned_order_ids == base.evaluation.plan.assigned_order_ids
+    assert plan.evaluation.kpis.distance_km <= base.evaluation.kpis.distance_km * 1.03
+    (route,) = plan.evaluation.plan.routes
+    assert route.start_s >= 13 * H and route.end_s <= 18 * H

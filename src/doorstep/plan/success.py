@@ -49,6 +49,11 @@ from doorstep.plan.geometry import route_geometry
 from doorstep.plan.pipeline import PlanOptions, build_problem, canonical, plan_problem
 from doorstep.plan.problem import Problem
 from doorstep.plan.result import DayPlan
+from doorstep.plan.retime import retime
+
+RETIME_BASE_SHARE = 0.9
+"""Share of the time limit the distance-only plan gets when no narrowing rounds run
+(the rest: retiming and drawing)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,15 +71,21 @@ class SuccessSettings:
         Largest share of extra km over the distance-only plan (0.03: 3%);
         ``None``: no budget, the total cost alone decides.
     max_rounds
-        Re-plans after the distance-only plan, at most. The time limit is
+        Re-plans with narrowed windows after the distance-only plan, at most
+        (default 0: none, see BENCHMARKS.md). With rounds the time limit is
         shared: the distance-only plan gets half, each re-plan
-        ``1 / (2 max_rounds)``, starting from the last acceptable plan.
+        ``1 / (2 max_rounds)``, starting from the last acceptable plan; without,
+        the distance-only plan gets :data:`RETIME_BASE_SHARE` of it.
+    retime
+        Then retime the chosen plan's routes (:func:`doorstep.plan.retime.retime`:
+        later departures, reversed sequences), keeping every stop on its van.
     """
 
     margin: float = 0.02
     min_saving_cents: float = 20.0
     km_budget: float | None = 0.03
-    max_rounds: int = 3
+    max_rounds: int = 0
+    retime: bool = True
 
     def __post_init__(self) -> None:
         if self.margin < 0 or self.min_saving_cents < 0:
@@ -208,8 +219,9 @@ class _Search:
             o.id: band_risk(o, risk, day, span) for o in problem.orders if not o.soft_windows
         }
         share = 0.5 / settings.max_rounds if settings.max_rounds else 0.5
+        base_share = 0.5 if settings.max_rounds else RETIME_BASE_SHARE
         self.base_options = dataclasses.replace(
-            options, time_limit_s=options.time_limit_s * 0.5, with_geometry=False
+            options, time_limit_s=options.time_limit_s * base_share, with_geometry=False
         )
         self.solve_options = dataclasses.replace(
             options, time_limit_s=options.time_limit_s * share, with_geometry=False
@@ -361,6 +373,10 @@ def search_for_success(
         else:
             narrowed = search.relax(candidate, released)
     best = min((search.base, *(c for c in tried if c.acceptable)), key=lambda c: c.total_cents)
+    if settings.retime:
+        retimed = search.candidate(retime(best.plan, risk, day, redelivery_cents), best.narrowed)
+        if retimed.acceptable and retimed.total_cents < best.total_cents:
+            best = retimed
     plan = best.plan
     geometry = (
         route_geometry(plan.problem, plan.evaluation, provider) if options.with_geometry else ()
