@@ -50,8 +50,14 @@ def train_command(
         str | None, typer.Option("--train-until", help="Last day to learn from, YYYY-MM-DD.")
     ] = None,
     refit: Annotated[
-        bool, typer.Option("--refit", help="Learn again on the whole window after calibrating.")
-    ] = False,
+        bool | None,
+        typer.Option(
+            "--refit/--no-refit",
+            help="Learn again on the whole window after calibrating "
+            "(default: when the history holds 20,000 attempts or more).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Train and calibrate the model; write MODEL and MODEL.json (its metadata)."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn

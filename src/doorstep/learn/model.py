@@ -4,7 +4,8 @@ A :class:`~sklearn.ensemble.HistGradientBoostingClassifier` learns from the
 earlier part of the training window; a calibration map (Platt scaling on the
 score's log-odds: it keeps the ranking) is fitted on its scores of the later
 part, days it did not learn from. The classifier is then refitted on the
-whole window with the same settings and its scores go through that map.
+whole window with the same settings (on histories of
+:data:`REFIT_MIN_ROWS` attempts or more) and its scores go through that map.
 The artefact (:func:`save`, :func:`load`) keeps the classifier, the
 calibrator, the history state (daily totals per customer,
 area and band up to the end of the window: what scoring needs) and JSON
@@ -44,13 +45,23 @@ FORMAT_VERSION = 1
 PARAMS: dict[str, Any] = {
     "max_iter": 150,
     "learning_rate": 0.05,
-    "max_leaf_nodes": 31,
-    "min_samples_leaf": 50,
+    "max_leaf_nodes": 15,
+    "min_samples_leaf": 100,
     "l2_regularization": 1.0,
     "early_stopping": False,
     "random_state": 0,
 }
 """The gradient boosting's settings (measured on the Changshu split: docs/risk.md)."""
+
+REFIT_MIN_ROWS = 20_000
+"""Attempts from which the classifier is learnt again on the whole window by default.
+
+On synthetic populations with known probabilities (the calibration test's
+generator), the worst decile's error of the refitted model was 0.076 at 6,000
+attempts (0.040 without refit), 0.027 at 30,000 (0.061 without) and 0.029 at
+60,000 (0.024 without); on the Changshu split (68,192 attempts) the refit
+lifts May-June AUC from 0.791 to 0.802 with mean predicted 0.044 against 0.046
+observed."""
 
 CALIBRATION_SHARE = 0.2
 """The later share of the training window's days kept to calibrate on."""
@@ -194,7 +205,7 @@ def train(
     train_until: date | None = None,
     *,
     params: dict[str, Any] | None = None,
-    refit: bool = False,
+    refit: bool | None = None,
     progress: Progress = _quiet,
 ) -> RiskModel:
     """Train and calibrate the model on a canonical history.
@@ -211,7 +222,9 @@ def train(
     refit
         After calibrating, learn again on the whole window and put its scores
         through the same map (more data, but the map was fitted on the first
-        learner's scores: measured in docs/risk.md).
+        learner's scores). None (default): refit when the window holds at
+        least :data:`REFIT_MIN_ROWS` attempts, where the refitted scores stay
+        calibrated (measured in docs/risk.md).
     progress
         Called with a short message at each stage.
 
@@ -268,6 +281,8 @@ def train(
     progress(f"calibrating on {int(late.sum()):,} later attempts")
     late_scores = learner.predict_proba(matrix[late])[:, 1]
     calibrator = LogisticRegression(C=1e6).fit(_logit(late_scores), y[late])
+    if refit is None:
+        refit = len(history) >= REFIT_MIN_ROWS
     if refit:
         progress(f"learning again on all {len(history):,} attempts")
         classifier = HistGradientBoostingClassifier(categorical_features=categorical, **settings)
