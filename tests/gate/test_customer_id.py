@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-import types
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -111,7 +109,7 @@ def test_plan_day_with_a_risk_reports_expected_failures_in_plan_json(tmp_path: P
         plan_day(orders, fleet, StraightLineProvider(), **QUICK, risk=EveningRisk())
 
 
-def test_plan_day_uses_the_success_planner_when_there_is_one(
+def test_plan_day_plans_with_the_success_planner(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """doorstep.plan.success.plan_for_success gets the risk, day and cost; its plan is assessed."""
@@ -123,9 +121,7 @@ def test_plan_day_uses_the_success_planner_when_there_is_one(
         calls.append((risk, day, options.max_iterations, cents))
         return plan_orders(orders, fleet, provider, options)
 
-    fake = types.ModuleType("doorstep.plan.success")
-    fake.plan_for_success = plan_for_success  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "doorstep.plan.success", fake)
+    monkeypatch.setattr("doorstep.plan.day.plan_for_success", plan_for_success)
     orders, fleet = _files(tmp_path)
     risk = EveningRisk()
     day = plan_day(orders, fleet, StraightLineProvider(), **QUICK, risk=risk, day=DAY)

@@ -23,7 +23,7 @@ BAND_S = 2 * 3600
 
 def customer_of(order: Order) -> str:
     """The customer an order is for: its ``customer_id`` when it has one, else its id."""
-    return str(getattr(order, "customer_id", None) or order.id)
+    return order.customer_id or order.id
 
 
 def moment(day: date, seconds: int) -> datetime:

@@ -9,7 +9,6 @@ planning jobs run.
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, tzinfo
@@ -25,6 +24,7 @@ from doorstep.plan.pipeline import PlanOptions, StepCallback, plan_orders
 from doorstep.plan.problem import Lock, Objective
 from doorstep.plan.result import DayPlan
 from doorstep.plan.solver import Progress
+from doorstep.plan.success import plan_for_success
 
 
 def plan_day(
@@ -68,9 +68,8 @@ def plan_day(
         Told each step's name, and the search's progress.
     risk
         A failure-risk source (a trained model: ``TrainedRisk.load(path)``).
-        Given, the plan is made by ``doorstep.plan.success.plan_for_success``
-        when that planner is installed (visits timed for when people are home),
-        and is always assessed: the result is an
+        Given, the plan is made by :func:`doorstep.plan.success.plan_for_success`
+        (visits timed for when people are home), and is assessed: the result is an
         :class:`~doorstep.plan.expected.AssessedDayPlan` with each stop's
         chance of a failed first attempt, their sum and its cost. ``None``:
         planning and the result are as without this feature.
@@ -135,38 +134,13 @@ def plan_day(
             progress=progress,
             started=started,
         )
-    planner = _success_planner()
-    if planner is None:
-        planned = plan_orders(
-            report.orders,
-            report.fleet,
-            provider,
-            options,
-            rejected=rejected,
-            on_step=on_step,
-            progress=progress,
-            started=started,
-        )
-    else:
-        if on_step:
-            on_step("planning for success")
-        planned = planner(
-            report.orders, report.fleet, provider, risk, day, options, redelivery_cents
-        )
-        if rejected and not planned.rejected:
-            planned = dataclasses.replace(planned, rejected=tuple(rejected))
+    if on_step:
+        on_step("planning for success")
+    planned = plan_for_success(
+        report.orders, report.fleet, provider, risk, day, options, redelivery_cents
+    )
+    if rejected and not planned.rejected:
+        planned = dataclasses.replace(planned, rejected=tuple(rejected))
     if on_step:
         on_step("expected failed attempts")
     return assess(planned, risk, day, zone, redelivery_cents=redelivery_cents)
-
-
-def _success_planner() -> Callable[..., DayPlan] | None:
-    """``doorstep.plan.success.plan_for_success`` when that module provides it, else ``None``."""
-    try:
-        module = importlib.import_module("doorstep.plan.success")
-    except ModuleNotFoundError as error:
-        if error.name != "doorstep.plan.success":
-            raise  # the module is there but something it needs is not: say so
-        return None
-    planner = getattr(module, "plan_for_success", None)
-    return planner if callable(planner) else None

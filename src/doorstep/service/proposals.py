@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
 from threading import Lock
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -31,6 +30,7 @@ from doorstep.network.provider import TravelTimeProvider
 from doorstep.network.subset import DayMatrices
 from doorstep.notify.outbox import Outbox, Subscribers
 from doorstep.service.exceptions import new_id, payload, resolve, trail
+from doorstep.service.planning import provider_for
 from doorstep.service.refusal import RefusedError
 from doorstep.settings import Settings
 from doorstep.store import tables as t
@@ -38,17 +38,20 @@ from doorstep.store.convert import to_fleet, to_order
 from doorstep.store.queries import dispatch as q
 from doorstep.store.queries.plans import regular_drivers
 
-
-@lru_cache(maxsize=4)
-def _provider(router: str, source: str, snap: float | None) -> TravelTimeProvider:
-    from doorstep.network.choose import open_provider
-
-    return open_provider(router, source, option="router_source", max_snap_m=snap)  # type: ignore[arg-type]
+_PROVIDERS: dict[tuple[str, str, float | None], TravelTimeProvider] = {}
+_PROVIDERS_LOCK = Lock()
 
 
 def provider_of(settings: Settings) -> TravelTimeProvider:
-    """The service's travel-time provider, opened once per process and kept."""
-    return _provider(settings.router, settings.router_source, settings.router_max_snap_m)
+    """The service's travel-time provider, opened once per process and router setting.
+
+    :func:`~doorstep.service.planning.provider_for` opens it, as for planning jobs.
+    """
+    key = (settings.router, settings.router_source, settings.router_max_snap_m)
+    with _PROVIDERS_LOCK:
+        if key not in _PROVIDERS:
+            _PROVIDERS[key] = provider_for(settings)
+        return _PROVIDERS[key]
 
 
 _DAYS: dict[tuple[str, str, str, float | None], DayMatrices] = {}
