@@ -46,7 +46,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from doorstep.dispatch.day import DayState, RouteNow
-from doorstep.dispatch.exceptions import DayException, ExceptionKind, clock_of
+from doorstep.dispatch.exceptions import DayException, ExceptionKind, clock_of, projection
 from doorstep.domain.fleet import Depot, Fleet, Vehicle
 from doorstep.domain.location import Location
 from doorstep.domain.order import Order
@@ -508,8 +508,6 @@ def _put_off(route: RouteNow, order_ids: list[str], sentence: str) -> ProposalDr
 def _late(
     state: DayState, exception: DayException, ctx: DispatchContext, now_s: int
 ) -> Iterator[ProposalDraft]:
-    from doorstep.dispatch.exceptions import projection
-
     route = state.route(exception.route_id or "")
     if route is None:
         return

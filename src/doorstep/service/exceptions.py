@@ -122,7 +122,7 @@ def sync_exceptions(db: Session, day: str, found: Sequence[DayException], now: d
         row.parcel_ids = list(exception.parcel_ids)
         row.details = exception.details
         row.last_seen = now
-    seen = {e.cause for e in found} - decided
+    seen = {e.cause for e in found}
     for cause, row in stored.items():
         if cause in seen:
             continue

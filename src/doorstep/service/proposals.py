@@ -392,9 +392,7 @@ def _apply(
                     order.tenant,
                 )
                 order.status = "created"
-    notices = _notify(
-        db, new_ids, change.get("etas", {}), exception.day, settings, outbox, notice_s
-    )
+    notices = _notify(db, change.get("etas", {}), exception.day, settings, outbox, notice_s)
     for rid in new_ids:
         route = db.get(t.Route, rid)
         assert route is not None
@@ -532,7 +530,6 @@ def _window(windows: Sequence[Sequence[int]], arrival_s: int) -> tuple[int, int]
 
 def _notify(
     db: Session,
-    route_ids: Sequence[str],
     etas: dict[str, int],
     day: str,
     settings: Settings,
