@@ -12,7 +12,7 @@ from tests.learn.synthetic import population
 from doorstep.errors import InputError
 from doorstep.learn.history import read_history
 from doorstep.learn.model import TrainedRisk, load, save, train
-from doorstep.learn.risk import FailureRisk
+from doorstep.learn.risk import FailureRisk, RiskAnswerError, RiskQuery, ask
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +74,41 @@ def test_the_fast_path_agrees_with_the_table_path(trained: tuple) -> None:
     frame["weight"], frame["volume"] = 700.0, 1000.0
     batch = float(model.predict(model.matrix(frame))[0])
     assert risk.p_fail("c010", "z0", when, 700, 1000) == pytest.approx(batch)
+
+
+def test_one_batch_gives_the_answers_of_one_question_at_a_time(trained: tuple) -> None:
+    """p_fail_many (inside and after the window, repeated questions) equals p_fail one by one."""
+    model, history, _ = trained
+    inside = history["date"].min() + np.timedelta64(20, "D")
+    queries = [
+        RiskQuery("c001", "z1", datetime(2024, 3, 1, 8)),
+        RiskQuery("c002", "z2", datetime(2024, 3, 2, 16), 500, 1000),
+        RiskQuery("c001", "z1", datetime(2024, 3, 1, 8, 40)),
+        RiskQuery(None, None, datetime(2024, 3, 3, 12)),
+        RiskQuery("c003", "z1", inside.to_pydatetime().replace(hour=10)),
+    ]
+    batch = TrainedRisk(model).p_fail_many(queries)
+    single = [TrainedRisk(model).p_fail(*q) for q in queries]
+    assert batch == pytest.approx(single)
+    assert batch[0] == batch[2]  # the same hour: the same answer
+    assert ask(TrainedRisk(model), queries) == pytest.approx(single)
+
+
+def test_an_answer_outside_zero_one_is_refused_with_its_position() -> None:
+    """ask() names the broken answer's query; a source without a batch is asked one by one."""
+
+    class Broken:
+        def p_fail(self, customer_id, area, when, weight_g=0, volume_ml=0):  # type: ignore[no-untyped-def]
+            return 1.5 if customer_id == "bad" else 0.1
+
+    queries = [
+        RiskQuery("ok", None, datetime(2024, 3, 1, 8)),
+        RiskQuery("bad", None, datetime(2024, 3, 1, 9)),
+    ]
+    with pytest.raises(RiskAnswerError, match="'bad'") as caught:
+        ask(Broken(), queries)
+    assert caught.value.index == 1
+    assert ask(Broken(), queries[:1]) == [0.1]
 
 
 def test_explanations_name_feature_groups(trained: tuple) -> None:

@@ -20,7 +20,7 @@ overall rate with a prior of :data:`PRIOR_WEIGHT` attempts):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -294,6 +294,27 @@ class Snapshot:
         volume: float,
     ) -> pd.DataFrame:
         """One :func:`raw_history` row for an attempt after the state's last day."""
+        return pd.DataFrame([self.row(customer_id, area, when, weight, volume)])
+
+    def raw_many(self, queries: Sequence[tuple[str, str, datetime, float, float]]) -> pd.DataFrame:
+        """:func:`raw_history` rows for many attempts after the state's last day.
+
+        Parameters
+        ----------
+        queries
+            ``(customer_id, area, when, weight, volume)`` per attempt.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per query, in order.
+        """
+        return pd.DataFrame([self.row(*q) for q in queries])
+
+    def row(
+        self, customer_id: str, area: str, when: datetime, weight: float, volume: float
+    ) -> dict[str, Any]:
+        """The :func:`raw_history` columns of one attempt after the state's last day."""
         day = pd.Timestamp(when.replace(tzinfo=None)).normalize()
         row: dict[str, Any] = {
             "customer_id": customer_id,
@@ -310,4 +331,4 @@ class Snapshot:
             values = found if found is not None else (0, 0, 0, 0, pd.NaT, pd.NaT, pd.NaT)
             for column, value in zip(_RAW, values, strict=True):
                 row[f"{name}_{column}"] = value
-        return pd.DataFrame([row])
+        return row

@@ -17,7 +17,7 @@ metadata (version, windows, features, metrics), written beside it as
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -37,6 +37,7 @@ from doorstep.learn.features import (
     features,
     known_table,
 )
+from doorstep.learn.risk import RiskQuery
 
 ARTEFACT = "doorstep-risk-model"
 FORMAT_VERSION = 1
@@ -416,28 +417,62 @@ class TrainedRisk:
         volume_ml: int = 0,
     ) -> float:
         """P(first attempt fails) at ``when`` (local), in the history's weight and volume units."""
-        naive = when.replace(tzinfo=None)
-        key = (customer_id, area, naive.date(), naive.hour, weight_g, volume_ml)
-        cached = self._cache.get(key)
-        if cached is not None:
-            return cached
-        customer, place = customer_id or "", area or ""
-        day = pd.Timestamp(naive).normalize()
-        if self.snapshot.until is not None and day <= self.snapshot.until:
-            attempt = pd.DataFrame(
-                {
-                    "customer_id": [customer],
-                    "area": [place],
-                    "date": [day],
-                    "hour": [naive.hour],
-                    "weight": [float(weight_g)],
-                    "volume": [float(volume_ml)],
-                }
-            )
-            matrix = features(attempt, self.model.known, self.model.prior, self.model.codes)
-        else:
-            raw = self.snapshot.raw(customer, place, naive, weight_g, volume_ml)
-            matrix = derive(raw, self.model.prior, self.model.codes)
-        value = float(self.model.predict(matrix)[0])
-        self._cache[key] = value
-        return value
+        return self.p_fail_many([RiskQuery(customer_id, area, when, weight_g, volume_ml)])[0]
+
+    def p_fail_many(self, queries: Sequence[RiskQuery]) -> list[float]:
+        """P(first attempt fails) per query, the ones not cached predicted in one batch.
+
+        Parameters
+        ----------
+        queries
+            The questions (local times, aware or naive).
+
+        Returns
+        -------
+        list of float
+            One calibrated probability per query, in order.
+        """
+        keys = [_key(q) for q in queries]
+        missing = list(dict.fromkeys(k for k in keys if k not in self._cache))
+        if missing:
+            until = self.snapshot.until
+            old = [k for k in missing if until is not None and k[2] <= until]
+            new = [k for k in missing if until is None or k[2] > until]
+            frames = []
+            if old:
+                attempt = pd.DataFrame(
+                    {
+                        "customer_id": [k[0] for k in old],
+                        "area": [k[1] for k in old],
+                        "date": [k[2] for k in old],
+                        "hour": [k[3] for k in old],
+                        "weight": [float(k[5]) for k in old],
+                        "volume": [float(k[6]) for k in old],
+                    }
+                )
+                model = self.model
+                frames.append(features(attempt, model.known, model.prior, model.codes))
+            if new:
+                raw = self.snapshot.raw_many([(k[0], k[1], k[4], k[5], k[6]) for k in new])
+                frames.append(derive(raw, self.model.prior, self.model.codes))
+            matrix = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+            values = self.model.predict(matrix.reset_index(drop=True))
+            for key, value in zip([*old, *new], values, strict=True):
+                self._cache[key] = float(value)
+        return [self._cache[k] for k in keys]
+
+
+def _key(query: RiskQuery) -> tuple[Any, ...]:
+    """What an answer depends on: customer, area, day, hour, the hour's first moment, parcel."""
+    naive = query.when.replace(tzinfo=None)
+    hour = naive.replace(minute=0, second=0, microsecond=0)
+    day = pd.Timestamp(naive).normalize()
+    return (
+        query.customer_id or "",
+        query.area or "",
+        day,
+        naive.hour,
+        hour,
+        query.weight_g,
+        query.volume_ml,
+    )

@@ -11,53 +11,138 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 
 from doorstep.domain.order import Order
 from doorstep.domain.time_window import TimeWindow
-from doorstep.learn.risk import FailureRisk
+from doorstep.learn.risk import FailureRisk, RiskAnswerError, RiskQuery, ask
+from doorstep.plan.problem import Problem
 
 BAND_S = 2 * 3600
 """A band's length: two hours, the Changshu slot."""
 
 
-def customer_of(order: Order) -> str:
-    """The customer an order is for: its ``customer_id`` when it has one, else its id."""
-    return order.customer_id or order.id
+def moment(day: date, seconds: int, zone: tzinfo | None = None) -> datetime:
+    """``seconds`` after midnight of ``day``, local (naive unless ``zone`` is given)."""
+    return datetime.combine(day, time(0), tzinfo=zone) + timedelta(seconds=int(seconds))
 
 
-def moment(day: date, seconds: int) -> datetime:
-    """``seconds`` after midnight of ``day``, as a naive local datetime."""
-    return datetime.combine(day, time(0)) + timedelta(seconds=int(seconds))
+def visit_query(order: Order, day: date, start_s: int, zone: tzinfo | None = None) -> RiskQuery:
+    """The question a visit asks the risk model.
+
+    Parameters
+    ----------
+    order
+        The order visited: its ``customer_id`` (``None`` when it has none), its
+        zip code as the area (``None`` when blank), its weight and volume.
+    day
+        The day of the visit.
+    start_s
+        When service starts, in seconds after midnight.
+    zone
+        The time zone of the clock times; ``None``: naive local times.
+
+    Returns
+    -------
+    RiskQuery
+        The arguments of :meth:`~doorstep.learn.risk.FailureRisk.p_fail`.
+    """
+    return RiskQuery(
+        order.customer_id,
+        order.address.zip or None,
+        moment(day, start_s, zone),
+        order.demand.weight_g,
+        order.demand.volume_ml,
+    )
 
 
-def visit_p_fail(risk: FailureRisk, order: Order, day: date, start_s: int) -> float:
-    """The chance that a visit to ``order`` starting at ``start_s`` fails, clipped to [0, 1].
+def visit_risks(
+    risk: FailureRisk,
+    orders: Sequence[Order],
+    starts: Sequence[int],
+    day: date,
+    zone: tzinfo | None = None,
+) -> list[float]:
+    """The chance that each visit fails, asked in one batch (the one way a planner asks).
 
     Parameters
     ----------
     risk
         The failure-risk model.
-    order
-        The order visited (its customer, postcode as the area, weight and volume are asked about).
-    day
-        The day of the visit.
-    start_s
-        When service starts, in seconds after midnight.
+    orders
+        The orders visited.
+    starts
+        Per order, when its service starts (seconds after midnight).
+    day, zone
+        As :func:`visit_query`.
 
     Returns
     -------
-    float
-        P(the attempt fails).
+    list of float
+        P(the attempt fails) per visit, in order.
+
+    Raises
+    ------
+    ValueError
+        The model answered outside [0, 1] (or NaN); the message names the order.
     """
-    p = risk.p_fail(
-        customer_of(order),
-        order.address.zip or None,
-        moment(day, start_s),
-        order.demand.weight_g,
-        order.demand.volume_ml,
-    )
-    return min(1.0, max(0.0, float(p)))
+    queries = [visit_query(o, day, s, zone) for o, s in zip(orders, starts, strict=True)]
+    try:
+        return ask(risk, queries)
+    except RiskAnswerError as error:
+        raise ValueError(f"{error} (order {orders[error.index].id})") from error
+
+
+def visit_p_fail(risk: FailureRisk, order: Order, day: date, start_s: int) -> float:
+    """The chance that a visit to ``order`` starting at ``start_s`` fails (:func:`visit_risks`)."""
+    return visit_risks(risk, [order], [start_s], day)[0]
+
+
+def duty_span(problem: Problem) -> tuple[int, int]:
+    """``(first shift start, last shift end)`` of the problem's fleet, in seconds."""
+    shifts = [v.shift for v in problem.fleet.vehicles]
+    if not shifts:
+        return (0, 86_400)
+    return (min(s.start for s in shifts), max(s.end for s in shifts))
+
+
+@dataclass(frozen=True, slots=True)
+class HourlyRisk:
+    """P(fail) of every order in every hour of the day, asked once in one batch.
+
+    Attributes
+    ----------
+    first_hour
+        The first hour of the table.
+    table
+        ``table[i][h]``: P(fail) of order ``i`` (problem index) at hour ``first_hour + h``.
+    """
+
+    first_hour: int
+    table: tuple[tuple[float, ...], ...]
+
+    @classmethod
+    def of(
+        cls, orders: Sequence[Order], risk: FailureRisk, day: date, span: tuple[int, int]
+    ) -> HourlyRisk:
+        """Ask ``risk`` for each order at the middle of every hour ``span`` (seconds) touches."""
+        first, last = span[0] // 3600, max(span[0], span[1] - 1) // 3600
+        hours = range(first, last + 1)
+        asked = visit_risks(
+            risk,
+            [o for o in orders for _ in hours],
+            [h * 3600 + 1800 for _ in orders for h in hours],
+            day,
+        )
+        width = len(hours)
+        table = tuple(tuple(asked[i * width : (i + 1) * width]) for i in range(len(orders)))
+        return cls(first, table)
+
+    def at(self, index: int, start_s: int) -> float:
+        """P(fail) of order ``index`` starting at ``start_s`` (the nearest hour of the table)."""
+        row = self.table[index]
+        hour = min(max(start_s // 3600 - self.first_hour, 0), len(row) - 1)
+        return row[hour]
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +216,7 @@ def band_risk(order: Order, risk: FailureRisk, day: date, day_span: tuple[int, i
             if first <= last:
                 spans.append((first, last))
             band += 1
-    p = tuple(visit_p_fail(risk, order, day, (a + b) // 2) for a, b in spans)
+    p = tuple(visit_risks(risk, [order] * len(spans), [(a + b) // 2 for a, b in spans], day))
     return BandRisk(order.id, tuple(spans), p)
 
 
@@ -186,6 +271,5 @@ def expected_failures(
     float
         The sum of the visits' chances of failure.
     """
-    return sum(
-        visit_p_fail(risk, o, day, s) for o, s in zip(orders, starts, strict=True) if s is not None
-    )
+    visited = [(o, s) for o, s in zip(orders, starts, strict=True) if s is not None]
+    return sum(visit_risks(risk, [o for o, _ in visited], [s for _, s in visited], day))

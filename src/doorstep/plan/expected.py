@@ -17,10 +17,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import date, tzinfo
 from zoneinfo import ZoneInfo
 
 from doorstep.learn.risk import FailureRisk
+from doorstep.plan.bands import visit_risks
 from doorstep.plan.evaluator import Evaluation
 from doorstep.plan.problem import Problem
 from doorstep.plan.result import DayPlan
@@ -113,7 +114,7 @@ def expected_failures(
     plan
         A planned day, or an evaluation (then ``problem`` gives its orders).
     risk
-        The failure-risk source, asked once per visit with the order's
+        The failure-risk source, asked in one batch, per visit with the order's
         ``customer_id``, its zip code as the area (``None`` when blank), the
         visit's service start on ``day`` and the parcel's weight (g) and volume (ml).
     day
@@ -146,25 +147,21 @@ def expected_failures(
     if redelivery_cents < 0:
         raise ValueError(f"the re-delivery cost cannot be negative ({redelivery_cents} cents)")
     orders = {o.id: o for o in problem.orders}
-    midnight = datetime.combine(day, time(), tzinfo=_zone(zone))
-    stops: list[StopRisk] = []
-    for route in evaluation.plan.routes:
-        for visit in route.visits:
-            order = orders.get(visit.order_id)
-            if order is None:
-                raise ValueError(f"the plan visits order {visit.order_id}, not in the problem")
-            p = float(
-                risk.p_fail(
-                    order.customer_id,
-                    order.address.zip or None,
-                    midnight + timedelta(seconds=visit.start_s),
-                    order.demand.weight_g,
-                    order.demand.volume_ml,
-                )
-            )
-            if not 0.0 <= p <= 1.0:  # also refuses NaN
-                raise ValueError(f"the risk source gave {p} for order {order.id}; not in [0, 1]")
-            stops.append(StopRisk(order.id, route.vehicle_id, visit.start_s, p))
+    visits = [(route.vehicle_id, v) for route in evaluation.plan.routes for v in route.visits]
+    for _, visit in visits:
+        if visit.order_id not in orders:
+            raise ValueError(f"the plan visits order {visit.order_id}, not in the problem")
+    p_fail = visit_risks(
+        risk,
+        [orders[v.order_id] for _, v in visits],
+        [v.start_s for _, v in visits],
+        day,
+        _zone(zone),
+    )
+    stops = [
+        StopRisk(v.order_id, vehicle_id, v.start_s, p)
+        for (vehicle_id, v), p in zip(visits, p_fail, strict=True)
+    ]
     return ExpectedFailures(tuple(stops), redelivery_cents)
 
 
