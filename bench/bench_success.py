@@ -41,7 +41,7 @@ import tempfile
 import time
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -122,39 +122,101 @@ class BandFrequencyRisk:
         return (failures + self.prior_weight * rate) / (attempts + self.prior_weight)
 
 
-def fit_planner_model(truth: TruthRisk, per_customer: int, rng: random.Random) -> BandFrequencyRisk:
-    """Draw ``per_customer`` past attempts per customer from the truth; fit the frequency table."""
+def past_attempts(
+    truth: TruthRisk, per_customer: int, rng: random.Random
+) -> list[tuple[str, datetime, bool]]:
+    """``per_customer`` past attempts per customer, drawn from the truth at random bands.
+
+    One a day at most, on the days before :data:`DAY`: ``(customer, when, failed)``.
+    """
+    rows = []
+    for customer, bands in truth.table.items():
+        for k in range(per_customer):
+            band = rng.choice(BANDS)
+            failed = rng.random() < bands[band]
+            when = datetime.combine(DAY, datetime.min.time()) - timedelta(days=per_customer - k)
+            rows.append((customer, when + timedelta(hours=band + 1), failed))
+    return rows
+
+
+def fit_planner_model(attempts: list[tuple[str, datetime, bool]]) -> BandFrequencyRisk:
+    """The frequency table of the attempts, per customer and band."""
     counts: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0])
     by_band: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    for customer, bands in truth.table.items():
-        for _ in range(per_customer):
-            band = rng.choice(BANDS)
-            failed = int(rng.random() < bands[band])
-            for cell in (counts[(customer, band)], by_band[band]):
-                cell[0] += failed
-                cell[1] += 1
+    for customer, when, failed in attempts:
+        band = band_of(when)
+        for cell in (counts[(customer, band)], by_band[band]):
+            cell[0] += int(failed)
+            cell[1] += 1
+    rates = {b: f / n for b, (f, n) in by_band.items()}
     return BandFrequencyRisk(
-        {k: (f, n) for k, (f, n) in counts.items()},
-        {b: f / n for b, (f, n) in by_band.items()},
+        {k: (f, n) for k, (f, n) in counts.items()}, rates, prior_weight(counts, rates)
     )
 
 
-def all_day(folder: Path, n_orders: int) -> tuple[Any, Any]:
-    """The generated day with every window and shift set to 08:00-20:00, through the gate."""
+def prior_weight(counts: dict[tuple[str, int], list[int]], rates: dict[int, float]) -> float:
+    """The shrinkage weight by the method of moments (empirical Bayes, beta prior).
+
+    The spread of the customers' observed rates around their band's rate, less
+    the spread sampling alone would give, is the spread of their true rates;
+    a beta prior with that spread has weight ``m (1 - m) / variance - 1``.
+    """
+    observed = sampling = 0.0
+    for (_, band), (f, n) in counts.items():
+        m = rates[band]
+        observed += (f / n - m) ** 2
+        sampling += m * (1 - m) / n
+    between = max((observed - sampling) / len(counts), 1e-6)
+    mean = sum(rates.values()) / len(rates)
+    return max(mean * (1 - mean) / between - 1, 0.5)
+
+
+def fit_trained_model(attempts: list[tuple[str, datetime, bool]], folder: Path) -> Any:
+    """Doorstep's own model (``doorstep risk train``) on the attempts, as a generic history."""
+    from doorstep.learn.history import read_history
+    from doorstep.learn.model import TrainedRisk, train
+
+    path = folder / "history.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["customer_id", "area", "attempted_at", "outcome"])
+        for customer, when, failed in attempts:
+            outcome = "failed" if failed else "delivered"
+            writer.writerow([customer, "HEL", when.isoformat(timespec="minutes"), outcome])
+    now = datetime.combine(DAY, datetime.min.time())
+    return TrainedRisk(train(read_history(path, now=now)))
+
+
+def by_the_shift(row: dict[str, str]) -> dict[str, str]:
+    """A van paid by the shift: its 12 hours at the hourly rate become its fixed cost."""
+    hourly = float(row["cost_per_hour"] or 0)
+    fixed = float(row["cost_fixed"] or 0)
+    return dict(row, cost_fixed=f"{fixed + 12 * hourly:g}", cost_per_hour="0")
+
+
+def all_day(folder: Path, n_orders: int, pay: str = "hour") -> tuple[Any, Any]:
+    """The generated day with every window and shift set to 08:00-20:00, through the gate.
+
+    Each order is its own customer (``customer_id`` = order id); with ``pay="shift"``
+    the vans are paid by the shift (:func:`by_the_shift`).
+    """
     from doorstep.gate.validate import validate_files
 
     orders_path, fleet_path = write_day(n_orders, folder)
-    for path, change in (
-        (orders_path, {"window_start": "08:00", "window_end": "20:00"}),
-        (
-            fleet_path,
-            {"shift_start": "08:00", "shift_end": "20:00", "break_start": "", "break_end": "",
-             "break_min": ""},
-        ),
-    ):  # fmt: skip
+
+    def order_row(row: dict[str, str]) -> dict[str, str]:
+        return dict(row, window_start="08:00", window_end="20:00", customer_id=row["order_id"])
+
+    def van_row(row: dict[str, str]) -> dict[str, str]:
+        row = dict(row, shift_start="08:00", shift_end="20:00", break_start="", break_end="",
+                   break_min="")  # fmt: skip
+        return by_the_shift(row) if pay == "shift" else row
+
+    for path, change in ((orders_path, order_row), (fleet_path, van_row)):
         with path.open(newline="", encoding="utf-8") as handle:
             reader = csv.DictReader(handle)
-            columns, rows = list(reader.fieldnames or ()), [dict(r, **change) for r in reader]
+            rows = [change(r) for r in reader]
+            columns = list(dict.fromkeys([*(reader.fieldnames or ()), *rows[0]]))
         with path.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.DictWriter(handle, fieldnames=columns)
             writer.writeheader()
@@ -197,14 +259,31 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--history", type=int, default=20)
     parser.add_argument("--redelivery", type=int, default=1500)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=0)
+    parser.add_argument(
+        "--model",
+        choices=("table", "trained"),
+        default="table",
+        help="the planner's model: a per-customer, per-band frequency table, or "
+        "Doorstep's trained model (doorstep risk train) on the same history",
+    )
+    parser.add_argument(
+        "--pay",
+        choices=("hour", "shift"),
+        default="hour",
+        help="vans paid per hour on duty (waiting costs) or by the 08:00-20:00 shift",
+    )
     args = parser.parse_args()
     print(describe(), flush=True)
     rng = random.Random(args.seed)
     with tempfile.TemporaryDirectory() as tmp:
-        orders, fleet = all_day(Path(tmp), args.orders)
-    truth = population(sorted(o.id for o in orders), rng)
-    model = fit_planner_model(truth, args.history, rng)
+        orders, fleet = all_day(Path(tmp), args.orders, args.pay)
+        truth = population(sorted(str(o.customer_id) for o in orders), rng)
+        attempts = past_attempts(truth, args.history, rng)
+        if args.model == "trained":
+            model = fit_trained_model(attempts, Path(tmp))
+        else:
+            model = fit_planner_model(attempts)
     provider = OsmProvider()
     options = PlanOptions(
         time_limit_s=args.limit, seed=args.seed, backend="pyvrp", with_geometry=False

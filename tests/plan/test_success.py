@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 import pytest
@@ -47,7 +47,10 @@ class MorningsOrAfternoons:
 
 def _day(n: int = 16) -> tuple[list, Fleet]:
     rng = random.Random(3)
-    orders = [order(f"C{k:02d}", rng.uniform(-3, 3), rng.uniform(-3, 3)) for k in range(n)]
+    orders = [
+        replace(order(f"C{k:02d}", rng.uniform(-3, 3), rng.uniform(-3, 3)), customer_id=f"C{k:02d}")
+        for k in range(n)
+    ]
     return orders, Fleet((Depot("D", at(0, 0)),), (van("V1", shift=(8 * H, 18 * H)),))
 
 
@@ -104,7 +107,7 @@ def test_constant_risk_gives_a_plan_no_worse_than_distance_only() -> None:
 
 def test_narrowed_windows_keep_the_good_bands_inside_the_order_windows() -> None:
     """An afternoon customer with a 09:00-15:30 window keeps 12:00-15:30 only."""
-    customer = order("C01", 1, 1, windows=[(9 * H, 15 * H + 1800)])
+    customer = replace(order("C01", 1, 1, windows=[(9 * H, 15 * H + 1800)]), customer_id="C01")
     bands = band_risk(customer, MorningsOrAfternoons(), DAY, (8 * H, 18 * H))
     assert bands.spans[0] == (9 * H, 10 * H - 1)
     assert narrow(bands, 0.02) == (TimeWindow(12 * H, 15 * H + 1800),)

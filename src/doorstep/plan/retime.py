@@ -1,15 +1,16 @@
-"""Retiming a plan's routes: when each van leaves, and which way round it drives.
+"""Retiming a plan's routes: when each visit starts, and which way round each van drives.
 
-A route that ends well before its shift does can leave later: every visit then
-comes later by the same amount, on the same roads. With a failure-risk model
-that matters: customers who are out in the morning are home in the afternoon.
-:func:`retime` tries, for every route, later departures (in steps of
-:data:`STEP_S`, as long as the route stays within its shift and every window)
-and, for a van without a break, the reversed sequence; it keeps the variant
-with the lowest vehicle cost + expected failed attempts x re-delivery cost,
-checked by the evaluator. Routes keep their stops: no order changes vehicle,
-so no parcel has to move between vans, and the km change only by reversals
-(a reversal is kept only when it pays for its own km).
+A route's stops fix its km, but not when each visit starts: a van whose day is
+short can hold a visit until its customer is home, leaving later or waiting
+between stops. :func:`retime` asks :func:`doorstep.plan.waits.best_starts`, for
+every route and (for a van without a break) its reversed sequence too, for the
+starts with the lowest expected failed attempts x re-delivery cost + duty hours x
+the vehicle's hourly cost, and keeps the variant that lowers vehicle cost +
+expected failures x re-delivery cost, checked by the evaluator. A held visit gets
+a window that opens at its chosen start (inside the order's own windows), so the
+plan's schedule keeps it. Routes keep their stops: no order changes vehicle, so
+no parcel has to move between vans, and the km change only by reversals (a
+reversal is kept only when it adds no km).
 """
 
 from __future__ import annotations
@@ -17,25 +18,14 @@ from __future__ import annotations
 import dataclasses
 from datetime import date
 
-from doorstep.domain.fleet import Fleet, Vehicle
-from doorstep.domain.time_window import TimeWindow
-from doorstep.errors import DomainError
+from doorstep.domain.order import Order
 from doorstep.learn.risk import FailureRisk
-from doorstep.plan.bands import visit_p_fail
+from doorstep.plan.bands import HourlyRisk, duty_span, visit_risks
 from doorstep.plan.evaluator import evaluate, route_cost, schedule_route
 from doorstep.plan.problem import Problem
 from doorstep.plan.result import DayPlan
 from doorstep.plan.solver import Assignment, RouteAssignment
-
-STEP_S = 900
-"""Departure delays tried, in steps of this many seconds (15 minutes)."""
-
-
-def _with_vehicle(problem: Problem, index: int, vehicle: Vehicle) -> Problem:
-    vehicles = list(problem.fleet.vehicles)
-    vehicles[index] = vehicle
-    fleet = Fleet(problem.fleet.depots, tuple(vehicles))
-    return dataclasses.replace(problem, fleet=fleet)
+from doorstep.plan.waits import best_starts, hold
 
 
 def _variant_cost(
@@ -51,11 +41,22 @@ def _variant_cost(
         return None
     vehicle = problem.fleet.vehicles[route.vehicle]
     expected = sum(
-        visit_p_fail(risk, problem.orders[i], day, visit.start_s)
-        for i, visit in zip(route.orders, schedule.visits, strict=True)
+        visit_risks(
+            risk,
+            [problem.orders[i] for i in route.orders],
+            [visit.start_s for visit in schedule.visits],
+            day,
+        )
     )
     duty = schedule.end_s - schedule.start_s
     return route_cost(vehicle, schedule.distance_m, duty) + expected * redelivery_cents
+
+
+def _with_orders(problem: Problem, changed: dict[int, Order]) -> Problem:
+    if not changed:
+        return problem
+    orders = tuple(changed.get(i, o) for i, o in enumerate(problem.orders))
+    return dataclasses.replace(problem, orders=orders)
 
 
 def retime(
@@ -63,9 +64,9 @@ def retime(
     risk: FailureRisk,
     day: date,
     redelivery_cents: int,
-    step_s: int = STEP_S,
+    table: HourlyRisk | None = None,
 ) -> DayPlan:
-    """``plan`` with each route leaving when (and driven the way) its customers are home.
+    """``plan`` with each visit held until (and each van driven the way) its customers are home.
 
     Parameters
     ----------
@@ -77,58 +78,57 @@ def retime(
         The planning day.
     redelivery_cents
         What one failed first attempt costs.
-    step_s
-        Granularity of the departure delays tried.
+    table
+        The orders' P(fail) per hour, when already asked (else asked here).
 
     Returns
     -------
     DayPlan
-        The same routes (stops and vehicles), each with the best departure and
-        direction found, its vehicle's shift starting at that departure, evaluated
-        again; ``plan`` itself when nothing is better.
+        The same routes (stops and vehicles), each with the best starts and
+        direction found, held visits carrying windows that open at their start,
+        evaluated again; ``plan`` itself when nothing is better.
     """
     problem = plan.problem
+    routes = plan.evaluation.plan.routes
+    if not routes:
+        return plan
     by_id = {v.id: k for k, v in enumerate(problem.fleet.vehicles)}
     index = {o.id: k for k, o in enumerate(problem.orders)}
+    if table is None:
+        table = HourlyRisk.of(problem.orders, risk, day, duty_span(problem))
     chosen: list[RouteAssignment] = []
-    current = problem
-    changed = False
-    for route in plan.evaluation.plan.routes:
+    held: dict[int, Order] = {}
+    for route in routes:
         k = by_id[route.vehicle_id]
         vehicle = problem.fleet.vehicles[k]
         stops = tuple(index[v.order_id] for v in route.visits)
         kept = RouteAssignment(k, stops, route.break_after)
-        best_cost = _variant_cost(current, kept, risk, day, redelivery_cents)
-        best = (best_cost, kept, vehicle)
-        metres = route.distance_m
-        orientations = [stops]
+        best_cost = _variant_cost(problem, kept, risk, day, redelivery_cents)
+        best: tuple[float | None, RouteAssignment, dict[int, Order]] = (best_cost, kept, {})
+        variants = [kept]
         if vehicle.break_ is None and len(stops) > 1:
-            orientations.append(stops[::-1])
-        slack = vehicle.shift.end - route.end_s
-        for orders in orientations:
-            for delay in range(0, max(slack, 0) + step_s, step_s):
-                try:
-                    moved = dataclasses.replace(
-                        vehicle,
-                        shift=TimeWindow(route.start_s + delay, vehicle.shift.end),
-                    )
-                except DomainError:
-                    break
-                trial = _with_vehicle(current, k, moved)
-                variant = RouteAssignment(k, orders, route.break_after if orders == stops else None)
-                if orders != stops and schedule_route(trial, variant).distance_m > metres:
-                    break  # a reversal may not add km
-                cost = _variant_cost(trial, variant, risk, day, redelivery_cents)
-                if cost is None:
-                    continue
-                if best[0] is None or cost < best[0] - 1e-6:
-                    best = (cost, variant, moved)
-        _, assignment, vehicle_now = best
-        if vehicle_now is not vehicle or assignment is not kept:
-            changed = True
-            current = _with_vehicle(current, k, vehicle_now)
-        chosen.append(assignment)
-    if not changed:
+            reversed_ = RouteAssignment(k, stops[::-1], None)
+            if schedule_route(problem, reversed_).distance_m <= route.distance_m:
+                variants.append(reversed_)
+        for variant in variants:
+            found = best_starts(problem, variant, table.at, redelivery_cents)
+            if found is None:
+                continue
+            orders = {
+                variant.orders[p]: hold(
+                    problem.orders[variant.orders[p]], found.starts[p], vehicle.shift.end
+                )
+                for p in found.held
+            }
+            trial = _with_orders(problem, orders)
+            cost = _variant_cost(trial, variant, risk, day, redelivery_cents)
+            if cost is not None and (best[0] is None or cost < best[0] - 1e-6):
+                best = (cost, variant, orders)
+        chosen.append(best[1])
+        held.update(best[2])
+    originals = [tuple(index[v.order_id] for v in r.visits) for r in routes]
+    if not held and [c.orders for c in chosen] == originals:
         return plan
+    current = _with_orders(problem, held)
     evaluation = evaluate(current, Assignment(tuple(chosen), "retimed"))
     return dataclasses.replace(plan, problem=current, evaluation=evaluation)

@@ -44,10 +44,18 @@ from doorstep.domain.order import Order
 from doorstep.errors import InputError
 from doorstep.learn.risk import FailureRisk
 from doorstep.network.provider import TravelTimeProvider
-from doorstep.plan.bands import BandRisk, band_risk, expected_failures, narrow
+from doorstep.plan.bands import (
+    BandRisk,
+    HourlyRisk,
+    band_risk,
+    duty_span,
+    expected_failures,
+    narrow,
+)
 from doorstep.plan.geometry import route_geometry
 from doorstep.plan.pipeline import PlanOptions, build_problem, canonical, plan_problem
 from doorstep.plan.problem import Problem
+from doorstep.plan.relocate import relocate
 from doorstep.plan.result import DayPlan
 from doorstep.plan.retime import retime
 
@@ -78,7 +86,12 @@ class SuccessSettings:
         the distance-only plan gets :data:`RETIME_BASE_SHARE` of it.
     retime
         Then retime the chosen plan's routes (:func:`doorstep.plan.retime.retime`:
-        later departures, reversed sequences), keeping every stop on its van.
+        visits held until their customers are home, reversed sequences),
+        keeping every stop on its van.
+    relocate
+        With ``retime``, also try moving visits to positions timed for their
+        customers (:func:`doorstep.plan.relocate.relocate`, within what is left
+        of the km budget) before retiming; kept only when the total is lower.
     """
 
     margin: float = 0.02
@@ -86,6 +99,7 @@ class SuccessSettings:
     km_budget: float | None = 0.03
     max_rounds: int = 0
     retime: bool = True
+    relocate: bool = True
 
     def __post_init__(self) -> None:
         if self.margin < 0 or self.min_saving_cents < 0:
@@ -242,6 +256,30 @@ class _Search:
         )
         return Candidate(plan, narrowed, failures, total, acceptable)
 
+    def retimed(self, chosen: Candidate) -> Candidate:
+        """The best of ``chosen``, it retimed, and it with visits relocated then retimed."""
+        table = HourlyRisk.of(
+            chosen.plan.problem.orders, self.risk, self.day, duty_span(self.problem)
+        )
+        best = chosen
+        plans = [chosen.plan]
+        if self.settings.relocate:
+            budget = self.settings.km_budget
+            allowance = (
+                float("inf") if budget is None else (self.base.km * (1 + budget) - chosen.km) * 1000
+            )
+            if allowance > 0:
+                moved = relocate(chosen.plan, table, self.redelivery, allowance)
+                if moved is not chosen.plan:
+                    plans.append(moved)
+        for plan in plans:
+            tried = self.candidate(
+                retime(plan, self.risk, self.day, self.redelivery, table), chosen.narrowed
+            )
+            if tried.acceptable and tried.total_cents < best.total_cents:
+                best = tried
+        return best
+
     def over_budget_km(self, km: float) -> float:
         """Kilometres over the budget (0 within it)."""
         if self.settings.km_budget is None:
@@ -374,9 +412,7 @@ def search_for_success(
             narrowed = search.relax(candidate, released)
     best = min((search.base, *(c for c in tried if c.acceptable)), key=lambda c: c.total_cents)
     if settings.retime:
-        retimed = search.candidate(retime(best.plan, risk, day, redelivery_cents), best.narrowed)
-        if retimed.acceptable and retimed.total_cents < best.total_cents:
-            best = retimed
+        best = search.retimed(best)
     plan = best.plan
     geometry = (
         route_geometry(plan.problem, plan.evaluation, provider) if options.with_geometry else ()
