@@ -28,6 +28,7 @@ _SHOWN = (
     ("duty_h", "duty h", "{:.2f}"),
     ("failed_attempts", "failed attempts", "{:.1f}"),
     ("breakdowns", "breakdowns", "{:.2f}"),
+    ("exceptions", "exceptions seen", "{:.1f}"),
 )
 """The rows of the table: KPI, heading, format."""
 

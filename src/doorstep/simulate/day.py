@@ -5,7 +5,9 @@ drives each leg (planned time times the travel factor), waits for the window
 to open, serves (or fails: nobody home), takes its break where the plan puts
 it, and drives back. Each route also has a breakdown process that interrupts
 the vehicle at the moments of a Poisson process; the vehicle stands still for
-the repair time and then finishes what it was doing. The model and its
+the repair time and then finishes what it was doing. A monitor process looks
+at the day every ``monitor_every_s`` with the service's own exception detection
+(:mod:`doorstep.simulate.monitor`). The model and its
 parameters: :mod:`doorstep.simulate.params`; the random numbers:
 :mod:`doorstep.simulate.draws`.
 """
@@ -20,8 +22,10 @@ from typing import Any
 
 import simpy
 
+from doorstep.dispatch.exceptions import detect
 from doorstep.learn.risk import FailureRisk
 from doorstep.simulate.draws import Draws
+from doorstep.simulate.monitor import Progress, Seen, day_state
 from doorstep.simulate.params import SimulationParameters
 from doorstep.simulate.plan_input import SimPlan, SimRoute, SimStop
 
@@ -50,11 +54,12 @@ class RouteResult:
 
 @dataclass(frozen=True, slots=True)
 class DayResult:
-    """One run: every route's result."""
+    """One run: every route's result, and the exceptions the dispatcher's monitor saw."""
 
     run: int
     day: date
     routes: tuple[RouteResult, ...]
+    exceptions: tuple[Seen, ...] = ()
 
 
 class _Vehicle:
@@ -76,6 +81,7 @@ class _Vehicle:
         self.params = params
         self.risk = risk
         self.result = RouteResult(route, route.start_s)
+        self.progress = Progress(route)
         self.busy = True
         self.process = env.process(self._drive())
         if params.breakdown_rate > 0:
@@ -92,7 +98,9 @@ class _Vehicle:
             except simpy.Interrupt:
                 left = max(left - (self.env.now - began), 0.0)
                 self.result.breakdowns += 1
+                self.progress.repair_since_s = round(self.env.now)
                 yield self.env.timeout(self.params.repair_s)
+                self.progress.repair_since_s = None
 
     def _leg(self, planned_s: int, key: str) -> Generator[Any, Any, None]:
         spread = self.params.leg_spread(self.env.now)
@@ -102,29 +110,37 @@ class _Vehicle:
     def _drive(self) -> Generator[Any, Any, None]:
         route, params = self.route, self.params
         yield self.env.timeout(max(route.start_s - self.env.now, 0))
+        progress = self.progress
+        progress.departed_s = round(self.env.now)
         if route.break_after == 0:
             yield from self._work(route.break_s)
         for index, stop in enumerate(route.stops):
             yield from self._leg(stop.leg_s, f"{stop.prev_key}>{stop.order_id}")
             arrived = self.env.now
-            when = datetime.combine(self.day, datetime.min.time()) + timedelta(seconds=arrived)
+            progress.arrived[stop.order_id] = round(arrived)
+            if stop.window_start_s is not None and self.env.now < stop.window_start_s:
+                yield from self._work(stop.window_start_s - self.env.now)
+            # Presence at the door: when service starts, after any wait for the window.
+            when = datetime.combine(self.day, datetime.min.time()) + timedelta(seconds=self.env.now)
             p_fail = self.risk.p_fail(
                 stop.customer_id, stop.zip, when, stop.weight_g, stop.volume_ml
             )
             home = self.draws.uniform("presence", stop.order_id) >= p_fail
-            if stop.window_start_s is not None and self.env.now < stop.window_start_s:
-                yield from self._work(stop.window_start_s - self.env.now)
             factor = _lognormal(params.service_spread, self.draws.normal("service", stop.order_id))
             service = stop.service_s * factor
             yield from self._work(service if home else service * params.failed_service_share)
             self.result.stops.append(
                 StopResult(stop, round(arrived), round(self.env.now), home, p_fail)
             )
+            progress.finished[stop.order_id] = round(self.env.now)
+            if not home:
+                progress.failed.add(stop.order_id)
             if route.break_after == index + 1:
                 yield from self._work(route.break_s)
         last = route.stops[-1].order_id
         yield from self._leg(route.return_leg_s, f"{last}>depot:{route.depot_id}")
         self.result.back_s = round(self.env.now)
+        progress.back_s = self.result.back_s
         self.busy = False
 
     def _breakdowns(self) -> Generator[Any, Any, None]:
@@ -153,8 +169,9 @@ def simulate_day(
     draws: Draws,
     params: SimulationParameters,
     risk: FailureRisk,
+    timezone: str = "Europe/Helsinki",
 ) -> DayResult:
-    """Drive every route of ``plan`` once.
+    """Drive every route of ``plan`` once, the dispatcher's monitor looking on.
 
     Parameters
     ----------
@@ -168,6 +185,8 @@ def simulate_day(
         The stochastic model.
     risk
         Where presence comes from.
+    timezone
+        The zone of the plan's clock (for the monitor's day).
 
     Returns
     -------
@@ -176,5 +195,32 @@ def simulate_day(
     """
     env = simpy.Environment(initial_time=min(r.start_s for r in plan.routes))
     vehicles = [_Vehicle(env, route, day, draws, params, risk) for route in plan.routes]
-    env.run()
-    return DayResult(draws.run, day, tuple(v.result for v in vehicles))
+    seen: dict[str, Seen] = {}
+    if params.monitor_every_s > 0:
+        env.process(_monitor(env, vehicles, day, params, timezone, seen))
+    env.run(until=env.all_of([v.process for v in vehicles]))
+    exceptions = tuple(sorted(seen.values(), key=lambda e: (e.at_s, e.cause)))
+    return DayResult(draws.run, day, tuple(v.result for v in vehicles), exceptions)
+
+
+def _monitor(
+    env: simpy.Environment,
+    vehicles: list[_Vehicle],
+    day: date,
+    params: SimulationParameters,
+    timezone: str,
+    seen: dict[str, Seen],
+) -> Generator[Any, Any, None]:
+    """Every ``monitor_every_s``: the day's state, :func:`detect`, new causes recorded."""
+    shift_end = max(v.route.end_s for v in vehicles) + params.shift_slack_s
+    while any(v.busy for v in vehicles):
+        yield env.timeout(params.monitor_every_s)
+        now = round(env.now)
+        vans = [v.progress for v in vehicles]
+        state = day_state(day.isoformat(), vans, shift_end, timezone)
+        for found in detect(state, now):
+            if found.cause not in seen:
+                seen[found.cause] = Seen(
+                    str(found.kind), found.cause, str(found.severity), now,
+                    found.route_id, found.order_ids,
+                )  # fmt: skip

@@ -14,6 +14,10 @@ Every random quantity is a multiplier or a draw around what the plan says:
   model gives for the moment the vehicle arrives
   (:class:`doorstep.learn.risk.FailureRisk`; :class:`~doorstep.learn.risk.ConstantRisk`
   by default); nobody home means a ``failed_attempt`` with reason ``not_home``.
+- **The dispatcher's monitor** looks every ``monitor_every_s`` (0: never) and
+  records the exceptions :func:`doorstep.dispatch.exceptions.detect` finds; a
+  van is over its shift ``shift_slack_s`` after its planned return (a plan
+  carries no shift).
 - **Breakdowns**: a Poisson process of ``breakdown_rate`` per hour on the
   road for each route; a breakdown stops the vehicle for ``repair_s``
   (whatever it was doing: driving, serving or waiting) before it carries on.
@@ -44,6 +48,10 @@ class SimulationParameters:
         Breakdowns per route and hour on the road (0: none).
     repair_s
         How long a breakdown stops the vehicle, seconds.
+    monitor_every_s
+        How often the dispatcher's monitor looks (simulated seconds; 0: never).
+    shift_slack_s
+        How long after its planned return a van's shift ends.
     """
 
     travel_spread: float = 0.15
@@ -53,6 +61,8 @@ class SimulationParameters:
     failed_service_share: float = 0.5
     breakdown_rate: float = 0.0
     repair_s: int = 2700
+    monitor_every_s: int = 600
+    shift_slack_s: int = 1800
 
     def leg_spread(self, clock_s: float) -> float:
         """Sigma of the travel-time factor of a leg that starts at ``clock_s``."""

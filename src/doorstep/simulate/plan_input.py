@@ -26,6 +26,11 @@ from doorstep.plan.outputs.plan_json import SCHEMA
 _ZIP = re.compile(r",\s*(\w[\w-]*)\s+[^,]*$")
 
 
+def parcel_ids(order_id: str, parcels: int) -> list[str]:
+    """The simulated parcels of an order: ``<order>-1`` ... ``<order>-n``."""
+    return [f"{order_id}-{k}" for k in range(1, parcels + 1)]
+
+
 @dataclass(frozen=True, slots=True)
 class SimStop:
     """One planned visit (clock seconds of the planning day)."""

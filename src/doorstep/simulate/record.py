@@ -31,6 +31,7 @@ from doorstep.dispatch.eta import StopTimes, estimate
 from doorstep.dispatch.ingest import EventIn
 from doorstep.domain.events import FailureReason, ScanKind
 from doorstep.simulate.day import DayResult, RouteResult
+from doorstep.simulate.plan_input import parcel_ids
 
 NOT_HOME = FailureReason.NOT_HOME.value
 
@@ -38,11 +39,6 @@ NOT_HOME = FailureReason.NOT_HOME.value
 def run_label(run: int) -> str:
     """The ``driver_id`` that stands for run ``run`` in the facts."""
     return f"run-{run:04d}"
-
-
-def parcel_ids(order_id: str, parcels: int) -> list[str]:
-    """The simulated parcels of an order: ``<order>-1`` ... ``<order>-n``."""
-    return [f"{order_id}-{k}" for k in range(1, parcels + 1)]
 
 
 def day_events(result: DayResult, timezone: str) -> list[EventIn]:

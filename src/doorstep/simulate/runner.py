@@ -32,8 +32,10 @@ REPORTED: tuple[str, ...] = (
     "duty_h",
     "failed_attempts",
     "breakdowns",
+    "exceptions",
 )
-"""The KPIs summarised over runs (``breakdowns`` is the simulator's own count)."""
+"""The KPIs summarised over runs (``breakdowns`` and ``exceptions``, what the dispatcher's
+monitor found, are the simulator's own counts)."""
 
 MAX_RUNS = 10_000
 """The most runs one call makes."""
@@ -76,7 +78,8 @@ def kpis_of_runs(results: Sequence[DayResult], timezone: str) -> list[dict[str, 
     Returns
     -------
     list of dict
-        In the order of ``results``: ``run``, the KPIs, ``breakdowns``.
+        In the order of ``results``: ``run``, the KPIs, ``breakdowns``, ``exceptions``
+        and ``exceptions_<kind>`` per kind seen.
     """
     rows = {r["key"]: r for r in compute_kpis(runs_facts(results, timezone), "driver")}
     out = []
@@ -84,6 +87,10 @@ def kpis_of_runs(results: Sequence[DayResult], timezone: str) -> list[dict[str, 
         row = dict(rows[run_label(result.run)])
         row.pop("key")
         row["breakdowns"] = sum(r.breakdowns for r in result.routes)
+        row["exceptions"] = len(result.exceptions)
+        for seen in result.exceptions:
+            key = f"exceptions_{seen.kind}"
+            row[key] = row.get(key, 0) + 1
         out.append({"run": result.run} | row)
     return out
 
@@ -131,7 +138,9 @@ def simulate(
         raise ValueError(f"runs must be from 1 to {MAX_RUNS}, not {runs}")
     params = params or SimulationParameters()
     risk = risk or ConstantRisk()
-    results = [simulate_day(plan, day, Draws(seed, r), params, risk) for r in range(1, runs + 1)]
+    results = [
+        simulate_day(plan, day, Draws(seed, r), params, risk, timezone) for r in range(1, runs + 1)
+    ]
     rows = kpis_of_runs(results, timezone)
     summary = {name: summarise([row[name] for row in rows]) for name in REPORTED}
     return SimulationResult(plan.source, seed, day, tuple(rows), summary)
