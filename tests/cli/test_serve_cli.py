@@ -27,9 +27,9 @@ def test_db_upgrade_then_keys(tmp_path: Path) -> None:
     result = runner.invoke(app, ["keys", "create", "--role", "admin", "--database-url", url])
     assert result.exit_code == 2 and "doorstep db upgrade" in result.output
     result = runner.invoke(app, ["db", "upgrade", "--database-url", url])
-    assert result.exit_code == 0 and "revision 0007 (was empty)" in result.output
+    assert result.exit_code == 0 and "revision 0008 (was empty)" in result.output
     result = runner.invoke(app, ["db", "upgrade", "--database-url", url])
-    assert "revision 0007 (was 0007)" in result.output
+    assert "revision 0008 (was 0008)" in result.output
     result = runner.invoke(app, ["keys", "create", "--role", "planner", "--database-url", url])
     assert result.exit_code == 0 and ": ds_" in result.output
     result = runner.invoke(app, ["keys", "create", "--role", "chief", "--database-url", url])

@@ -14,7 +14,7 @@ def test_upgrade_creates_the_declared_schema(database_url: str) -> None:
     """After ``upgrade`` the database is at head and autogenerate finds nothing to change."""
     engine = make_engine(database_url)
     try:
-        assert current_revision(engine) == head_revision() == "0007"
+        assert current_revision(engine) == head_revision() == "0008"
         with engine.connect() as connection:
             diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
         assert diff == []
@@ -30,7 +30,7 @@ def test_upgrade_twice_is_harmless(database_url: str) -> None:
     upgrade(database_url)
     engine = make_engine(database_url)
     try:
-        assert current_revision(engine) == head_revision() == "0007"
+        assert current_revision(engine) == head_revision() == "0008"
     finally:
         engine.dispose()
 
@@ -105,7 +105,7 @@ def test_a_database_at_0002_upgrades_to_tenants_and_keeps_its_rows(database_url:
                 )
             )
         upgrade(database_url)
-        assert current_revision(engine) == "0007"
+        assert current_revision(engine) == "0008"
         with engine.connect() as connection:
             keys = dict(connection.execute(text("SELECT id, tenant FROM api_keys")).all())
             subs = dict(

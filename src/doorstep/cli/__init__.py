@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from doorstep import __version__
+from doorstep.cli.accounts import accounts_app
 from doorstep.cli.audit import audit_command
 from doorstep.cli.bench import bench_command, solve_command
 from doorstep.cli.dispatch import dispatch_app
@@ -38,6 +39,7 @@ app.add_typer(network_app, name="network")
 app.command("serve")(serve_command)
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
+app.add_typer(accounts_app, name="accounts")
 app.add_typer(dispatch_app, name="dispatch")
 app.command("kpi")(kpi_command)
 app.command("export")(export_command)

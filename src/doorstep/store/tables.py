@@ -14,6 +14,7 @@ from typing import Annotated, Any, ClassVar
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -98,6 +99,25 @@ class ApiKey(Base):
     every tenant."""
     created_at: Mapped[CreatedAt]
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Account(Base):
+    """A person who signs in to the web pages: a role, and a password stored as a scrypt hash."""
+
+    __tablename__ = "accounts"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    """Lower case; what the person types to sign in."""
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(16))
+    """admin, planner, dispatcher or driver (:class:`doorstep.api.security.Role`)."""
+    driver_id: Mapped[str | None] = mapped_column(ForeignKey("drivers.id"), default=None)
+    """The driver a driver account is (it sees only that driver's routes)."""
+    password_hash: Mapped[str] = mapped_column(String(255))
+    """``scrypt$n$r$p$salt$hash`` (:mod:`doorstep.service.accounts`)."""
+    created_at: Mapped[CreatedAt]
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    """A disabled account cannot sign in, and its open sessions stop working."""
 
 
 class Depot(Base):
