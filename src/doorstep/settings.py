@@ -104,6 +104,16 @@ class Settings(BaseSettings):
     risk_model: str = ""
     """Path of a failure-risk model (``doorstep risk train --out``): slot offers
     then predict each slot's chance of success from it; empty: one rate for all."""
+    session_secret: str | None = Field(default=None, min_length=32)
+    """Key that signs the web pages' session cookies and form tokens (at least 32
+    characters, from the deployment's secrets). Unset on SQLite: one is generated and
+    kept in ``<database>.session-secret`` beside the file; unset on PostgreSQL: the
+    web pages refuse to work until it is set (the JSON API is not affected)."""
+    session_max_age_s: int = Field(default=12 * 3600, ge=60, le=30 * 86_400)
+    """How long a sign-in lasts (seconds; the cookie's ``Max-Age`` and the signed expiry)."""
+    session_cookie_secure: bool = False
+    """Always mark the session cookie ``Secure`` (it is whenever the request came over
+    https); turn on behind a TLS proxy that does not forward the scheme."""
     auto_accept: list[str] = Field(default_factory=list)
     """Playbooks whose proposals are accepted without asking (for example
     ``["notify_customers"]``); none by default."""

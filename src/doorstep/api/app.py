@@ -34,6 +34,7 @@ from doorstep.notify.sender import WebhookSender
 from doorstep.service.monitor import Monitor, utc_now
 from doorstep.settings import Settings
 from doorstep.store.database import make_engine, session_factory
+from doorstep.web import install as install_web
 
 DESCRIPTION = """Doorstep's service: orders in, plans out, scan events as the truth of the day.
 
@@ -218,6 +219,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         slots,
     ):
         app.include_router(module.router)
+    install_web(app)
     _document_errors(app)
     app.add_middleware(Guard, state=app.state)
     return app

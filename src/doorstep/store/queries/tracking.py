@@ -60,6 +60,8 @@ _QUERY = (
         _last_proof(t.Event.proof),
         _ENDED_AT,
         t.Stop.window_start_s,
+        t.Order.lat,
+        t.Order.lon,
     )
     .select_from(t.Order)
     .outerjoin(t.Stop, t.Stop.order_id == t.Order.id)
@@ -91,6 +93,9 @@ class Tracked:
     window_start_s
         When the window promised for the current stop opens (seconds after
         midnight of ``day``); ``None`` without a window or a stop.
+    location
+        The order's delivery point ``(lat, lon)``, for pages that show its area
+        (never to be shown as it is: round it first).
     """
 
     status: str
@@ -102,6 +107,7 @@ class Tracked:
     proof: dict[str, Any] | None
     ended_at: datetime | None = None
     window_start_s: int | None = None
+    location: tuple[float, float] | None = None
 
 
 def find_tracked(connection: Connection, token: str) -> Tracked | None:
@@ -109,11 +115,21 @@ def find_tracked(connection: Connection, token: str) -> Tracked | None:
     row = connection.execute(_QUERY, {"token": token}).first()
     if row is None:
         return None
-    status, eta_s, stop_state, day, ahead, proof_at, proof, ended_at, window_start_s = row
+    status, eta_s, stop_state, day, ahead, proof_at, proof, ended_at, window_start_s, lat, lon = row
     if status not in ENDED_STATUSES:
         ended_at = None
     elif ended_at is not None and ended_at.tzinfo is None:  # max() loses the column's type
         ended_at = ended_at.replace(tzinfo=UTC)
+    location = None if lat is None or lon is None else (float(lat), float(lon))
     return Tracked(
-        status, eta_s, stop_state, day, int(ahead or 0), proof_at, proof, ended_at, window_start_s
+        status,
+        eta_s,
+        stop_state,
+        day,
+        int(ahead or 0),
+        proof_at,
+        proof,
+        ended_at,
+        window_start_s,
+        location,
     )

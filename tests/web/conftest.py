@@ -1,0 +1,152 @@
+"""The web pages under test: the service on a fresh database, accounts and a small day."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from doorstep.service.accounts import ScryptCost, create_account
+from doorstep.settings import Settings
+from doorstep.store import tables as t
+from doorstep.store.database import transaction
+
+CHEAP = ScryptCost(n=2**10, r=8, p=1)
+"""A quick hash for tests that are not about hashing (the default takes ~0.3 s)."""
+PASSWORD = "correct horse battery"
+SECRET = "s" * 48
+
+
+def web_settings(database_url: str, **more: Any) -> Settings:
+    """Settings for a test service: straight-line travel, nothing running in the background."""
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "router": "straight",
+        "dispatch_webhooks": False,
+        "monitor_interval_s": 0,
+        "session_secret": SECRET,
+    }
+    values.update(more)
+    return Settings(**values)
+
+
+def add_account(
+    sessions: sessionmaker[Session], username: str, role: str, driver_id: str | None = None
+) -> str:
+    """An account with :data:`PASSWORD`; returns its id."""
+    with transaction(sessions) as db:
+        row = create_account(db, username, role, PASSWORD, driver_id=driver_id, cost=CHEAP)
+        return row.id
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token in a page's first form."""
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found is not None, "no csrf_token field in the page"
+    return found.group(1)
+
+
+def sign_in(client: TestClient, username: str, password: str = PASSWORD) -> Any:
+    """Open the sign-in form and post it; the response after redirects."""
+    form = client.get("/login")
+    data = {"username": username, "password": password, "csrf_token": csrf_of(form.text)}
+    return client.post("/login", data=data)
+
+
+@dataclass(frozen=True)
+class Day:
+    """Tracking tokens of a small published route: B first, then A, then C."""
+
+    token_a: str
+    token_b: str
+    token_c: str
+    delivered: str
+
+
+SECRET_OF_B = {"name": "Bertta Berg", "street": "Salaisentie 9", "phone": "+358401112233"}
+"""Order B's personal data, which no other recipient's page may show."""
+
+
+def make_day(sessions: sessionmaker[Session], day: str = "2026-12-07") -> Day:
+    """A published route of van1 on ``day`` (B, A, C pending) and a delivered order D."""
+    with transaction(sessions) as db:
+        db.add(t.Depot(id="hki", name="Helsinki depot", lat=60.1699, lon=24.9384))
+        db.add(t.Driver(id="drv1", name="Ville"))
+        db.flush()
+        db.add(t.Vehicle(id="van1", depot_id="hki"))
+        orders = {
+            "A": {"name": "Aino Aalto", "street": "Testikatu 1", "phone": "+358405556677"},
+            "B": SECRET_OF_B,
+            "C": {"name": "Cecilia", "street": "Testikatu 3", "phone": ""},
+            "D": {"name": "Daniel", "street": "Testikatu 4", "phone": ""},
+        }
+        for k, (ident, fields) in enumerate(orders.items()):
+            db.add(
+                t.Order(
+                    id=f"order-{ident}",
+                    lat=60.1699 + 0.0009 * k,
+                    lon=24.9384 + 0.0018 * k,
+                    zip="00100",
+                    city="Helsinki",
+                    windows=[[9 * 3600, 12 * 3600]],
+                    tracking_token=f"tok{ident}" + "0" * 29,
+                    status="out_for_delivery" if ident != "D" else "delivered",
+                    **fields,
+                )
+            )
+            db.add(t.Parcel(id=f"order-{ident}-1", order_id=f"order-{ident}"))
+        db.add(t.Plan(id="plan1", day=day, status="published"))
+        db.flush()
+        db.add(
+            t.Route(
+                id="r1",
+                plan_id="plan1",
+                vehicle_id="van1",
+                driver_id="drv1",
+                day=day,
+                state="in_progress",
+                start_s=8 * 3600,
+                end_s=13 * 3600,
+                distance_m=10_000,
+            )
+        )
+        db.flush()
+        for seq, ident in enumerate("BACD", start=1):
+            eta = 9 * 3600 + seq * 1800
+            db.add(
+                t.Stop(
+                    route_id="r1",
+                    seq=seq,
+                    order_id=f"order-{ident}",
+                    leg_s=600,
+                    service_s=180,
+                    window_start_s=9 * 3600,
+                    window_end_s=12 * 3600,
+                    planned_arrival_s=eta,
+                    planned_start_s=eta,
+                    eta_s=eta,
+                    state="done" if ident == "D" else "pending",
+                )
+            )
+    return Day("tokA" + "0" * 29, "tokB" + "0" * 29, "tokC" + "0" * 29, "tokD" + "0" * 29)
+
+
+@pytest.fixture
+def web(database_url: str) -> Iterator[TestClient]:
+    """The service (web pages included) on a migrated database (SQLite, then PostgreSQL)."""
+    from doorstep.api.app import create_app
+
+    with TestClient(create_app(web_settings(database_url)), follow_redirects=True) as client:
+        yield client
+
+
+@pytest.fixture
+def sessions_of(web: TestClient) -> sessionmaker[Session]:
+    """The web fixture's session factory."""
+    factory: sessionmaker[Session] = web.app.state.sessions  # type: ignore[attr-defined]
+    return factory
