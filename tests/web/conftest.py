@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import socket
+import threading
+import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
+from playwright.sync_api import Browser, ConsoleMessage, Page, Route, sync_playwright
 from sqlalchemy.orm import Session, sessionmaker
 
 from doorstep.service.accounts import ScryptCost, create_account
@@ -150,3 +159,141 @@ def sessions_of(web: TestClient) -> sessionmaker[Session]:
     """The web fixture's session factory."""
     factory: sessionmaker[Session] = web.app.state.sessions  # type: ignore[attr-defined]
     return factory
+
+
+# The browser kit: Debian's Chromium through Playwright, against uvicorn.
+
+CHROMIUM = os.environ.get("DOORSTEP_TEST_CHROMIUM") or shutil.which("chromium")
+
+BROWSER = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM and not os.environ.get("CI"),
+        reason="environment: chromium is not installed (scripts/test-chromium.sh installs it)",
+    ),
+]
+"""The marks of every browser test module: ``pytestmark = BROWSER``."""
+
+A11Y_CHECK = """() => {
+  const problems = [];
+  const labelled = (el) =>
+    el.getAttribute("aria-label") || el.getAttribute("aria-labelledby") || el.closest("label") ||
+    (el.id && document.querySelector(`label[for="${CSS.escape(el.id)}"]`));
+  for (const el of document.querySelectorAll("input, select, textarea")) {
+    if (el.type === "hidden") continue;
+    if (!labelled(el)) problems.push(`no label: ${el.outerHTML.slice(0, 80)}`);
+  }
+  for (const img of document.querySelectorAll("img")) {
+    if (!img.hasAttribute("alt") && img.getAttribute("role") !== "presentation"
+        && !img.closest("[aria-hidden=true], .leaflet-container")) {
+      problems.push(`no alt: ${img.outerHTML.slice(0, 80)}`);
+    }
+  }
+  const h1 = document.querySelectorAll("h1").length;
+  if (h1 !== 1) problems.push(`${h1} h1 elements`);
+  if (!document.documentElement.lang) problems.push("no lang on <html>");
+  if (!document.title) problems.push("no <title>");
+  for (const b of document.querySelectorAll("button, a[href]")) {
+    if (!(b.textContent.trim() || b.getAttribute("aria-label"))) {
+      problems.push(`no accessible name: ${b.outerHTML.slice(0, 80)}`);
+    }
+  }
+  return problems;
+}"""
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@dataclass
+class Server:
+    """The service on a temporary SQLite file, served by uvicorn in a thread.
+
+    A browser test module defines a ``server`` fixture returning one (its own day
+    and accounts); :func:`watched` opens pages against it.
+    """
+
+    base: str
+    url: str
+    tokens: Any
+
+
+@contextmanager
+def served(app: Any) -> Iterator[str]:
+    """Serve ``app`` with uvicorn on a free port in a thread; yields its base URL."""
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    uv = uvicorn.Server(config)
+    thread = threading.Thread(target=uv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not uv.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        uv.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, headless (never a browser downloaded by Playwright)."""
+    with sync_playwright() as p:
+        launched = p.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
+        )
+        yield launched
+        launched.close()
+
+
+@dataclass
+class Watched:
+    """A page and what went wrong on it: console errors, page errors, foreign or failed requests."""
+
+    page: Page
+    errors: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+def watched(browser: Browser, server: Server) -> Iterator[Watched]:
+    """A fresh browser context (no cookies) whose page records every error."""
+    context = browser.new_context(base_url=server.base)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    out = Watched(page)
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            out.errors.append(f"console: {message.text}")
+
+    def only_local(route: Route) -> None:
+        if route.request.url.startswith(server.base):
+            route.continue_()
+        else:
+            out.errors.append(f"request to another host: {route.request.url}")
+            route.abort()
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda exc: out.errors.append(f"page error: {exc}"))
+    page.on(
+        "response",
+        lambda r: out.errors.append(f"{r.status} {r.url}") if r.status >= 500 else None,
+    )
+    context.route("**/*", only_local)
+    yield out
+    context.close()
+
+
+def check_page(watched: Watched, shots: Path, name: str) -> None:
+    """Screenshot the page, run the accessibility check, and fail on any error so far."""
+    watched.page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+    problems = watched.page.evaluate(A11Y_CHECK)
+    assert problems == [], f"{name}: {problems}"
+    assert watched.errors == [], f"{name}: {watched.errors}"
