@@ -194,3 +194,21 @@ def test_a_failed_attempt_follows_the_customers_stated_wish() -> None:
         "retry_today",
         "next_day",
     ]
+
+
+def test_a_breakdown_after_every_other_shift_has_ended_puts_the_stops_off() -> None:
+    """At 17:30 every other shift is over: no standby proposal, the hand-over puts off.
+
+    (Found by the day simulator: the re-plan called the solver with no vehicle, and a
+    standby vehicle whose shift had ended raised an error.)
+    """
+    incident = {"id": "i1", "kind": "breakdown", "at_s": 17 * H, "note": ""}
+    state = DayState("2026-12-07", (route("A", 2, incident), route("B", 1)))
+    exception = next(
+        e for e in detect(state, 17 * H + 30 * M) if e.kind is ExceptionKind.VEHICLE_UNAVAILABLE
+    )
+    drafts = propose(state, exception, context(standby=True), 17 * H + 30 * M)
+    assert "standby_vehicle" not in [d.kind for d in drafts], "VAN-C's shift is over too"
+    hand_over = next(d for d in drafts if d.kind == "hand_over")
+    assert hand_over.change["routes"]["P1-VAN-A"] == []
+    assert {"A3", "A4", "A5", "A6"} <= set(hand_over.change["put_off"])

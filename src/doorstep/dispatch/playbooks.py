@@ -240,8 +240,9 @@ def replan(
         warm[moved.id] = tuple(_pending_ids(route))
         route_of_vehicle[moved.id] = route.id
     for vehicle in standby:
-        shift = TimeWindow(max(now_s, vehicle.shift.start), vehicle.shift.end)
-        if shift.end > shift.start:
+        first = max(now_s, vehicle.shift.start)
+        if vehicle.shift.end > first:  # a shift already over brings no vehicle
+            shift = TimeWindow(first, vehicle.shift.end)
             vehicles.append(replace(vehicle, shift=shift, break_=None, max_duration_s=None))
             route_of_vehicle[vehicle.id] = f"new:{vehicle.id}"
     ids = [*{i: None for seq in warm.values() for i in seq}, *dict.fromkeys(pool)]
@@ -290,7 +291,9 @@ def replan(
         with_geometry=False,
     )
     after = evaluate(problem, Assignment(seeded, "reinsert"))
-    if len(problem.orders) <= SEARCH_MAX_ORDERS:
+    if vehicles and len(problem.orders) <= SEARCH_MAX_ORDERS:
+        # Without a vehicle left (every shift over) there is nothing to search:
+        # the orders are put off (found by the day simulator).
         searched = plan_problem(problem, options).evaluation
         after = max((after, searched), key=_goodness)
     new_routes: dict[str, list[str]] = {}
@@ -456,7 +459,7 @@ def _broken(
                 _basis([route, *others]),
             )
         )
-    standby = _standby(state, ctx)[:1]
+    standby = [v for v in _standby(state, ctx) if v.shift.end > now_s][:1]
     if standby:
         plan = replan(state, ctx, now_s, [], place=left, standby=standby)
         delta = delta_of(plan, state, ctx.notice_s, here)
