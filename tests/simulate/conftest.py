@@ -25,14 +25,19 @@ def _orders(n: int) -> list:
     ]
 
 
-def _write(folder: Path, vans: int, parcels: int = 8) -> Path:
+def day_inputs(vans: int = 2, parcels: int = 8) -> tuple[list, Fleet]:
+    """The 10 orders and the fleet the plans are made of (van V1 has a lunch break)."""
     lunch = Break(TimeWindow(9 * H, 14 * H), 1800)
     vehicles = tuple(
         van(f"V{k}", parcels=parcels, shift=(8 * H, 20 * H), break_=lunch if k == 1 else None)
         for k in range(1, vans + 1)
     )
-    fleet = Fleet((Depot("D", at(0, 0)),), vehicles)
-    day = plan_orders(_orders(10), fleet, StraightLineProvider(), OPTIONS)
+    return _orders(10), Fleet((Depot("D", at(0, 0)),), vehicles)
+
+
+def _write(folder: Path, vans: int, parcels: int = 8) -> Path:
+    orders, fleet = day_inputs(vans, parcels)
+    day = plan_orders(orders, fleet, StraightLineProvider(), OPTIONS)
     write_outputs(day, folder)
     return folder / "plan.json"
 

@@ -66,6 +66,7 @@ def test_mistakes_exit_2_with_a_message(plan_path: Path, tmp_path: Path) -> None
         ([str(plan_path), "--format", "xml"], "--format 'xml' is not known"),
         ([str(plan_path), "--date", "tomorrow"], "is not a day"),
         ([str(plan_path), "--risk", str(tmp_path / "none.model")], "no such model"),
+        ([str(plan_path), "--orders", str(other)], "--orders and --fleet go together"),
     ]
     for args, message in cases:
         code, out = _run(*args)

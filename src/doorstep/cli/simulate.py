@@ -29,6 +29,7 @@ _SHOWN = (
     ("failed_attempts", "failed attempts", "{:.1f}"),
     ("breakdowns", "breakdowns", "{:.2f}"),
     ("exceptions", "exceptions seen", "{:.1f}"),
+    ("accepted", "proposals accepted", "{:.1f}"),
 )
 """The rows of the table: KPI, heading, format."""
 
@@ -65,6 +66,31 @@ def _document(result: Any) -> dict[str, Any]:
     }
 
 
+def _dispatcher(orders: Path | None, fleet: Path | None, straight: bool) -> Any:
+    """The automatic dispatcher for --orders/--fleet, or None without them."""
+    if orders is None and fleet is None:
+        return None
+    if orders is None or fleet is None:
+        raise InputError(
+            "--orders and --fleet go together",
+            hint="Give both files the plan was made from, or neither.",
+        )
+    from doorstep.cli.network import make_provider
+    from doorstep.dispatch.playbooks import DispatchContext
+    from doorstep.gate.validate import validate_files
+    from doorstep.simulate.dispatching import AutoDispatch
+
+    report = validate_files(orders, fleet)
+    if report.fleet is None:
+        raise InputError(
+            f"{fleet}: the fleet file cannot be used",
+            hint="Run doorstep validate on it and fix what it reports.",
+        )
+    provider = make_provider(None, None, None, straight, None, None)
+    ctx = DispatchContext({o.id: o for o in report.orders}, report.fleet, provider, 0.5)
+    return AutoDispatch(ctx)
+
+
 def _day(text: str | None) -> date:
     if text is None:
         return date.today() + timedelta(days=1)
@@ -95,6 +121,21 @@ def simulate_command(
         str | None,
         typer.Option("--date", help="The plan's day, YYYY-MM-DD (default: tomorrow)."),
     ] = None,
+    orders: Annotated[
+        Path | None,
+        typer.Option(
+            "--orders",
+            help="The day's orders (as given to `doorstep plan`): with --fleet, a dispatcher "
+            "accepts the first feasible proposal for breakdowns, late routes and failed attempts.",
+        ),
+    ] = None,
+    fleet: Annotated[
+        Path | None, typer.Option("--fleet", help="The day's fleet (with --orders).")
+    ] = None,
+    straight: Annotated[
+        bool,
+        typer.Option("--straight", help="Re-plan on straight-line travel times (not the roads)."),
+    ] = False,
     output_format: Annotated[
         str, typer.Option("--format", help="table or json.", case_sensitive=False)
     ] = "table",
@@ -105,6 +146,13 @@ def simulate_command(
     overtime over the runs (mean, 5th/95th percentiles, 95% confidence interval
     of the mean), measured by the same KPI code as real days. With --compare,
     both plans run on common random numbers and the paired difference is shown.
+    The dispatcher's monitor looks every 10 minutes with the service's own
+    exception detection; with --orders and --fleet it also accepts the first
+    feasible proposal of the service's playbooks (hand a broken van's stops over,
+    resequence a late route, retry a failed stop) and the vans follow it.
+
+    Example: doorstep simulate plan/plan.json --runs 200 --orders orders.csv
+    --fleet fleet.csv --breakdown-rate 0.05
     """
     from doorstep.simulate.params import SimulationParameters
     from doorstep.simulate.plan_input import read_plan
@@ -129,7 +177,11 @@ def simulate_command(
             from doorstep.learn.model import TrainedRisk
 
             risk = TrainedRisk.load(risk_model)
-        results = [simulate(p, runs, seed=seed, day=when, params=params, risk=risk) for p in plans]
+        dispatcher = _dispatcher(orders, fleet, straight)
+        results = [
+            simulate(p, runs, seed=seed, day=when, params=params, risk=risk, dispatcher=dispatcher)
+            for p in plans
+        ]
     except DoorstepError as error:
         fail(error)
     difference = paired_difference(results[0], results[1]) if len(results) == 2 else None

@@ -22,8 +22,10 @@ from typing import Any
 
 import simpy
 
+from doorstep.dispatch.day import DayState
 from doorstep.dispatch.exceptions import detect
 from doorstep.learn.risk import FailureRisk
+from doorstep.simulate.dispatching import AutoDispatch, Decided, apply
 from doorstep.simulate.draws import Draws
 from doorstep.simulate.monitor import Progress, Seen, day_state
 from doorstep.simulate.params import SimulationParameters
@@ -60,6 +62,8 @@ class DayResult:
     day: date
     routes: tuple[RouteResult, ...]
     exceptions: tuple[Seen, ...] = ()
+    decisions: tuple[Decided, ...] = ()
+    """Proposals the automatic dispatcher accepted (none without one)."""
 
 
 class _Vehicle:
@@ -81,7 +85,13 @@ class _Vehicle:
         self.params = params
         self.risk = risk
         self.result = RouteResult(route, route.start_s)
-        self.progress = Progress(route)
+        self.progress = Progress(route, list(route.stops))
+        self.pending: list[SimStop] = list(route.stops)
+        """Stops still to visit, in order (a proposal accepted on the day may change them)."""
+        self.target: SimStop | None = None
+        """The stop the van is driving to or serving now."""
+        self.released: set[str] = set()
+        """Stops handed to another van while this one was on its way to them."""
         self.busy = True
         self.process = env.process(self._drive())
         if params.breakdown_rate > 0:
@@ -102,6 +112,24 @@ class _Vehicle:
                 yield self.env.timeout(self.params.repair_s)
                 self.progress.repair_since_s = None
 
+    @property
+    def vehicle_id(self) -> str:
+        """The route's vehicle (also the route's id on a simulated day)."""
+        return self.route.vehicle_id
+
+    @property
+    def at_door(self) -> bool:
+        """Whether the van has reached the stop it is on (it finishes it, whatever happens)."""
+        target = self.target
+        return target is not None and target.order_id in self.progress.arrived
+
+    def _sync(self) -> None:
+        """The stops the monitor sees: done ones, the current one, then the pending ones."""
+        done = [r.stop for r in self.result.stops]
+        target = self.target
+        now = [target] if target is not None and target.order_id not in self.released else []
+        self.progress.stops = [*done, *now, *self.pending]
+
     def _leg(self, planned_s: int, key: str) -> Generator[Any, Any, None]:
         spread = self.params.leg_spread(self.env.now)
         factor = _lognormal(spread, self.draws.normal("leg", key))
@@ -114,8 +142,15 @@ class _Vehicle:
         progress.departed_s = round(self.env.now)
         if route.break_after == 0:
             yield from self._work(route.break_s)
-        for index, stop in enumerate(route.stops):
+        served = 0
+        while self.pending:
+            stop = self.target = self.pending.pop(0)
+            self._sync()
             yield from self._leg(stop.leg_s, f"{stop.prev_key}>{stop.order_id}")
+            if stop.order_id in self.released:
+                self.target = None  # another van serves it now
+                self._sync()
+                continue
             arrived = self.env.now
             progress.arrived[stop.order_id] = round(arrived)
             if stop.window_start_s is not None and self.env.now < stop.window_start_s:
@@ -135,9 +170,13 @@ class _Vehicle:
             progress.finished[stop.order_id] = round(self.env.now)
             if not home:
                 progress.failed.add(stop.order_id)
-            if route.break_after == index + 1:
+            self.target = None
+            self._sync()
+            served += 1
+            if route.break_after == served:
                 yield from self._work(route.break_s)
-        last = route.stops[-1].order_id
+        done = self.result.stops
+        last = done[-1].stop.order_id if done else route.stops[-1].order_id
         yield from self._leg(route.return_leg_s, f"{last}>depot:{route.depot_id}")
         self.result.back_s = round(self.env.now)
         progress.back_s = self.result.back_s
@@ -170,6 +209,7 @@ def simulate_day(
     params: SimulationParameters,
     risk: FailureRisk,
     timezone: str = "Europe/Helsinki",
+    dispatcher: AutoDispatch | None = None,
 ) -> DayResult:
     """Drive every route of ``plan`` once, the dispatcher's monitor looking on.
 
@@ -187,6 +227,9 @@ def simulate_day(
         Where presence comes from.
     timezone
         The zone of the plan's clock (for the monitor's day).
+    dispatcher
+        Accepts proposals for the exceptions the monitor finds and changes the
+        vans' stops accordingly; ``None``: exceptions are only recorded.
 
     Returns
     -------
@@ -196,31 +239,56 @@ def simulate_day(
     env = simpy.Environment(initial_time=min(r.start_s for r in plan.routes))
     vehicles = [_Vehicle(env, route, day, draws, params, risk) for route in plan.routes]
     seen: dict[str, Seen] = {}
+    decided: list[Decided] = []
     if params.monitor_every_s > 0:
-        env.process(_monitor(env, vehicles, day, params, timezone, seen))
+        looking = _Monitor(env, vehicles, day, params, timezone, seen, dispatcher, decided)
+        env.process(looking.run())
     env.run(until=env.all_of([v.process for v in vehicles]))
     exceptions = tuple(sorted(seen.values(), key=lambda e: (e.at_s, e.cause)))
-    return DayResult(draws.run, day, tuple(v.result for v in vehicles), exceptions)
+    results = tuple(v.result for v in vehicles)
+    return DayResult(draws.run, day, results, exceptions, tuple(decided))
 
 
-def _monitor(
-    env: simpy.Environment,
-    vehicles: list[_Vehicle],
-    day: date,
-    params: SimulationParameters,
-    timezone: str,
-    seen: dict[str, Seen],
-) -> Generator[Any, Any, None]:
-    """Every ``monitor_every_s``: the day's state, :func:`detect`, new causes recorded."""
-    shift_end = max(v.route.end_s for v in vehicles) + params.shift_slack_s
-    while any(v.busy for v in vehicles):
-        yield env.timeout(params.monitor_every_s)
-        now = round(env.now)
-        vans = [v.progress for v in vehicles]
-        state = day_state(day.isoformat(), vans, shift_end, timezone)
-        for found in detect(state, now):
-            if found.cause not in seen:
-                seen[found.cause] = Seen(
+@dataclass
+class _Monitor:
+    """The dispatcher's monitor: every ``monitor_every_s``, :func:`detect`, and maybe a decision."""
+
+    env: simpy.Environment
+    vehicles: list[_Vehicle]
+    day: date
+    params: SimulationParameters
+    timezone: str
+    seen: dict[str, Seen]
+    dispatcher: AutoDispatch | None
+    decided: list[Decided]
+
+    def state(self, shift_end: int) -> DayState:
+        vans = [v.progress for v in self.vehicles]
+        return day_state(self.day.isoformat(), vans, shift_end, self.timezone)
+
+    def run(self) -> Generator[Any, Any, None]:
+        vehicles = self.vehicles
+        shift_end = max(v.route.end_s for v in vehicles) + self.params.shift_slack_s
+        stops = {s.order_id: s for v in vehicles for s in v.route.stops}
+        while any(v.busy for v in vehicles):
+            yield self.env.timeout(self.params.monitor_every_s)
+            now = round(self.env.now)
+            state = self.state(shift_end)
+            for found in detect(state, now):
+                if found.cause in self.seen:
+                    continue
+                self.seen[found.cause] = Seen(
                     str(found.kind), found.cause, str(found.severity), now,
                     found.route_id, found.order_ids,
                 )  # fmt: skip
+                if self.dispatcher is None:
+                    continue
+                draft = self.dispatcher.choose(state, found, now)
+                if draft is None:
+                    continue
+                served = {r.stop.order_id for v in vehicles for r in v.result.stops}
+                moved, put_off = apply(draft, vehicles, stops, served)
+                for van in vehicles:
+                    van._sync()
+                self.decided.append(Decided(found.cause, draft.kind, now, moved, put_off))
+                state = self.state(shift_end)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from doorstep.dispatch.day import DayState, RouteNow, StopNow
-from doorstep.simulate.plan_input import SimRoute, parcel_ids
+from doorstep.simulate.plan_input import SimRoute, SimStop, parcel_ids
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +34,8 @@ class Progress:
     """What one simulated van has done so far (clock seconds)."""
 
     route: SimRoute
+    stops: list[SimStop]
+    """The stops in the order the van takes them (done, current, pending)."""
     departed_s: int | None = None
     arrived: dict[str, int] = field(default_factory=dict)
     finished: dict[str, int] = field(default_factory=dict)
@@ -46,8 +48,8 @@ _ORDER_STATUS = {"done": "delivered", "failed": "failed_attempt"}
 """The order status the service shows for a stop's state (others: out for delivery)."""
 
 
-def _stop(route: SimRoute, k: int, progress: Progress) -> StopNow:
-    stop = route.stops[k]
+def _stop(k: int, progress: Progress) -> StopNow:
+    stop = progress.stops[k]
     oid = stop.order_id
     done = oid in progress.finished
     state = "pending"
@@ -122,7 +124,7 @@ def day_state(day: str, vans: Sequence[Progress], shift_end_s: int, timezone: st
                 start_s=route.start_s,
                 end_s=route.end_s,
                 shift_end_s=shift_end_s,
-                stops=tuple(_stop(route, k, progress) for k in range(len(route.stops))),
+                stops=tuple(_stop(k, progress) for k in range(len(progress.stops))),
                 departed_s=progress.departed_s,
                 incident=incident,
             )

@@ -110,7 +110,7 @@ def _route_rows(
     plan = route.route
     weekday = datetime.fromisoformat(day).isoweekday()
     etas = estimate(
-        [StopTimes(s.leg_s, s.service_s, s.window_start_s) for s in plan.stops],
+        [StopTimes(d.stop.leg_s, d.stop.service_s, d.stop.window_start_s) for d in route.stops],
         route.departure_s,
         route.departure_s,
     )

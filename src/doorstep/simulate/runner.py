@@ -18,6 +18,7 @@ from typing import Any
 from doorstep.analytics.kpis import compute_kpis
 from doorstep.learn.risk import ConstantRisk, FailureRisk
 from doorstep.simulate.day import DayResult, simulate_day
+from doorstep.simulate.dispatching import AutoDispatch
 from doorstep.simulate.draws import Draws
 from doorstep.simulate.params import SimulationParameters
 from doorstep.simulate.plan_input import SimPlan
@@ -33,6 +34,7 @@ REPORTED: tuple[str, ...] = (
     "failed_attempts",
     "breakdowns",
     "exceptions",
+    "accepted",
 )
 """The KPIs summarised over runs (``breakdowns`` and ``exceptions``, what the dispatcher's
 monitor found, are the simulator's own counts)."""
@@ -79,7 +81,8 @@ def kpis_of_runs(results: Sequence[DayResult], timezone: str) -> list[dict[str, 
     -------
     list of dict
         In the order of ``results``: ``run``, the KPIs, ``breakdowns``, ``exceptions``
-        and ``exceptions_<kind>`` per kind seen.
+        and ``exceptions_<kind>`` per kind seen, ``accepted`` and ``accepted_<kind>``
+        per proposal kind accepted.
     """
     rows = {r["key"]: r for r in compute_kpis(runs_facts(results, timezone), "driver")}
     out = []
@@ -88,6 +91,10 @@ def kpis_of_runs(results: Sequence[DayResult], timezone: str) -> list[dict[str, 
         row.pop("key")
         row["breakdowns"] = sum(r.breakdowns for r in result.routes)
         row["exceptions"] = len(result.exceptions)
+        row["accepted"] = len(result.decisions)
+        for decision in result.decisions:
+            key = f"accepted_{decision.kind}"
+            row[key] = row.get(key, 0) + 1
         for seen in result.exceptions:
             key = f"exceptions_{seen.kind}"
             row[key] = row.get(key, 0) + 1
@@ -104,6 +111,7 @@ def simulate(
     params: SimulationParameters | None = None,
     risk: FailureRisk | None = None,
     timezone: str = "Europe/Helsinki",
+    dispatcher: AutoDispatch | None = None,
 ) -> SimulationResult:
     """Simulate ``runs`` days of ``plan`` and summarise their KPIs.
 
@@ -123,6 +131,9 @@ def simulate(
         Presence (default :class:`~doorstep.learn.risk.ConstantRisk`).
     timezone
         The zone of the plan's clock.
+    dispatcher
+        Accepts proposals for what the monitor finds (see
+        :mod:`doorstep.simulate.dispatching`); ``None``: exceptions only recorded.
 
     Returns
     -------
@@ -139,7 +150,8 @@ def simulate(
     params = params or SimulationParameters()
     risk = risk or ConstantRisk()
     results = [
-        simulate_day(plan, day, Draws(seed, r), params, risk, timezone) for r in range(1, runs + 1)
+        simulate_day(plan, day, Draws(seed, r), params, risk, timezone, dispatcher)
+        for r in range(1, runs + 1)
     ]
     rows = kpis_of_runs(results, timezone)
     summary = {name: summarise([row[name] for row in rows]) for name in REPORTED}
