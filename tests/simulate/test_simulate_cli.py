@@ -67,6 +67,7 @@ def test_mistakes_exit_2_with_a_message(plan_path: Path, tmp_path: Path) -> None
         ([str(plan_path), "--date", "tomorrow"], "is not a day"),
         ([str(plan_path), "--risk", str(tmp_path / "none.model")], "no such model"),
         ([str(plan_path), "--orders", str(other)], "--orders and --fleet go together"),
+        ([str(plan_path), "--monitor-every", "-1"], "--monitor-every -1 is out of range"),
     ]
     for args, message in cases:
         code, out = _run(*args)

@@ -111,6 +111,14 @@ def simulate_command(
     breakdown_rate: Annotated[
         float, typer.Option("--breakdown-rate", help="Breakdowns per route and hour on the road.")
     ] = 0.0,
+    monitor_every: Annotated[
+        int,
+        typer.Option(
+            "--monitor-every",
+            help="Minutes between two looks of the dispatcher's monitor (0: no monitor; "
+            "faster, no exceptions or proposals).",
+        ),
+    ] = 10,
     risk_model: Annotated[
         Path | None,
         typer.Option(
@@ -170,7 +178,19 @@ def simulate_command(
                 hint="Give breakdowns per route-hour from 0 to 10 (0.01: one in 100 hours).",
             )
         when = _day(day)
-        params = SimulationParameters(breakdown_rate=breakdown_rate)
+        if not 0 <= monitor_every <= 24 * 60:
+            raise InputError(
+                f"--monitor-every {monitor_every} is out of range",
+                hint="Give minutes from 0 (no monitor) to 1440.",
+            )
+        if monitor_every == 0 and orders is not None:
+            raise InputError(
+                "--monitor-every 0 leaves the dispatcher nothing to answer",
+                hint="Drop --orders/--fleet, or let the monitor look (e.g. every 10 minutes).",
+            )
+        params = SimulationParameters(
+            breakdown_rate=breakdown_rate, monitor_every_s=monitor_every * 60
+        )
         plans = [read_plan(plan)] + ([read_plan(compare)] if compare is not None else [])
         risk = None
         if risk_model is not None:

@@ -109,8 +109,10 @@ class _Vehicle:
                 left = max(left - (self.env.now - began), 0.0)
                 self.result.breakdowns += 1
                 self.progress.repair_since_s = round(self.env.now)
+                self.progress.version += 1
                 yield self.env.timeout(self.params.repair_s)
                 self.progress.repair_since_s = None
+                self.progress.version += 1
 
     @property
     def vehicle_id(self) -> str:
@@ -129,6 +131,7 @@ class _Vehicle:
         target = self.target
         now = [target] if target is not None and target.order_id not in self.released else []
         self.progress.stops = [*done, *now, *self.pending]
+        self.progress.version += 1
 
     def _leg(self, planned_s: int, key: str) -> Generator[Any, Any, None]:
         spread = self.params.leg_spread(self.env.now)
@@ -140,6 +143,7 @@ class _Vehicle:
         yield self.env.timeout(max(route.start_s - self.env.now, 0))
         progress = self.progress
         progress.departed_s = round(self.env.now)
+        progress.version += 1
         if route.break_after == 0:
             yield from self._work(route.break_s)
         served = 0
@@ -153,6 +157,7 @@ class _Vehicle:
                 continue
             arrived = self.env.now
             progress.arrived[stop.order_id] = round(arrived)
+            progress.version += 1
             if stop.window_start_s is not None and self.env.now < stop.window_start_s:
                 yield from self._work(stop.window_start_s - self.env.now)
             # Presence at the door: when service starts, after any wait for the window.
@@ -180,6 +185,7 @@ class _Vehicle:
         yield from self._leg(route.return_leg_s, f"{last}>depot:{route.depot_id}")
         self.result.back_s = round(self.env.now)
         progress.back_s = self.result.back_s
+        progress.version += 1
         self.busy = False
 
     def _breakdowns(self) -> Generator[Any, Any, None]:

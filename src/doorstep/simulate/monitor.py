@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from doorstep.dispatch.day import DayState, RouteNow, StopNow
 from doorstep.simulate.plan_input import SimRoute, SimStop, parcel_ids
@@ -42,14 +43,37 @@ class Progress:
     failed: set[str] = field(default_factory=set)
     repair_since_s: int | None = None
     back_s: int | None = None
+    version: int = 0
+    """Bumped by the van at every change the monitor could see."""
+    shown: tuple[int, RouteNow] | None = None
+    """The :class:`RouteNow` last made, and the version it was made at."""
+    known: dict[str, tuple[tuple[Any, ...], StopNow]] = field(default_factory=dict)
+    """Each stop's last :class:`StopNow` and what it was made from (most do not change
+    between two looks: they are made again only when they do)."""
 
 
 _ORDER_STATUS = {"done": "delivered", "failed": "failed_attempt"}
 """The order status the service shows for a stop's state (others: out for delivery)."""
 
 
-def _stop(k: int, progress: Progress) -> StopNow:
-    stop = progress.stops[k]
+def _stop(stop: SimStop, progress: Progress) -> StopNow:
+    oid = stop.order_id
+    key = (
+        id(stop),
+        progress.arrived.get(oid),
+        progress.finished.get(oid),
+        oid in progress.failed,
+        progress.departed_s is None,
+    )
+    hit = progress.known.get(oid)
+    if hit is not None and hit[0] == key:
+        return hit[1]
+    made = _made(stop, progress)
+    progress.known[oid] = (key, made)
+    return made
+
+
+def _made(stop: SimStop, progress: Progress) -> StopNow:
     oid = stop.order_id
     done = oid in progress.finished
     state = "pending"
@@ -79,6 +103,35 @@ def _stop(k: int, progress: Progress) -> StopNow:
     )
 
 
+def _route(progress: Progress, shift_end_s: int) -> RouteNow:
+    """The van's route as the service would show it now."""
+    route = progress.route
+    state = "published"
+    if progress.back_s is not None:
+        state = "completed"
+    elif progress.departed_s is not None:
+        state = "in_progress"
+    incident = None
+    if progress.repair_since_s is not None:
+        incident = {
+            "id": f"sim-{route.vehicle_id}-{progress.repair_since_s}",
+            "kind": "breakdown",
+            "at_s": progress.repair_since_s,
+            "note": "simulated breakdown",
+        }
+    return RouteNow(
+        id=route.vehicle_id,
+        vehicle_id=route.vehicle_id,
+        state=state,
+        start_s=route.start_s,
+        end_s=route.end_s,
+        shift_end_s=shift_end_s,
+        stops=tuple(_stop(stop, progress) for stop in progress.stops),
+        departed_s=progress.departed_s,
+        incident=incident,
+    )
+
+
 def day_state(day: str, vans: Sequence[Progress], shift_end_s: int, timezone: str) -> DayState:
     """The day as the service's store would show it, from the simulated vans' progress.
 
@@ -102,31 +155,11 @@ def day_state(day: str, vans: Sequence[Progress], shift_end_s: int, timezone: st
     """
     routes = []
     for progress in vans:
-        route = progress.route
-        state = "published"
-        if progress.back_s is not None:
-            state = "completed"
-        elif progress.departed_s is not None:
-            state = "in_progress"
-        incident = None
-        if progress.repair_since_s is not None:
-            incident = {
-                "id": f"sim-{route.vehicle_id}-{progress.repair_since_s}",
-                "kind": "breakdown",
-                "at_s": progress.repair_since_s,
-                "note": "simulated breakdown",
-            }
-        routes.append(
-            RouteNow(
-                id=route.vehicle_id,
-                vehicle_id=route.vehicle_id,
-                state=state,
-                start_s=route.start_s,
-                end_s=route.end_s,
-                shift_end_s=shift_end_s,
-                stops=tuple(_stop(k, progress) for k in range(len(progress.stops))),
-                departed_s=progress.departed_s,
-                incident=incident,
-            )
-        )
+        shown = progress.shown
+        if shown is not None and shown[0] == progress.version:
+            routes.append(shown[1])
+            continue
+        made = _route(progress, shift_end_s)
+        progress.shown = (progress.version, made)
+        routes.append(made)
     return DayState(day, tuple(routes), (), timezone)
