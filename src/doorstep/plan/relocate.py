@@ -15,6 +15,7 @@ result; a result with a violation the plan did not have is not returned.
 from __future__ import annotations
 
 import dataclasses
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,6 +70,7 @@ def relocate(
     *,
     min_saving: float = 0.02,
     max_moves: int = MAX_MOVES,
+    deadline: float | None = None,
 ) -> DayPlan:
     """``plan`` with visits moved to positions timed for their customers.
 
@@ -86,6 +88,8 @@ def relocate(
         A move must lower the visit's P(fail) by at least this much.
     max_moves
         Moves made at most.
+    deadline
+        ``time.perf_counter()`` value after which no move is tried.
 
     Returns
     -------
@@ -120,6 +124,8 @@ def relocate(
     banned: set[tuple[int, int, int]] = set()
     tries = 0
     while moved < max_moves and tries < 3 * max_moves:
+        if deadline is not None and time.perf_counter() >= deadline:
+            break
         tries += 1
         best = _best_move(
             problem, routes, p_table, table.first_hour, movable, demand, banned,

@@ -59,9 +59,9 @@ from doorstep.plan.relocate import relocate
 from doorstep.plan.result import DayPlan
 from doorstep.plan.retime import retime
 
-RETIME_BASE_SHARE = 0.9
+RETIME_BASE_SHARE = 0.95
 """Share of the time limit the distance-only plan gets when no narrowing rounds run
-(the rest: retiming and drawing)."""
+(the rest: relocating, retiming and drawing; relocation stops at the limit)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,8 +256,11 @@ class _Search:
         )
         return Candidate(plan, narrowed, failures, total, acceptable)
 
-    def retimed(self, chosen: Candidate) -> Candidate:
-        """The best of ``chosen``, it retimed, and it with visits relocated then retimed."""
+    def retimed(self, chosen: Candidate, deadline: float | None = None) -> Candidate:
+        """The best of ``chosen``, it retimed, and it with visits relocated then retimed.
+
+        Relocation tries no move after ``deadline`` (a ``time.perf_counter()`` value).
+        """
         table = HourlyRisk.of(
             chosen.plan.problem.orders, self.risk, self.day, duty_span(self.problem)
         )
@@ -269,7 +272,7 @@ class _Search:
                 float("inf") if budget is None else (self.base.km * (1 + budget) - chosen.km) * 1000
             )
             if allowance > 0:
-                moved = relocate(chosen.plan, table, self.redelivery, allowance)
+                moved = relocate(chosen.plan, table, self.redelivery, allowance, deadline=deadline)
                 if moved is not chosen.plan:
                     plans.append(moved)
         for plan in plans:
@@ -412,7 +415,7 @@ def search_for_success(
             narrowed = search.relax(candidate, released)
     best = min((search.base, *(c for c in tried if c.acceptable)), key=lambda c: c.total_cents)
     if settings.retime:
-        best = search.retimed(best)
+        best = search.retimed(best, started + options.time_limit_s)
     plan = best.plan
     geometry = (
         route_geometry(plan.problem, plan.evaluation, provider) if options.with_geometry else ()
