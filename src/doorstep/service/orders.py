@@ -167,6 +167,26 @@ class Imported:
     findings: list[Finding]
 
 
+def check_manifest(db: Session, table: RawTable) -> Report:
+    """The gate's report on a manifest, checked against the stored fleet; nothing is stored.
+
+    Parameters
+    ----------
+    db
+        A session.
+    table
+        The manifest, read.
+
+    Returns
+    -------
+    Report
+        As :func:`import_orders` would find (without the stored vehicles, the
+        fleet rules do not run).
+    """
+    fleet = load_fleet(db, None)
+    return validate(table, fleet if fleet.vehicles else None)
+
+
 def import_orders(db: Session, table: RawTable, tenant: str | None = None) -> Imported:
     """Run the gate on a manifest against the stored fleet; store the orders it accepts.
 
@@ -192,8 +212,7 @@ def import_orders(db: Session, table: RawTable, tenant: str | None = None) -> Im
         for each accepted order whose id (or one of whose parcel ids) is already
         used: those are not imported again.
     """
-    fleet = load_fleet(db, None)
-    report = validate(table, fleet if fleet.vehicles else None)
+    report = check_manifest(db, table)
     ids = [o.id for o in report.orders]
     parcels = [p for o in report.orders for p in default_parcel_ids(o)]
     taken = q.taken_order_ids(db, ids) | q.owners_of_parcels(db, parcels)

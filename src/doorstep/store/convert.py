@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 
+from doorstep.domain.fleet import UNLIMITED as DOMAIN_UNLIMITED
 from doorstep.domain.fleet import Break, Costs, Fleet, Profile
 from doorstep.domain.fleet import Depot as DomainDepot
 from doorstep.domain.fleet import Vehicle as DomainVehicle
@@ -113,6 +114,37 @@ def to_vehicle(row: t.Vehicle) -> DomainVehicle:
         break_=to_break(row),
         costs=Costs(row.cost_fixed, row.cost_per_km, row.cost_per_hour),
         skills=frozenset(row.skills),
+    )
+
+
+def vehicle_row(vehicle: DomainVehicle) -> t.Vehicle:
+    """A new stored vehicle from a domain one (an unlimited capacity is stored as 0).
+
+    The inverse of :func:`to_vehicle`, for fleets read from a fleet file; the
+    vehicle's ``end_depot_id`` is not stored (a stored vehicle ends where it starts).
+    """
+
+    def stored(amount: int) -> int:
+        return 0 if amount >= DOMAIN_UNLIMITED else amount
+
+    brk = vehicle.break_
+    return t.Vehicle(
+        id=vehicle.id,
+        depot_id=vehicle.depot_id,
+        profile=vehicle.profile.value,
+        capacity_parcels=stored(vehicle.capacity.parcels),
+        capacity_g=stored(vehicle.capacity.weight_g),
+        capacity_ml=stored(vehicle.capacity.volume_ml),
+        shift_start_s=vehicle.shift.start,
+        shift_end_s=vehicle.shift.end,
+        max_duration_s=vehicle.max_duration_s,
+        break_start_s=None if brk is None else brk.window.start,
+        break_end_s=None if brk is None else brk.window.end,
+        break_s=None if brk is None else brk.duration_s,
+        cost_fixed=vehicle.costs.fixed,
+        cost_per_km=vehicle.costs.per_km,
+        cost_per_hour=vehicle.costs.per_hour,
+        skills=sorted(vehicle.skills),
     )
 
 

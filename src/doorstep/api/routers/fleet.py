@@ -9,12 +9,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from doorstep.api.deps import Db, Id, Planner, PlanReader
-from doorstep.api.problems import ProblemError, not_found, refused_as, unknown_reference
-from doorstep.domain.fleet import Profile, check_shift
+from doorstep.api.problems import ProblemError, not_found, unknown_reference
+from doorstep.domain.fleet import Profile
 from doorstep.domain.ids import ID_MAX_LENGTH
-from doorstep.domain.time_window import TimeWindow
+from doorstep.service.fleet import check_vehicle
 from doorstep.store import tables as t
-from doorstep.store.convert import to_break, to_vehicle
 
 router = APIRouter(prefix="/v1", tags=["fleet"])
 
@@ -146,27 +145,7 @@ def create_vehicle(body: VehicleIn, db: Db, _: Planner) -> t.Vehicle:
     taken during the shift, ``body.break_start_s``) or ``vehicle_invalid``.
     """
     row = t.Vehicle(**body.model_dump(mode="json"))
-    with refused_as("shift_invalid", "body.shift_end_s"):
-        shift = TimeWindow(row.shift_start_s, row.shift_end_s)
-        check_shift(shift)
-    breaks = (body.break_start_s, body.break_end_s, body.break_s)
-    if any(b is not None for b in breaks) and any(b is None for b in breaks):
-        raise ProblemError(
-            422,
-            "break_incomplete",
-            "A break needs break_start_s, break_end_s and break_s together.",
-            [{"field": "body.break_s", "message": "give all three break fields or none"}],
-        )
-    if body.break_start_s is not None and body.break_end_s is not None:
-        with refused_as("break_invalid", "body.break_end_s"):
-            TimeWindow(body.break_start_s, body.break_end_s)
-    with refused_as("break_invalid", "body.break_s"):
-        brk = to_break(row)
-    if brk is not None:
-        with refused_as("break_invalid", "body.break_start_s"):
-            brk.check_within(shift)
-    with refused_as("vehicle_invalid", "body"):
-        to_vehicle(row)
+    check_vehicle(row)
     if db.get(t.Depot, body.depot_id) is None:
         raise unknown_reference("depot", body.depot_id, "body.depot_id")
     return _add(db, row, "vehicle")
