@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install warm demo test lint bench clean
+.PHONY: install warm demo serve-demo test lint bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ warm: install
 demo: install
 	$(BIN)/doorstep plan examples/helsinki/orders.csv --fleet examples/helsinki/fleet.csv \
 		--out demo-plan || test $$? -eq 1
+
+# The service with the Helsinki sample day uploaded, planned and published on a fresh SQLite
+# file, and demo accounts (one per role) printed: open the address it prints and sign in.
+serve-demo: install
+	$(BIN)/doorstep serve --demo
 
 lint: install
 	$(BIN)/ruff check src tests bench scripts

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import tempfile
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -127,16 +129,36 @@ def serve_command(
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
     database_url: UrlOption = None,
+    demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo",
+            help="Start on a fresh SQLite file with the Helsinki sample day uploaded, planned "
+            "and published, and print demo accounts (one per role) to sign in with.",
+        ),
+    ] = False,
+    demo_dir: Annotated[
+        Path | None,
+        typer.Option(help="With --demo: the folder for the database (default: a new temp folder)."),
+    ] = None,
+    demo_data: Annotated[
+        Path | None,
+        typer.Option(help="With --demo: the sample day's folder (default: examples/helsinki)."),
+    ] = None,
 ) -> None:
-    """Run the REST API (OpenAPI docs at /docs).
+    """Run the REST API (OpenAPI docs at /docs) and the web pages (sign in at /login).
 
     Settings come from DOORSTEP_* environment variables or doorstep.toml. The
-    database must be migrated first: doorstep db upgrade.
+    database must be migrated first: doorstep db upgrade. With --demo, a fresh
+    database is made and filled instead (see docs/web.md).
     """
     import uvicorn
 
     from doorstep.store.database import head_revision
 
+    if demo:
+        database_url = _demo(host, port, demo_dir, demo_data)
+        workers = 1
     settings = load_settings(database_url)
     revision = _revision(settings)
     if revision != head_revision():
@@ -157,4 +179,34 @@ def serve_command(
         port=port,
         workers=workers,
         log_level="info",
+        timeout_graceful_shutdown=5,  # open dispatch-board streams end, not wait
     )
+
+
+def _demo(host: str, port: int, folder: Path | None, sample: Path | None) -> str:
+    """Set up the demo database (:func:`doorstep.cli.demo.set_up_demo`), print how to sign in.
+
+    Returns
+    -------
+    str
+        The demo database's URL.
+    """
+    from doorstep.cli.demo import set_up_demo
+
+    where = folder or Path(tempfile.mkdtemp(prefix="doorstep-demo-"))
+    stdout.print(
+        f"Setting up the demo in {where}: the Helsinki sample day, planned and published..."
+    )
+    try:
+        made = set_up_demo(where, load_settings(), sample)
+    except InputError as exc:
+        fail(exc)
+    stdout.print(
+        f"Demo day {made.day}: {made.orders} orders on {made.routes} published routes "
+        f"(plan {made.plan_id})."
+    )
+    stdout.print(f"Open http://{host}:{port}/login and sign in with one of these accounts:")
+    for account in made.accounts:
+        stdout.print(f"  {account.role:<11} {account.username:<16} {account.password}")
+    stdout.print("The passwords are shown only now; the database is " + made.database_url)
+    return made.database_url
