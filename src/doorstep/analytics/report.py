@@ -74,13 +74,31 @@ def charts(data: ReportData) -> list[tuple[str, str]]:
     Returns
     -------
     list of (str, str)
+        The charts of :func:`figures`, each as a ``<div>`` and its script.
+    """
+    return [(heading, _figure_html(figure)) for heading, figure in figures(data)]
+
+
+def figures(data: ReportData) -> list[tuple[str, Any]]:
+    """The report's Plotly figures: (heading, figure) pairs, for the figures there are.
+
+    The web's KPI dashboard draws the same figures from their JSON.
+
+    Parameters
+    ----------
+    data
+        The figures.
+
+    Returns
+    -------
+    list of (str, plotly.graph_objects.Figure)
         On-time rate by hour, failures by reason, first-attempt success by area
         (placed by coordinates when the areas have them, else a bar chart), and
         the ETA error distribution; a chart without data is left out.
     """
     import plotly.graph_objects as go
 
-    out: list[tuple[str, str]] = []
+    out: list[tuple[str, Any]] = []
     hours = [g for g in data.by_hour if g.get("on_time_rate") is not None]
     if hours:
         figure = go.Figure(
@@ -93,7 +111,7 @@ def charts(data: ReportData) -> list[tuple[str, str]]:
         out.append(
             (
                 "On-time rate by hour",
-                _figure_html(_layout(figure, "", yaxis={"tickformat": ".0%", "range": [0, 1]})),
+                _layout(figure, "", yaxis={"tickformat": ".0%", "range": [0, 1]}),
             )
         )
     reasons = dict(data.total.get("failures_by_reason") or {})
@@ -106,7 +124,7 @@ def charts(data: ReportData) -> list[tuple[str, str]]:
                 marker_color="#c0504d",
             )
         )
-        out.append(("Failed attempts by reason", _figure_html(_layout(figure, ""))))
+        out.append(("Failed attempts by reason", _layout(figure, "")))
     areas = [g for g in data.by_area if g.get("first_attempt_success_rate") is not None]
     if areas:
         rates = [g["first_attempt_success_rate"] for g in areas]
@@ -150,11 +168,11 @@ def charts(data: ReportData) -> list[tuple[str, str]]:
                 "",
                 yaxis={"tickformat": ".0%", "range": [0, 1]},
             )
-        out.append(("First-attempt success by area", _figure_html(figure)))
+        out.append(("First-attempt success by area", figure))
     if data.eta_errors_min:
         figure = go.Figure(go.Histogram(x=list(data.eta_errors_min), nbinsx=40))
         figure = _layout(figure, "", xaxis={"title": "actual minus ETA at departure (min)"})
-        out.append(("ETA error", _figure_html(figure)))
+        out.append(("ETA error", figure))
     return out
 
 

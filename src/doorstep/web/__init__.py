@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 
-from doorstep.web import dispatch_board, driver, pages, planner, tracking
+from doorstep.web import dispatch_board, driver, kpi_pages, pages, planner, tracking
 from doorstep.web.render import PageError, error_page, page
 from doorstep.web.sessions import SecretMissingError
 
@@ -43,6 +43,7 @@ def install(app: FastAPI) -> None:
     app.include_router(planner.router)
     app.include_router(dispatch_board.router)
     app.include_router(driver.router)
+    app.include_router(kpi_pages.router)
     app.add_exception_handler(PageError, error_page)
     app.add_exception_handler(SecretMissingError, _no_secret)
     app.mount(LEAFLET, StaticFiles(packages=[("doorstep", "data/vendor/leaflet")]), name="leaflet")

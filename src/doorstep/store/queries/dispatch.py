@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from doorstep.dispatch.day import DayState, RequestNow, RouteNow, StopNow
@@ -277,3 +277,69 @@ def routes_by_ids(db: Session, ids: Sequence[str], lock: bool = False) -> dict[s
 def stops_of_route(db: Session, route_id: str) -> list[t.Stop]:
     """A route's stop rows in order."""
     return list(db.scalars(select(t.Stop).where(t.Stop.route_id == route_id).order_by(t.Stop.seq)))
+
+
+def last_scans(
+    db: Session, route_ids: Sequence[str], start: datetime, end: datetime
+) -> dict[str, tuple[str, datetime, str]]:
+    """The latest scan between ``start`` and ``end`` of each route's parcels.
+
+    Returns
+    -------
+    dict
+        Route id -> ``(kind, at, order_id)`` of its parcels' latest scan
+        (routes without a scan in the interval are left out).
+    """
+    rows = db.execute(
+        select(t.Stop.route_id, t.Event.kind, t.Event.at, t.Parcel.order_id)
+        .join(t.Parcel, t.Parcel.order_id == t.Stop.order_id)
+        .join(t.Event, t.Event.parcel_id == t.Parcel.id)
+        .where(t.Stop.route_id.in_(list(route_ids)), t.Event.at >= start, t.Event.at < end)
+        .order_by(t.Event.at, t.Event.seq)
+    ).all()
+    return {route_id: (kind, at, order_id) for route_id, kind, at, order_id in rows}
+
+
+def board_marks(db: Session, day: str) -> dict[str, list[tuple[Any, ...]]]:
+    """What the dispatch board shows of ``day``, reduced to rows that change when it does.
+
+    Returns
+    -------
+    dict
+        ``exceptions`` (id, status, severity, sentence), ``proposals`` (id,
+        status), ``decisions`` (id), ``routes`` (route id, state, and each
+        stop's order, state and ETA), ``scans`` (the newest scan's number).
+    """
+    exceptions = db.execute(
+        select(
+            t.DispatchException.id,
+            t.DispatchException.status,
+            t.DispatchException.severity,
+            t.DispatchException.sentence,
+        )
+        .where(t.DispatchException.day == day)
+        .order_by(t.DispatchException.id)
+    ).all()
+    proposals = db.execute(
+        select(t.Proposal.id, t.Proposal.status)
+        .join(t.DispatchException, t.DispatchException.id == t.Proposal.exception_id)
+        .where(t.DispatchException.day == day)
+        .order_by(t.Proposal.id)
+    ).all()
+    decisions = db.execute(
+        select(t.Decision.id).where(t.Decision.day == day).order_by(t.Decision.id)
+    ).all()
+    routes = db.execute(
+        select(t.Route.id, t.Route.state, t.Stop.order_id, t.Stop.state, t.Stop.eta_s)
+        .join(t.Stop, t.Stop.route_id == t.Route.id, isouter=True)
+        .where(t.Route.day == day, t.Route.state.in_(CURRENT_STATES))
+        .order_by(t.Route.id, t.Stop.seq)
+    ).all()
+    newest = db.scalar(select(func.max(t.Event.seq)))
+    return {
+        "exceptions": [tuple(r) for r in exceptions],
+        "proposals": [tuple(r) for r in proposals],
+        "decisions": [tuple(r) for r in decisions],
+        "routes": [tuple(r) for r in routes],
+        "scans": [(newest,)],
+    }
