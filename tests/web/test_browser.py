@@ -60,7 +60,7 @@ def test_sign_in_and_see_the_home_page(watched: Watched, tmp_path: Path) -> None
     page.get_by_label("Password").press("Enter")
     page.get_by_role("heading", level=1, name="Hello, pia").wait_for()
     assert "(planner)" in page.locator("header").inner_text()
-    assert page.get_by_text("not built yet").count() >= 1
+    assert page.get_by_role("link", name="Planner").count() == 1
     check_page(watched, tmp_path, "home")
     page.get_by_role("button", name="Sign out").click()
     page.get_by_text("You are signed out.").wait_for()

@@ -52,12 +52,12 @@ def test_the_cookie_is_secure_over_https(database_url: str) -> None:
 def test_sign_in_shows_who_and_the_role(
     web: TestClient, sessions_of: sessionmaker[Session]
 ) -> None:
-    """A planner signs in: the home page names them, their role, and marks unbuilt pages."""
+    """A planner signs in: the home page names them, their role, and links their pages."""
     add_account(sessions_of, "pia", "planner")
     r = sign_in(web, "Pia")  # usernames are case-insensitive
     assert r.status_code == 200 and r.url.path == "/"
     assert "Signed in as <strong>pia</strong>" in r.text and "(planner)" in r.text
-    assert "Planner" in r.text and "not built yet" in r.text
+    assert 'href="/planner"' in r.text and 'href="/kpis"' in r.text
     assert "Dispatch board" not in r.text  # not a planner's page
     assert 'href="/docs"' in r.text
 

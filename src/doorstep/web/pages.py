@@ -72,10 +72,16 @@ class Link:
     href: str | None = None
 
 
-_PLANNER = Link("Planner", "Upload the day's orders, fix them, plan and publish routes.")
-_DISPATCH = Link("Dispatch board", "Watch the day's routes, exceptions and proposals live.")
-_DRIVER = Link("Driver page", "Today's route in order, with proof of delivery.")
-_KPIS = Link("KPI dashboard", "The charts of the KPI report, by day, depot, driver and area.")
+_PLANNER = Link(
+    "Planner", "Upload the day's orders, fix them, plan and publish routes.", "/planner"
+)
+_DISPATCH = Link(
+    "Dispatch board", "Watch the day's routes, exceptions and proposals live.", "/dispatch"
+)
+_DRIVER = Link("Driver page", "Today's route in order, with proof of delivery.", "/driver")
+_KPIS = Link(
+    "KPI dashboard", "The charts of the KPI report, by day, depot, driver and area.", "/kpis"
+)
 _ACCOUNTS = Link("Accounts", "Add and disable accounts (for now: doorstep accounts add).")
 _API = Link("API documentation", "The JSON API, for integrations (needs an API key).", "/docs")
 
