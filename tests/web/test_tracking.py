@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import UTC, datetime
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -65,6 +66,39 @@ def test_the_map_shows_the_area_not_the_door(
     step = tracking.AREA_STEP_DEG
     assert abs(lat / step - round(lat / step)) < 1e-6 and abs(lon / step - round(lon / step)) < 1e-6
     assert "60.1717" not in text and "24.942" not in text  # C's own coordinates
+
+
+def test_the_van_shows_only_when_close_and_only_roughly(
+    web: TestClient, sessions_of: sessionmaker[Session]
+) -> None:
+    """No scan yet: no van. B done: A (next) and C (one stop before) see it near B, rounded.
+
+    D, delivered earlier without a scan time on this route, does not count as a scan.
+    """
+    day = make_day(sessions_of)
+    assert "data-van-lat" not in web.get(f"/t/{day.token_a}").text
+    with transaction(sessions_of) as db:
+        stop = db.scalars(select(t.Stop).where(t.Stop.order_id == "order-B")).one()
+        stop.state = "done"
+        stop.finished_at = datetime(2026, 12, 7, 8, 5, tzinfo=UTC)
+        b = db.get(t.Order, "order-B")
+        assert b is not None
+        b_lat, b_lon = b.lat, b.lon
+    for token in (day.token_a, day.token_c):
+        text = web.get(f"/t/{token}").text
+        lat = float(re.search(r'data-van-lat="([^"]+)"', text).group(1))  # type: ignore[union-attr]
+        lon = float(re.search(r'data-van-lon="([^"]+)"', text).group(1))  # type: ignore[union-attr]
+        assert (
+            abs(lat - b_lat) <= tracking.VAN_STEP_DEG and abs(lon - b_lon) <= tracking.VAN_STEP_DEG
+        )
+        assert f"{b_lat}" not in text and f"{b_lon}" not in text  # never B's door itself
+    with transaction(sessions_of) as db:  # A is now two stops before D: D sees no van
+        stop = db.scalars(select(t.Stop).where(t.Stop.order_id == "order-D")).one()
+        stop.state = "pending"
+        order = db.get(t.Order, "order-D")
+        assert order is not None
+        order.status = "out_for_delivery"
+    assert "data-van-lat" not in web.get(f"/t/{day.delivered}").text
 
 
 def test_unknown_or_too_long_links_are_a_404_page(web: TestClient) -> None:

@@ -6,7 +6,9 @@ the same ETA window (:mod:`doorstep.api.routers.track`), plus the number of
 stops before this one. It shows nothing but the recipient's own order: its
 status, the window, the stops ahead, the proof of delivery, and a map of the
 area (a circle a few hundred metres wide around a rounded point, never the
-door; the driver's position is not shown, the API does not expose it).
+door) and, when at most :data:`CLOSE_STOPS` stop comes before theirs, where the
+van is: the last stop it reached, rounded to about 100 m (that is another
+customer's door; there is no GPS feed).
 
 Its form asks for a safe place, a neighbour or another time; the request is
 stored by the API's own function (``POST /v1/track/{token}/requests``), so the
@@ -72,12 +74,22 @@ RequestKind = Literal["safe_place", "neighbour", "time_window", "another_day"]
 SENT = "Thank you: your request has reached the dispatcher. The driver will be told."
 
 
+CLOSE_STOPS = 1
+"""The van is shown when at most this many stops come before the customer's."""
+VAN_STEP_DEG = 0.001
+"""The van's position is rounded to this (about 100 m): it is another customer's door."""
+
+
+def _rounded(point: tuple[float, float], step: float) -> tuple[float, float]:
+    lat, lon = (round(round(v / step) * step, 4) for v in point)
+    return lat, lon
+
+
 def _area_of(tracked: Tracked) -> tuple[float, float] | None:
     """The order's delivery point, rounded to :data:`AREA_STEP_DEG` (the map's centre)."""
     if tracked.location is None:
         return None
-    lat, lon = (round(round(v / AREA_STEP_DEG) * AREA_STEP_DEG, 4) for v in tracked.location)
-    return lat, lon
+    return _rounded(tracked.location, AREA_STEP_DEG)
 
 
 def _read(engine: Engine, token: str) -> tuple[Tracked | None, tuple[float, float] | None]:
@@ -98,6 +110,8 @@ class TrackView:
     proof: dict[str, Any] | None
     area: tuple[float, float] | None
     can_request: bool
+    van: tuple[float, float] | None = None
+    """Where the van is (its last stop, rounded), only when it is close."""
 
 
 def view_of(tracked: Tracked, area: tuple[float, float] | None, settings: Settings) -> TrackView:
@@ -134,6 +148,9 @@ def view_of(tracked: Tracked, area: tuple[float, float] | None, settings: Settin
             "signature": bool(details.get("signature_ref")),
             "photo": bool(details.get("photo_ref")),
         }
+    van = None
+    if stops_ahead is not None and stops_ahead <= CLOSE_STOPS and tracked.van_location:
+        van = _rounded(tracked.van_location, VAN_STEP_DEG)
     return TrackView(
         status=tracked.status,
         status_text=STATUS_TEXT.get(tracked.status, f"Status: {tracked.status}."),
@@ -142,6 +159,7 @@ def view_of(tracked: Tracked, area: tuple[float, float] | None, settings: Settin
         proof=proof,
         area=area,
         can_request=tracked.status not in CLOSED,
+        van=van,
     )
 
 

@@ -21,6 +21,24 @@ _AHEAD = (
 )
 
 
+_S3 = aliased(t.Stop)
+_O3 = aliased(t.Order)
+
+
+def _van_at(column: Any) -> Any:
+    """``column`` of the stop the order's van was scanned at last on its route (None: none yet)."""
+    scanned = func.coalesce(_S3.finished_at, _S3.arrived_at)
+    return (
+        select(column)
+        .join(_S3, _S3.order_id == _O3.id)
+        .where(_S3.route_id == t.Stop.route_id, scanned.is_not(None))
+        .order_by(scanned.desc(), _S3.seq.desc())
+        .limit(1)
+        .correlate(t.Stop)
+        .scalar_subquery()
+    )
+
+
 def _last_proof(column: Any) -> Any:
     """The latest delivery (or collection) event's ``column``, for the order in the query."""
     return (
@@ -62,6 +80,8 @@ _QUERY = (
         t.Stop.window_start_s,
         t.Order.lat,
         t.Order.lon,
+        _van_at(_O3.lat),
+        _van_at(_O3.lon),
     )
     .select_from(t.Order)
     .outerjoin(t.Stop, t.Stop.order_id == t.Order.id)
@@ -96,6 +116,9 @@ class Tracked:
     location
         The order's delivery point ``(lat, lon)``, for pages that show its area
         (never to be shown as it is: round it first).
+    van_location
+        Where the order's van was scanned last: the stop of the route with the latest
+        arrival or finish (another customer's address: round it before showing it).
     """
 
     status: str
@@ -108,6 +131,7 @@ class Tracked:
     ended_at: datetime | None = None
     window_start_s: int | None = None
     location: tuple[float, float] | None = None
+    van_location: tuple[float, float] | None = None
 
 
 def find_tracked(connection: Connection, token: str) -> Tracked | None:
@@ -115,7 +139,8 @@ def find_tracked(connection: Connection, token: str) -> Tracked | None:
     row = connection.execute(_QUERY, {"token": token}).first()
     if row is None:
         return None
-    status, eta_s, stop_state, day, ahead, proof_at, proof, ended_at, window_start_s, lat, lon = row
+    status, eta_s, stop_state, day, ahead, proof_at, proof, ended_at, window_start_s = row[:9]
+    lat, lon, van_lat, van_lon = row[9:]
     if status not in ENDED_STATUSES:
         ended_at = None
     elif ended_at is not None and ended_at.tzinfo is None:  # max() loses the column's type
@@ -132,4 +157,5 @@ def find_tracked(connection: Connection, token: str) -> Tracked | None:
         ended_at,
         window_start_s,
         location,
+        None if van_lat is None or van_lon is None else (float(van_lat), float(van_lon)),
     )

@@ -30,4 +30,17 @@
     fillOpacity: 0.15,
     interactive: false,
   }).addTo(map);
+  var vanLat = parseFloat(element.dataset.vanLat);
+  var vanLon = parseFloat(element.dataset.vanLon);
+  if (isFinite(vanLat) && isFinite(vanLon)) {
+    var van = window.L.latLng(vanLat, vanLon);
+    window.L.circleMarker(van, {
+      radius: 7,
+      color: "#b35900",
+      weight: 2,
+      fillOpacity: 0.8,
+      interactive: false,
+    }).addTo(map);
+    map.fitBounds(centre.toBounds(radius * 2).extend(van), { padding: [20, 20] });
+  }
 })();
