@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -13,10 +14,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from doorstep.dispatch.ingest import EventIn, ingest
-from doorstep.domain.events import FailureReason, ScanKind
+from doorstep.domain.events import FailureReason, ParcelState, ScanKind
 from doorstep.store import tables as t
 from doorstep.store.database import transaction
-from doorstep.web.driver import FAILURE_LABELS, MAX_IMAGE_CHARS
+from doorstep.web.driver import FAILURE_LABELS, MAX_IMAGE_CHARS, start_scans
 
 from .conftest import add_account, sign_in
 
@@ -47,8 +48,8 @@ STOP_DETAILS = {
 }
 
 
-def driver_day(sessions: sessionmaker[Session]) -> DriverDay:
-    """Two published routes of today, their parcels loaded and out for delivery."""
+def driver_day(sessions: sessionmaker[Session], out: bool = True) -> DriverDay:
+    """Two published routes of today, their parcels out for delivery (else only at the depot)."""
     now = datetime.now(UTC)
     day = now.astimezone(ZONE).date().isoformat()
     with transaction(sessions) as db:
@@ -112,12 +113,11 @@ def driver_day(sessions: sessionmaker[Session]) -> DriverDay:
                     )
                 )
         db.flush()
+        kinds = (ScanKind.SCANNED_AT_DEPOT, ScanKind.LOADED, ScanKind.OUT_FOR_DELIVERY)
         loading = [
             EventIn(f"depot-{kind}-{ident}", f"{ident}-1", kind, now - timedelta(minutes=10 - i))
             for ident in STOP_DETAILS
-            for i, kind in enumerate(
-                (ScanKind.SCANNED_AT_DEPOT, ScanKind.LOADED, ScanKind.OUT_FOR_DELIVERY)
-            )
+            for i, kind in enumerate(kinds if out else kinds[:1])
         ]
         outcomes = ingest(db, loading, timezone=ZONE, now=now)
         assert {o.status for o in outcomes} == {"accepted"}
@@ -265,6 +265,84 @@ def test_a_batch_of_scans_is_ingested_once(
     assert finishing[0].proof["signature_ref"] == PIXEL and finishing[0].key_id == account
     assert stop_states(sessions_of, "r1") == ["done", "failed", "pending", "pending", "pending"]
     assert stop_states(sessions_of, "r2") == ["pending"]
+
+
+def _start_of(html: str) -> dict[int, str]:
+    """Stop seq -> its data-start (what "Start route" scans there), from the page."""
+    found = re.findall(r'id="stop-(\d+)"[^>]*?data-start="([^"]*)"', html, re.S)
+    return {int(seq): start for seq, start in found}
+
+
+def _parcel_states(sessions: sessionmaker[Session]) -> dict[str, str]:
+    with transaction(sessions) as db:
+        return {r.id: r.state for r in db.execute(select(t.Parcel.id, t.Parcel.state))}
+
+
+def test_start_scans_follow_the_state_machine() -> None:
+    """From each state, the depot scans that take a delivery out (none, or impossible)."""
+    out = (ScanKind.OUT_FOR_DELIVERY,)
+    assert start_scans(ParcelState.CREATED) == (
+        ScanKind.SCANNED_AT_DEPOT,
+        ScanKind.LOADED,
+        ScanKind.OUT_FOR_DELIVERY,
+    )
+    assert start_scans(ParcelState.AT_DEPOT) == (ScanKind.LOADED, ScanKind.OUT_FOR_DELIVERY)
+    assert start_scans(ParcelState.LOADED) == out
+    assert start_scans(ParcelState.FAILED_ATTEMPT) == out  # a new attempt
+    assert start_scans(ParcelState.RETURNED_TO_DEPOT) == (
+        ScanKind.LOADED,
+        ScanKind.OUT_FOR_DELIVERY,
+    )
+    assert start_scans(ParcelState.OUT_FOR_DELIVERY) == ()
+    assert start_scans(ParcelState.AT_STOP) is None
+    assert start_scans(ParcelState.DELIVERED) is None
+
+
+def test_start_route_takes_the_parcels_out(
+    web: TestClient, sessions_of: sessionmaker[Session]
+) -> None:
+    """Parcels at the depot: a Start route button; the page's scans are accepted, then it goes."""
+    driver_day(sessions_of, out=False)
+    add_account(sessions_of, "ville", "driver", driver_id="drv1")
+    sign_in(web, "ville")
+    page = web.get("/driver").text
+    assert 'id="start-route"' in page and "5 parcels are not out for delivery yet" in page
+    starts = _start_of(page)
+    assert starts == {k: f"O{k}-1:loaded,out_for_delivery" for k in range(1, 6)}
+    events = []
+    at = datetime.now(UTC) - timedelta(seconds=1)
+    for seq, start in starts.items():
+        parcel, kinds = start.split(":")
+        for k, kind in enumerate(kinds.split(",")):
+            moment = at + timedelta(milliseconds=10 * seq + k)
+            events.append(scan(parcel, kind, at=moment.isoformat()))
+    r = web.post("/driver/scans", json={"events": events}, headers=csrf_header(web))
+    assert r.status_code == 200, r.text
+    assert {o["status"] for o in r.json()["results"]} == {"accepted"}
+    states = _parcel_states(sessions_of)
+    assert {p: states[p] for p in ("O1-1", "O5-1", "O6-1")} == {
+        "O1-1": "out_for_delivery",
+        "O5-1": "out_for_delivery",
+        "O6-1": "at_depot",  # drv2's
+    }
+    again = web.get("/driver").text
+    assert 'id="start-route"' not in again and set(_start_of(again).values()) == {""}
+    delivered = web.post(
+        "/driver/scans", json={"events": [scan("O1-1", "delivered")]}, headers=csrf_header(web)
+    )
+    assert delivered.json()["results"][0]["status"] == "accepted"
+
+
+def test_no_start_route_when_the_parcels_are_out(
+    web: TestClient, sessions_of: sessionmaker[Session]
+) -> None:
+    """Parcels out for delivery already: no Start route button, nothing to scan."""
+    driver_day(sessions_of)
+    add_account(sessions_of, "ville", "driver", driver_id="drv1")
+    sign_in(web, "ville")
+    page = web.get("/driver").text
+    assert 'id="start-route"' not in page
+    assert set(_start_of(page).values()) == {""}
 
 
 def test_proof_images_must_be_small_data_urls(

@@ -40,12 +40,12 @@ STATES = ["Delivered", "Delivered", "Delivered", "Not delivered", "To do"]
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A real uvicorn on a fresh SQLite file: driver ville (drv1) and today's routes."""
+    """A real uvicorn on a fresh SQLite file: driver ville (drv1), today's routes at the depot."""
     url = f"sqlite:///{tmp_path_factory.mktemp('driver') / 'doorstep.db'}"
     upgrade(url)
     engine = make_engine(url)
     sessions = session_factory(engine)
-    day = driver_day(sessions)
+    day = driver_day(sessions, out=False)
     add_account(sessions, "ville", "driver", driver_id="drv1")
     engine.dispose()
     with served(create_app(web_settings(url))) as base:
@@ -67,6 +67,15 @@ def _finishing_scans(url: str) -> list[tuple[str, str, str | None, dict[str, str
         engine.dispose()
 
 
+def _parcel_states(url: str) -> dict[str, str]:
+    engine = make_engine(url)
+    try:
+        with transaction(session_factory(engine)) as db:
+            return {r.id: r.state for r in db.execute(select(t.Parcel.id, t.Parcel.state))}
+    finally:
+        engine.dispose()
+
+
 def _stop_states(url: str) -> list[str]:
     engine = make_engine(url)
     try:
@@ -77,7 +86,7 @@ def _stop_states(url: str) -> list[str]:
         engine.dispose()
 
 
-def _eventually(page: Page, check: Callable[[], bool], timeout_s: float = 10) -> None:
+def eventually(page: Page, check: Callable[[], bool], timeout_s: float = 10) -> None:
     """Wait for ``check`` while Playwright keeps serving the page (its routes need this thread)."""
     deadline = time.monotonic() + timeout_s
     while not check():
@@ -85,7 +94,7 @@ def _eventually(page: Page, check: Callable[[], bool], timeout_s: float = 10) ->
         page.wait_for_timeout(100)
 
 
-def _deliver(
+def deliver(
     page: Page, seq: int, name: str, photo: bytes = b"", shot: tuple[Watched, Path] | None = None
 ) -> None:
     """Deliver stop ``seq`` (the next one): a name, a drawn signature, maybe a photo (PNG)."""
@@ -111,7 +120,7 @@ def _deliver(
 
 
 def test_deliver_offline_and_catch_up(watched: Watched, server: Server, tmp_path: Path) -> None:
-    """One delivery online, three scans offline (kept, counted, survive a reload), sent once."""
+    """Start the route; deliver one online, three offline (kept, survive a reload), sent once."""
     page = watched.page
     page.set_viewport_size({"width": 390, "height": 844})  # a phone
     page.goto("/login")
@@ -124,15 +133,23 @@ def test_deliver_offline_and_catch_up(watched: Watched, server: Server, tmp_path
     expect(page.locator("#stop-1 .unit")).to_have_text("A 12")
     check_page(watched, tmp_path, "1-route")
 
-    _deliver(page, 1, "Aino Aalto", photo=base64.b64decode(PIXEL.split(",")[1]))
-    _eventually(page, lambda: len(_finishing_scans(server.url)) == 1)
+    expect(page.locator("#start-summary")).to_contain_text("5 parcels are not out for delivery")
+    page.get_by_role("button", name="Start route").click()
+    expect(page.locator("#start-card")).to_be_hidden()
+    out = {f"O{k}-1": "out_for_delivery" for k in range(1, 6)} | {"O6-1": "at_depot"}
+    eventually(page, lambda: _parcel_states(server.url) == out)
+    expect(page.locator("#waiting")).to_have_text("All scans sent.")
+    check_page(watched, tmp_path, "1-started")
+
+    deliver(page, 1, "Aino Aalto", photo=base64.b64decode(PIXEL.split(",")[1]))
+    eventually(page, lambda: len(_finishing_scans(server.url)) == 1)
     expect(page.locator("#waiting")).to_have_text("All scans sent.")
     check_page(watched, tmp_path, "2-delivered-online")
 
     page.context.set_offline(True)
     expect(page.locator("#connection")).to_contain_text("Offline")
-    _deliver(page, 2, "Bertta", shot=(watched, tmp_path))
-    _deliver(page, 3, "Cecilia")
+    deliver(page, 2, "Bertta", shot=(watched, tmp_path))
+    deliver(page, 3, "Cecilia")
     page.locator("#stop-4").get_by_role("button", name="Not delivered…").click()
     page.get_by_label("Reason").select_option("not_home")
     page.get_by_role("button", name="Confirm: not delivered").click()
@@ -144,6 +161,7 @@ def test_deliver_offline_and_catch_up(watched: Watched, server: Server, tmp_path
     page.reload()  # offline: the service worker's copy, the scans still waiting
     expect(page.locator("#waiting")).to_have_text(waiting)
     expect(page.locator("#stops [data-state-text]")).to_have_text(STATES)
+    expect(page.locator("#start-card")).to_be_hidden()  # started on this phone
     check_page(watched, tmp_path, "4-offline-reloaded")
     assert len(_finishing_scans(server.url)) == 1
 
@@ -169,4 +187,5 @@ def test_deliver_offline_and_catch_up(watched: Watched, server: Server, tmp_path
     expect(page.locator("#stops [data-state-text]")).to_have_text(STATES)
     assert page.locator("#stops .stop[data-queued='1']").count() == 0
     assert page.locator("#refused li").count() == 0
+    assert page.locator("#start-card").count() == 0
     check_page(watched, tmp_path, "6-reloaded-online")

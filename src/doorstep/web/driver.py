@@ -34,11 +34,14 @@ from doorstep.api.deps import Db
 from doorstep.api.problems import ProblemError
 from doorstep.api.routers import dispatch, events, plans
 from doorstep.api.security import Principal, Role
-from doorstep.domain.events import FailureReason
+from doorstep.domain.events import FailureReason, ParcelState, ScanKind, next_state
+from doorstep.domain.order import OrderKind
 from doorstep.domain.plan_states import PUBLISHED_ROUTE_STATES
+from doorstep.errors import InvalidTransitionError
 from doorstep.service.refusal import RefusedError
 from doorstep.settings import Settings
 from doorstep.store import tables as t
+from doorstep.store.queries import orders as order_queries
 from doorstep.store.queries import plans as q
 from doorstep.web.pages import Account, check_csrf
 from doorstep.web.render import PageError, page, secure_headers
@@ -104,9 +107,19 @@ class ScanBatchIn(BaseModel):
     events: list[DriverScanIn] = Field(min_length=1, max_length=MAX_SCANS)
 
 
+START_SCANS = (ScanKind.SCANNED_AT_DEPOT, ScanKind.LOADED, ScanKind.OUT_FOR_DELIVERY)
+"""The scans "Start route" may make, to take a delivery parcel out for delivery."""
+STARTABLE_STOP_STATES = ("pending",)
+"""The stops whose parcels "Start route" takes out (not those reached or finished)."""
+
+
 @dataclass(frozen=True, slots=True)
 class StopView:
-    """One stop as the page shows it: the API's stop, its apartment unit and links."""
+    """One stop as the page shows it: the API's stop, its apartment unit and links.
+
+    ``start`` is what "Start route" scans at this stop: ``parcel:kind,kind``
+    items separated by spaces (empty when every parcel is out for delivery).
+    """
 
     stop: plans.StopOut
     unit: str
@@ -114,6 +127,7 @@ class StopView:
     geo: str
     osm: str
     state_text: str
+    start: str = ""
 
 
 def _settings(request: Request) -> Settings:
@@ -155,18 +169,71 @@ def _links(stop: plans.StopOut) -> tuple[str, str, str]:
     return (f"tel:{phone}" if phone else ""), geo, osm
 
 
+def start_scans(state: ParcelState) -> tuple[ScanKind, ...] | None:
+    """The scans that take a delivery parcel from ``state`` to ``out_for_delivery``.
+
+    The shortest way through the state machine
+    (:func:`doorstep.domain.events.next_state`) using only the depot's scans
+    (:data:`START_SCANS`): ``()`` when the parcel is out for delivery already,
+    ``None`` when it cannot go out (delivered, at its stop).
+
+    Parameters
+    ----------
+    state
+        The parcel's state now.
+    """
+    target = ParcelState.OUT_FOR_DELIVERY
+    paths: dict[ParcelState, tuple[ScanKind, ...]] = {state: ()}
+    frontier = [state]
+    while frontier and target not in paths:
+        following = []
+        for here in frontier:
+            for scan in START_SCANS:
+                try:
+                    there = next_state(here, scan)
+                except InvalidTransitionError:
+                    continue
+                if there not in paths:
+                    paths[there] = (*paths[here], scan)
+                    following.append(there)
+        frontier = following
+    return paths.get(target)
+
+
+def _start_items(db: Db, stops: list[plans.StopOut]) -> dict[int, str]:
+    """Stop seq -> what "Start route" scans there (see :class:`StopView`): pending deliveries."""
+    pending = [
+        s for s in stops if s.kind == OrderKind.DELIVERY.value and s.state in STARTABLE_STOP_STATES
+    ]
+    parcels = order_queries.parcels_of(db, [s.order_id for s in pending])
+    items: dict[int, str] = {}
+    for stop in pending:
+        wanted = set(stop.parcel_ids)
+        found = []
+        for parcel in parcels.get(stop.order_id, []):
+            scans = start_scans(ParcelState(parcel.state)) if parcel.id in wanted else None
+            if scans:
+                found.append(f"{parcel.id}:{','.join(scans)}")
+        if found:
+            items[stop.seq] = " ".join(found)
+    return items
+
+
 def _route_page(
     request: Request, db: Db, account: t.Account, route: plans.RouteDetail, **more: Any
 ) -> Response:
     """The page of one route: the next stop first, then every stop in order."""
     units = {o.id: o.unit for o in q.orders_by_ids(db, {s.order_id for s in route.stops})}
+    starts = _start_items(db, route.stops)
     views = []
     for stop in route.stops:
         tel, geo, osm = _links(stop)
         state_text = STOP_STATES.get(stop.state, stop.state)
         if stop.state == "done" and stop.kind == "pickup":
             state_text = "Collected"
-        views.append(StopView(stop, units.get(stop.order_id, ""), tel, geo, osm, state_text))
+        unit = units.get(stop.order_id, "")
+        start = starts.get(stop.seq, "")
+        views.append(StopView(stop, unit, tel, geo, osm, state_text, start))
     following = next((v for v in views if v.stop.state in ("pending", "arrived")), None)
     session = read_session(request)
     context = {
@@ -176,6 +243,7 @@ def _route_page(
         "route": route,
         "stops": views,
         "next": following,
+        "to_start": sum(len(v.start.split()) for v in views),
         "reasons": FAILURE_LABELS,
         "reported": "",
         "others": [],

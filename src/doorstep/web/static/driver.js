@@ -6,6 +6,7 @@
   "use strict";
 
   var MARKS = "doorstep.driver.marks"; // localStorage: stops this phone finished, by route
+  var STARTED = "doorstep.driver.started"; // localStorage: routes this phone started
   var CACHE = "doorstep-driver-v1"; // the service worker's cache (sw.js)
   if ("serviceWorker" in navigator && window.isSecureContext) {
     var served = navigator.serviceWorker.controller;
@@ -112,6 +113,32 @@
     writeMarks(marks);
   }
 
+  // ---- "Start route": this phone scanned the route's parcels out (maybe not sent yet) ----
+  function readStarted() {
+    try {
+      return JSON.parse(localStorage.getItem(STARTED) || "{}");
+    } catch (err) {
+      return {};
+    }
+  }
+  function setStarted(started) {
+    var all = readStarted();
+    if (started) {
+      all[routeId] = true;
+    } else {
+      delete all[routeId];
+    }
+    localStorage.setItem(STARTED, JSON.stringify(all));
+    var card = document.getElementById("start-card");
+    if (card) {
+      card.hidden = started;
+    }
+  }
+  function applyStarted() {
+    // No card: the service knows every parcel is out. A card: hide it if this phone started.
+    setStarted(Boolean(document.getElementById("start-card")) && Boolean(readStarted()[routeId]));
+  }
+
   // ---- The stops on the page ----
   var stops = Array.prototype.slice.call(document.querySelectorAll("#stops .stop"));
   stops.forEach(function (li) { li.dataset.serverState = li.dataset.state; });
@@ -182,7 +209,7 @@
       }
       var queued = {};
       items.forEach(function (item) {
-        if (item.route === routeId) {
+        if (item.route === routeId && !item.start) {
           queued[item.seq] = true;
         }
       });
@@ -229,6 +256,12 @@
   function undo(item, why) {
     var li = item.route === routeId ? stopOf(item.seq) : null;
     refuse("Stop " + item.seq + " (" + item.event.parcel_id + "): " + why);
+    if (item.start) {
+      if (item.route === routeId) {
+        setStarted(false); // the card comes back: starting again is harmless
+      }
+      return;
+    }
     if (li) {
       mark(item.seq, null);
       setState(li, li.dataset.serverState);
@@ -333,6 +366,49 @@
       refreshNext();
       return updateCount();
     }).then(flush);
+  }
+
+  function startRoute() {
+    // Each parcel's scans in order (loaded, out for delivery...), all just before now:
+    // the service applies a parcel's scans by time, and a delivery comes after them.
+    var items = [];
+    stops.forEach(function (li) {
+      if (li.dataset.state !== "pending" || !li.dataset.start) {
+        return;
+      }
+      li.dataset.start.split(" ").filter(Boolean).forEach(function (entry) {
+        var parts = entry.split(":");
+        parts[1].split(",").forEach(function (kind) {
+          items.push({ route: routeId, seq: li.dataset.seq, start: true, event: {
+            event_id: uuid(), parcel_id: parts[0], kind: kind, vehicle_id: vehicleId,
+          } });
+        });
+      });
+    });
+    var now = Date.now();
+    items.forEach(function (item, i) {
+      item.event.at = new Date(now - items.length + i).toISOString();
+    });
+    if (!items.length) {
+      setStarted(true);
+      return Promise.resolve();
+    }
+    return queueAdd(items).then(function () {
+      setStarted(true);
+      return updateCount();
+    }).then(flush);
+  }
+  var startButton = document.getElementById("start-route");
+  if (startButton) {
+    startButton.addEventListener("click", function () {
+      startButton.disabled = true;
+      startRoute().then(function () {
+        startButton.disabled = false;
+      }, function (err) {
+        startButton.disabled = false;
+        refuse("Could not start the route: " + err);
+      });
+    });
   }
 
   // ---- The proof: name, photo (shrunk in the browser), signature on a canvas ----
@@ -489,6 +565,7 @@
   });
 
   showConnection();
+  applyStarted();
   applyMarks();
   updateCount().then(flush);
 })();
