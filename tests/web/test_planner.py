@@ -212,6 +212,21 @@ def test_import_stores_the_orders_the_gate_accepts(
     assert _order_ids(sessions_of) == ["P-1", "P-2", "P-3", "P-4"]
 
 
+def test_the_recipients_name_survives_the_page(
+    planner: TestClient, sessions_of: sessionmaker[Session]
+) -> None:
+    """A ``recipient`` column (a synonym of ``name``) reaches the stored orders and the download."""
+    named = "\n".join(
+        [HEADER + ",recipient", *(row + f",Person {k}" for k, row in enumerate(GOOD))]
+    )
+    page = upload(planner, named + "\n").text
+    assert "Person 0" in post(planner, "/planner/manifest/download", page).text
+    post(planner, "/planner/manifest/import", page)
+    with transaction(sessions_of) as db:
+        names = {oid: name for oid, name in db.execute(select(t.Order.id, t.Order.name))}
+    assert names == {f"P-{k + 1}": f"Person {k}" for k in range(4)}
+
+
 def _plan(client: TestClient, day: str = "2026-12-07") -> str:
     """Plan ``day`` from the planner's page and wait on the progress bar until it is done."""
     token = csrf_of(client.get("/planner").text)

@@ -46,7 +46,7 @@ from doorstep.api.security import Role
 from doorstep.domain.finding import Finding, Severity
 from doorstep.domain.plan_states import PlanStatus
 from doorstep.errors import InputError
-from doorstep.io.columns import ORDER_COLUMNS
+from doorstep.io.columns import ORDER_COLUMNS, ORDER_SYNONYMS
 from doorstep.io.tables import RawRow, RawTable, read_table_bytes
 from doorstep.io.values import text
 from doorstep.plan.outputs.geojson import route_colour
@@ -64,6 +64,10 @@ from doorstep.units import format_clock, parse_clock
 from doorstep.web.pages import Account, check_csrf
 from doorstep.web.render import SECURITY_HEADERS, PageError, page, secure_headers
 from doorstep.web.sessions import read_session
+
+KNOWN_COLUMNS = frozenset(ORDER_COLUMNS) | frozenset(ORDER_SYNONYMS)
+"""Every order column the readers recognise (``name`` and ``time_windows`` too): the
+draft keeps these, so nothing the gate reads is dropped on the way."""
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(check_csrf)])
 
@@ -196,11 +200,11 @@ class Draft:
             if inflater.unconsumed_tail:
                 raise ValueError("too large")
             data = json.loads(raw)
-            columns = [str(c) for c in data["columns"] if str(c) in ORDER_COLUMNS]
+            columns = [str(c) for c in data["columns"] if str(c) in KNOWN_COLUMNS]
             rows = [
                 RawRow(
                     int(row),
-                    {str(k): str(v) for k, v in dict(values).items() if str(k) in ORDER_COLUMNS},
+                    {str(k): str(v) for k, v in dict(values).items() if str(k) in KNOWN_COLUMNS},
                     int(extra),
                     None if problem is None else str(problem),
                 )
@@ -217,7 +221,7 @@ class Draft:
     @classmethod
     def of(cls, table: RawTable) -> Draft:
         """The draft of a manifest just read (every value as text)."""
-        columns = [c for c in table.columns if c in ORDER_COLUMNS]
+        columns = [c for c in table.columns if c in KNOWN_COLUMNS]
         rows = [
             RawRow(r.row, {k: text(v) for k, v in r.values.items()}, r.extra_values, r.problem)
             for r in table.rows
@@ -231,7 +235,7 @@ class Draft:
             if not key.startswith("cell:") or not isinstance(value, str):
                 continue
             _, row_text, column = key.split(":", 2) if key.count(":") == 2 else ("", "", "")
-            if not row_text.isdigit() or column not in ORDER_COLUMNS:
+            if not row_text.isdigit() or column not in KNOWN_COLUMNS:
                 continue
             found = by_row.get(int(row_text))
             if found is None:
@@ -311,7 +315,7 @@ def _manifest_view(db: Session, draft: Draft) -> dict[str, Any]:
         fields: list[str] = []
         for f in by_row[number]:
             for name in RELATED_FIELDS.get(f.field or "", (f.field,) if f.field else ()):
-                if name in ORDER_COLUMNS and name not in fields:
+                if name in KNOWN_COLUMNS and name not in fields:
                     fields.append(name)
         rows.append(
             RowView(
