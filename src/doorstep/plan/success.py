@@ -227,18 +227,23 @@ class _Search:
         self.day = day
         self.redelivery = redelivery_cents
         self.settings = settings
-        shifts = [v.shift for v in problem.fleet.vehicles]
-        span = (min(s.start for s in shifts), max(s.end for s in shifts)) if shifts else (0, 86_400)
+        began = time.perf_counter()
+        span = duty_span(problem)
+        # Every question to the model first, in one batch: its time comes out of the limit.
+        self.table = HourlyRisk.of(problem.orders, risk, day, span)
         self.bands = {
             o.id: band_risk(o, risk, day, span) for o in problem.orders if not o.soft_windows
         }
+        limit = max(
+            options.time_limit_s - (time.perf_counter() - began), 0.1 * options.time_limit_s
+        )
         share = 0.5 / settings.max_rounds if settings.max_rounds else 0.5
         base_share = 0.5 if settings.max_rounds else RETIME_BASE_SHARE
         self.base_options = dataclasses.replace(
-            options, time_limit_s=options.time_limit_s * base_share, with_geometry=False
+            options, time_limit_s=limit * base_share, with_geometry=False
         )
         self.solve_options = dataclasses.replace(
-            options, time_limit_s=options.time_limit_s * share, with_geometry=False
+            options, time_limit_s=limit * share, with_geometry=False
         )
         self.base = self.candidate(plan_problem(problem, self.base_options), frozenset())
         self.start_from = self.base
@@ -261,9 +266,7 @@ class _Search:
 
         Relocation tries no move after ``deadline`` (a ``time.perf_counter()`` value).
         """
-        table = HourlyRisk.of(
-            chosen.plan.problem.orders, self.risk, self.day, duty_span(self.problem)
-        )
+        table = self.table  # the orders' risks do not change with their windows
         best = chosen
         plans = [chosen.plan]
         if self.settings.relocate:
