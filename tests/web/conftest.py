@@ -17,7 +17,14 @@ from typing import Any
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
-from playwright.sync_api import Browser, ConsoleMessage, Page, Route, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    Route,
+    sync_playwright,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 from doorstep.service.accounts import ScryptCost, create_account
@@ -261,10 +268,14 @@ class Watched:
     errors: list[str] = field(default_factory=list)
 
 
-@pytest.fixture
-def watched(browser: Browser, server: Server) -> Iterator[Watched]:
-    """A fresh browser context (no cookies) whose page records every error."""
-    context = browser.new_context(base_url=server.base)
+def watch(browser: Browser, base: str) -> tuple[BrowserContext, Watched]:
+    """A fresh browser context (its own cookies) whose page records every error.
+
+    Console errors, page errors, 5xx answers and any request to another host than
+    ``base`` (blocked: no CDN) are recorded in :attr:`Watched.errors`. Close the
+    context when done.
+    """
+    context = browser.new_context(base_url=base)
     page = context.new_page()
     page.set_default_timeout(10_000)
     out = Watched(page)
@@ -274,7 +285,7 @@ def watched(browser: Browser, server: Server) -> Iterator[Watched]:
             out.errors.append(f"console: {message.text}")
 
     def only_local(route: Route) -> None:
-        if route.request.url.startswith(server.base):
+        if route.request.url.startswith(base):
             route.continue_()
         else:
             out.errors.append(f"request to another host: {route.request.url}")
@@ -287,6 +298,13 @@ def watched(browser: Browser, server: Server) -> Iterator[Watched]:
         lambda r: out.errors.append(f"{r.status} {r.url}") if r.status >= 500 else None,
     )
     context.route("**/*", only_local)
+    return context, out
+
+
+@pytest.fixture
+def watched(browser: Browser, server: Server) -> Iterator[Watched]:
+    """One watched page (:func:`watch`) against the module's ``server``."""
+    context, out = watch(browser, server.base)
     yield out
     context.close()
 

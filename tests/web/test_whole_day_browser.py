@@ -20,7 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Route, expect
+from playwright.sync_api import Browser, expect
 from sqlalchemy import func, select
 
 from doorstep.api.app import create_app
@@ -37,6 +37,7 @@ from .conftest import (
     add_account,
     check_page,
     served,
+    watch,
     web_settings,
 )
 from .test_driver_browser import deliver, eventually
@@ -101,35 +102,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 def _open(browser: Browser, server: Server, stack: ExitStack) -> Watched:
-    """A fresh browser context (its own cookies) whose page records every error.
-
-    The conftest's ``watched`` gives one context per test; the day needs one per
-    person, watched the same way.
-    """
-    context = browser.new_context(base_url=server.base)
+    """A watched page of its own (the conftest's :func:`watch`): one per person of the day."""
+    context, out = watch(browser, server.base)
     stack.callback(context.close)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    out = Watched(page)
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            out.errors.append(f"console: {message.text}")
-
-    def only_local(route: Route) -> None:
-        if route.request.url.startswith(server.base):
-            route.continue_()
-        else:
-            out.errors.append(f"request to another host: {route.request.url}")
-            route.abort()
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda exc: out.errors.append(f"page error: {exc}"))
-    page.on(
-        "response",
-        lambda r: out.errors.append(f"{r.status} {r.url}") if r.status >= 500 else None,
-    )
-    context.route("**/*", only_local)
     return out
 
 
