@@ -93,11 +93,6 @@ def visit_risks(
         raise ValueError(f"{error} (order {orders[error.index].id})") from error
 
 
-def visit_p_fail(risk: FailureRisk, order: Order, day: date, start_s: int) -> float:
-    """The chance that a visit to ``order`` starting at ``start_s`` fails (:func:`visit_risks`)."""
-    return visit_risks(risk, [order], [start_s], day)[0]
-
-
 def duty_span(problem: Problem) -> tuple[int, int]:
     """``(first shift start, last shift end)`` of the problem's fleet, in seconds."""
     shifts = [v.shift for v in problem.fleet.vehicles]
@@ -248,28 +243,3 @@ def narrow(bands: BandRisk, margin: float) -> tuple[TimeWindow, ...]:
         else:
             windows.append([first, last])
     return tuple(TimeWindow(a, b) for a, b in windows)
-
-
-def expected_failures(
-    orders: Sequence[Order], starts: Sequence[int | None], risk: FailureRisk, day: date
-) -> float:
-    """The expected number of failed attempts of visits starting at ``starts``.
-
-    Parameters
-    ----------
-    orders
-        The orders.
-    starts
-        Per order, when its visit starts (seconds after midnight); ``None``: not visited.
-    risk
-        The failure-risk model.
-    day
-        The day of the visits.
-
-    Returns
-    -------
-    float
-        The sum of the visits' chances of failure.
-    """
-    visited = [(o, s) for o, s in zip(orders, starts, strict=True) if s is not None]
-    return sum(visit_risks(risk, [o for o, _ in visited], [s for _, s in visited], day))

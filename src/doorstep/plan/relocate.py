@@ -52,7 +52,7 @@ def _break_after_removal(route: _Route, position: int) -> int | None:
     after = route.break_after
     if after is None or after < position:
         return after
-    return max(after - 1, -1) if after >= position else after
+    return max(after - 1, -1)
 
 
 def _break_after_insertion(route: _Route, position: int) -> int | None:

@@ -49,9 +49,9 @@ from doorstep.plan.bands import (
     HourlyRisk,
     band_risk,
     duty_span,
-    expected_failures,
     narrow,
 )
+from doorstep.plan.expected import expected_failures
 from doorstep.plan.geometry import route_geometry
 from doorstep.plan.pipeline import PlanOptions, build_problem, canonical, plan_problem
 from doorstep.plan.problem import Problem
@@ -170,11 +170,7 @@ def plan_expected_failures(plan: DayPlan, risk: FailureRisk, day: date) -> float
     float
         The expected number of failed attempts.
     """
-    by_id = {o.id: o for o in plan.problem.orders}
-    visits = [v for r in plan.evaluation.plan.routes for v in r.visits]
-    return expected_failures(
-        [by_id[v.order_id] for v in visits], [v.start_s for v in visits], risk, day
-    )
+    return expected_failures(plan, risk, day).total
 
 
 def _starts(plan: DayPlan) -> dict[str, int]:
@@ -231,8 +227,11 @@ class _Search:
         span = duty_span(problem)
         # Every question to the model first, in one batch: its time comes out of the limit.
         self.table = HourlyRisk.of(problem.orders, risk, day, span)
+        # The bands are for narrowing rounds only (none by default).
         self.bands = {
-            o.id: band_risk(o, risk, day, span) for o in problem.orders if not o.soft_windows
+            o.id: band_risk(o, risk, day, span)
+            for o in problem.orders
+            if settings.max_rounds and not o.soft_windows
         }
         limit = max(
             options.time_limit_s - (time.perf_counter() - began), 0.1 * options.time_limit_s
