@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -401,7 +401,7 @@ class TrainedRisk:
     def __init__(self, model: RiskModel) -> None:
         self.model = model
         self.snapshot = Snapshot.of(model.known)
-        self._cache: dict[tuple[Any, ...], float] = {}
+        self._cache: dict[_Key, float] = {}
 
     @classmethod
     def load(cls, path: Path) -> TrainedRisk:
@@ -436,24 +436,26 @@ class TrainedRisk:
         missing = list(dict.fromkeys(k for k in keys if k not in self._cache))
         if missing:
             until = self.snapshot.until
-            old = [k for k in missing if until is not None and k[2] <= until]
-            new = [k for k in missing if until is None or k[2] > until]
+            old = [k for k in missing if until is not None and k.day <= until]
+            new = [k for k in missing if until is None or k.day > until]
             frames = []
             if old:
                 attempt = pd.DataFrame(
                     {
-                        "customer_id": [k[0] for k in old],
-                        "area": [k[1] for k in old],
-                        "date": [k[2] for k in old],
-                        "hour": [k[3] for k in old],
-                        "weight": [float(k[5]) for k in old],
-                        "volume": [float(k[6]) for k in old],
+                        "customer_id": [k.customer for k in old],
+                        "area": [k.area for k in old],
+                        "date": [k.day for k in old],
+                        "hour": [k.hour.hour for k in old],
+                        "weight": [float(k.weight) for k in old],
+                        "volume": [float(k.volume) for k in old],
                     }
                 )
                 model = self.model
                 frames.append(features(attempt, model.known, model.prior, model.codes))
             if new:
-                raw = self.snapshot.raw_many([(k[0], k[1], k[4], k[5], k[6]) for k in new])
+                raw = self.snapshot.raw_many(
+                    [(k.customer, k.area, k.hour, k.weight, k.volume) for k in new]
+                )
                 frames.append(derive(raw, self.model.prior, self.model.codes))
             matrix = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
             values = self.model.predict(matrix.reset_index(drop=True))
@@ -462,17 +464,22 @@ class TrainedRisk:
         return [self._cache[k] for k in keys]
 
 
-def _key(query: RiskQuery) -> tuple[Any, ...]:
-    """What an answer depends on: customer, area, day, hour, the hour's first moment, parcel."""
+class _Key(NamedTuple):
+    """What an answer depends on: customer, area, the hour (its first moment), parcel."""
+
+    customer: str
+    area: str
+    hour: datetime
+    weight: int
+    volume: int
+
+    @property
+    def day(self) -> pd.Timestamp:
+        """The hour's day, as the history's dates are kept."""
+        return pd.Timestamp(self.hour).normalize()
+
+
+def _key(query: RiskQuery) -> _Key:
     naive = query.when.replace(tzinfo=None)
     hour = naive.replace(minute=0, second=0, microsecond=0)
-    day = pd.Timestamp(naive).normalize()
-    return (
-        query.customer_id or "",
-        query.area or "",
-        day,
-        naive.hour,
-        hour,
-        query.weight_g,
-        query.volume_ml,
-    )
+    return _Key(query.customer_id or "", query.area or "", hour, query.weight_g, query.volume_ml)
