@@ -38,12 +38,18 @@ def main() -> None:
     parser.add_argument("--plan", default="demo-plan/plan.json")
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--monitor-every", type=int, default=10, help="minutes between monitor looks (0: off)"
+    )
     args = parser.parse_args()
     plan = read_plan(args.plan)
-    params = SimulationParameters(breakdown_rate=0.02)
+    params = SimulationParameters(breakdown_rate=0.02, monitor_every_s=args.monitor_every * 60)
     risk = ConstantRisk()
     print(describe())
-    print(f"plan: {args.plan}, {len(plan.routes)} routes, {plan.stops} stops; {args.runs} runs")
+    print(
+        f"plan: {args.plan}, {len(plan.routes)} routes, {plan.stops} stops; {args.runs} runs; "
+        f"monitor every {args.monitor_every} min"
+    )
     sims, kpis, whole = [], [], []
     for _ in range(args.repeat):
         began = time.perf_counter()
