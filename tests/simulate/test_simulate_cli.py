@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from doorstep.cli import app
@@ -73,3 +74,22 @@ def test_mistakes_exit_2_with_a_message(plan_path: Path, tmp_path: Path) -> None
         code, out = _run(*args)
         assert code == 2, (args, out)
         assert message in out and "Traceback" not in out
+
+
+def test_rows_the_gate_rejects_are_named_not_dropped_silently(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--orders with a bad row: a warning names the row; the dispatcher keeps the good orders."""
+    from doorstep.cli.simulate import _dispatcher
+
+    sample = Path(__file__).parents[2] / "examples" / "helsinki"
+    lines = (sample / "orders.csv").read_text(encoding="utf-8").splitlines()
+    header, first, second = lines[0], lines[1], lines[2]
+    bad = second.split(",")
+    bad[header.split(",").index("lat")] = "north"
+    orders = tmp_path / "orders.csv"
+    orders.write_text("\n".join([header, first, ",".join(bad)]) + "\n", encoding="utf-8")
+    dispatcher = _dispatcher(orders, sample / "fleet.csv", straight=True)
+    assert list(dispatcher.ctx.orders) == [first.split(",")[0]]
+    err = " ".join(capsys.readouterr().err.split())
+    assert "1 rows the gate rejects (rows 3)" in err and "doorstep validate" in err

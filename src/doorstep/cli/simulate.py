@@ -15,7 +15,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from doorstep.cli.output import fail, stdout
+from doorstep.cli.output import fail, stderr, stdout
 from doorstep.errors import DoorstepError, InputError
 
 FORMATS = ("table", "json")
@@ -85,6 +85,13 @@ def _dispatcher(orders: Path | None, fleet: Path | None, straight: bool) -> Any:
         raise InputError(
             f"{fleet}: the fleet file cannot be used",
             hint="Run doorstep validate on it and fix what it reports.",
+        )
+    rejected = sorted(report.rejected_rows)
+    if rejected:
+        shown = ", ".join(str(r) for r in rejected[:10]) + (" ..." if len(rejected) > 10 else "")
+        stderr.print(
+            f"warning: {orders}: {len(rejected)} rows the gate rejects (rows {shown}) are "
+            "left out of the dispatcher's re-plans; run doorstep validate on the file to see why."
         )
     provider = make_provider(None, None, None, straight, None, None)
     ctx = DispatchContext({o.id: o for o in report.orders}, report.fleet, provider, 0.5)
