@@ -176,6 +176,13 @@ def fit_trained_model(attempts: list[tuple[str, datetime, bool]], folder: Path) 
     from doorstep.learn.history import read_history
     from doorstep.learn.model import TrainedRisk, train
 
+    path = write_history(attempts, folder)
+    now = datetime.combine(DAY, datetime.min.time())
+    return TrainedRisk(train(read_history(path, now=now)))
+
+
+def write_history(attempts: list[tuple[str, datetime, bool]], folder: Path) -> Path:
+    """The attempts as a generic history CSV (``customer_id, area, attempted_at, outcome``)."""
     path = folder / "history.csv"
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
@@ -183,8 +190,18 @@ def fit_trained_model(attempts: list[tuple[str, datetime, bool]], folder: Path) 
         for customer, when, failed in attempts:
             outcome = "failed" if failed else "delivered"
             writer.writerow([customer, "HEL", when.isoformat(timespec="minutes"), outcome])
+    return path
+
+
+def fit_pattern_model(attempts: list[tuple[str, datetime, bool]], folder: Path) -> Any:
+    """Doorstep's home-pattern model (:class:`doorstep.learn.patterns.PatternRisk`) on the attempts."""
+    from doorstep.learn.features import known_table
+    from doorstep.learn.history import read_history
+    from doorstep.learn.patterns import PatternRisk
+
+    path = write_history(attempts, folder)
     now = datetime.combine(DAY, datetime.min.time())
-    return TrainedRisk(train(read_history(path, now=now)))
+    return PatternRisk.fit(known_table(read_history(path, now=now)))
 
 
 def by_the_shift(row: dict[str, str]) -> dict[str, str]:
@@ -262,10 +279,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=0)
     parser.add_argument(
         "--model",
-        choices=("table", "trained"),
+        choices=("table", "trained", "patterns", "truth"),
         default="table",
-        help="the planner's model: a per-customer, per-band frequency table, or "
-        "Doorstep's trained model (doorstep risk train) on the same history",
+        help="the planner's model: a per-customer, per-band frequency table, "
+        "Doorstep's trained model (doorstep risk train) on the same history, or the "
+        "truth itself (an upper bound for the planning, no model error)",
     )
     parser.add_argument(
         "--pay",
@@ -282,6 +300,10 @@ def main() -> None:
         attempts = past_attempts(truth, args.history, rng)
         if args.model == "trained":
             model = fit_trained_model(attempts, Path(tmp))
+        elif args.model == "patterns":
+            model = fit_pattern_model(attempts, Path(tmp))
+        elif args.model == "truth":
+            model = truth
         else:
             model = fit_planner_model(attempts)
     provider = OsmProvider()

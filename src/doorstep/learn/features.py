@@ -16,6 +16,11 @@ overall rate with a prior of :data:`PRIOR_WEIGHT` attempts):
 - ``c``: the customer; ``cb``: the customer in this two-hour band of the day;
   ``cw``: the customer on this weekday;
 - ``a``: the area; ``ab``: the area in this band.
+
+Besides, ``cp_rate``: the customer's chance of failing in this band by their
+home pattern (:mod:`doorstep.learn.patterns`), from their attempts in every
+band before the order's date; the patterns themselves are population-level,
+fitted once on the training window like the overall rate.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from doorstep.learn.patterns import BANDS, HomePatterns
 
 GROUPS: dict[str, tuple[str, ...]] = {
     "c": ("customer_id",),
@@ -61,8 +68,12 @@ FEATURES = (
     "a_n",
     "a_rate",
     "ab_rate",
+    "cp_rate",
 )
 """The model's inputs, in order."""
+
+BOOSTED = tuple(f for f in FEATURES if f != "cp_rate")
+"""The boosting's inputs; the home-pattern rate joins its score in the calibration."""
 
 CATEGORICAL = ("area_code",)
 
@@ -77,7 +88,7 @@ EXPLAIN_GROUPS: dict[str, tuple[str, ...]] = {
         "days_since_last_fail",
         "days_since_first",
     ),
-    "customer at this time": ("cb_n", "cb_rate", "cw_n", "cw_rate"),
+    "customer at this time": ("cb_n", "cb_rate", "cw_n", "cw_rate", "cp_rate"),
     "area": ("area_code", "a_n", "a_rate", "ab_rate"),
     "weekday and time": ("weekday", "hour"),
     "parcel": ("weight", "volume"),
@@ -88,6 +99,8 @@ MAX_AREA_CODES = 250
 """Areas beyond the most frequent ones get no code (missing): HistGradientBoosting's cap."""
 
 _RAW = ("n", "f", "days", "fail_days", "first", "last", "last_fail")
+BAND_COLUMNS = tuple(f"bn_{b}" for b in range(BANDS)) + tuple(f"bf_{b}" for b in range(BANDS))
+"""The customer's attempts (``bn_``) and failures (``bf_``) in each band before the date."""
 
 
 def known_table(history: pd.DataFrame) -> pd.DataFrame:
@@ -140,6 +153,20 @@ def _cumulative(known: pd.DataFrame, keys: tuple[str, ...]) -> pd.DataFrame:
     return out.sort_values("date", kind="stable").reset_index(drop=True)
 
 
+def _band_cumulative(known: pd.DataFrame) -> pd.DataFrame:
+    """Per customer and day: attempts and failures in each band up to and including that day."""
+    daily = known.groupby(["customer_id", "date", "band"], observed=True)[["n", "f"]].sum()
+    wide = daily.unstack("band", fill_value=0)
+    bands = range(BANDS)
+    n = wide["n"].reindex(columns=bands, fill_value=0)
+    f = wide["f"].reindex(columns=bands, fill_value=0)
+    n.columns = [f"bn_{b}" for b in bands]
+    f.columns = [f"bf_{b}" for b in bands]
+    both = pd.concat([n, f], axis=1).astype(float)
+    both = both.groupby(level="customer_id", observed=True, sort=False).cumsum().reset_index()
+    return both.sort_values("date", kind="stable").reset_index(drop=True)
+
+
 def query_frame(attempts: pd.DataFrame) -> pd.DataFrame:
     """The keys of each attempt to compute features for (any canonical frame, labelled or not)."""
     return pd.DataFrame(
@@ -186,10 +213,24 @@ def raw_history(queries: pd.DataFrame, known: pd.DataFrame) -> pd.DataFrame:
         ).sort_values("_row")
         for column in _RAW:
             out[f"{name}_{column}"] = joined[f"{name}_{column}"].to_numpy()
+    bands = pd.merge_asof(
+        work[["customer_id", "date", "_row"]],
+        _band_cumulative(known),
+        on="date",
+        by="customer_id",
+        allow_exact_matches=False,
+    ).sort_values("_row")
+    for column in BAND_COLUMNS:
+        out[column] = bands[column].fillna(0.0).to_numpy()
     return out
 
 
-def derive(raw: pd.DataFrame, prior: float, area_codes: Mapping[str, int]) -> pd.DataFrame:
+def derive(
+    raw: pd.DataFrame,
+    prior: float,
+    area_codes: Mapping[str, int],
+    patterns: HomePatterns | None = None,
+) -> pd.DataFrame:
     """The model's features (:data:`FEATURES`) from :func:`raw_history` columns.
 
     Parameters
@@ -200,6 +241,8 @@ def derive(raw: pd.DataFrame, prior: float, area_codes: Mapping[str, int]) -> pd
         The overall failure rate the rates are shrunk towards.
     area_codes
         Area -> small integer (unknown areas: missing).
+    patterns
+        The population's home patterns (``None``: ``cp_rate`` is missing).
 
     Returns
     -------
@@ -229,6 +272,12 @@ def derive(raw: pd.DataFrame, prior: float, area_codes: Mapping[str, int]) -> pd
         ("days_since_first", "c_first"),
     ):
         out[feature] = (date - pd.to_datetime(raw[column])).dt.days.astype(float)
+    if patterns is None:
+        out["cp_rate"] = np.nan
+    else:
+        attempts = raw[[f"bn_{b}" for b in range(BANDS)]].to_numpy(dtype=float)
+        failures = raw[[f"bf_{b}" for b in range(BANDS)]].to_numpy(dtype=float)
+        out["cp_rate"] = patterns.rate(attempts, failures, raw["band"].to_numpy())
     return out[list(FEATURES)]
 
 
@@ -239,7 +288,11 @@ def area_codes(known: pd.DataFrame) -> dict[str, int]:
 
 
 def features(
-    attempts: pd.DataFrame, known: pd.DataFrame, prior: float, codes: Mapping[str, int]
+    attempts: pd.DataFrame,
+    known: pd.DataFrame,
+    prior: float,
+    codes: Mapping[str, int],
+    patterns: HomePatterns | None = None,
 ) -> pd.DataFrame:
     """Leakage-free features of ``attempts`` given the known history ``known``.
 
@@ -250,7 +303,7 @@ def features(
     known
         :func:`known_table` of the attempts whose outcomes may be used; only
         its days strictly before each attempt's date count.
-    prior, codes
+    prior, codes, patterns
         As :func:`derive`.
 
     Returns
@@ -258,7 +311,7 @@ def features(
     pandas.DataFrame
         :data:`FEATURES` per attempt, in the order of ``attempts``.
     """
-    return derive(raw_history(query_frame(attempts), known), prior, codes)
+    return derive(raw_history(query_frame(attempts), known), prior, codes, patterns)
 
 
 @dataclass
@@ -271,6 +324,8 @@ class Snapshot:
 
     totals: dict[str, dict[tuple[Any, ...], tuple[Any, ...]]]
     until: pd.Timestamp | None
+    bands: dict[str, tuple[float, ...]]
+    """Customer -> :data:`BAND_COLUMNS` over the whole state."""
 
     @classmethod
     def of(cls, known: pd.DataFrame) -> Snapshot:
@@ -283,7 +338,12 @@ class Snapshot:
                 for row in last[[*keys, *_RAW]].itertuples(index=False, name=None)
             }
         until = known["date"].max() if len(known) else None
-        return cls(totals, until)
+        bands: dict[str, tuple[float, ...]] = {}
+        if len(known):
+            last = _band_cumulative(known).groupby("customer_id", observed=True).tail(1)
+            for row in last[["customer_id", *BAND_COLUMNS]].itertuples(index=False, name=None):
+                bands[str(row[0])] = tuple(float(v) for v in row[1:])
+        return cls(totals, until, bands)
 
     def raw(
         self,
@@ -331,4 +391,6 @@ class Snapshot:
             values = found if found is not None else (0, 0, 0, 0, pd.NaT, pd.NaT, pd.NaT)
             for column, value in zip(_RAW, values, strict=True):
                 row[f"{name}_{column}"] = value
+        counts = self.bands.get(customer_id, (0.0,) * len(BAND_COLUMNS))
+        row.update(zip(BAND_COLUMNS, counts, strict=True))
         return row

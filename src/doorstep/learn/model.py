@@ -1,11 +1,16 @@
 """The failure-risk model: P(first attempt fails), trained, calibrated, explained, saved.
 
 A :class:`~sklearn.ensemble.HistGradientBoostingClassifier` learns from the
-earlier part of the training window; a calibration map (Platt scaling on the
-score's log-odds: it keeps the ranking) is fitted on its scores of the later
-part, days it did not learn from. The classifier is then refitted on the
-whole window with the same settings (on histories of
-:data:`REFIT_MIN_ROWS` attempts or more) and its scores go through that map.
+earlier part of the training window; a calibration map (a logistic regression
+on the score's log-odds and the log-odds of the customer's home-pattern rate,
+:mod:`doorstep.learn.patterns`: Platt scaling with a second input, a stacking
+of the two) is fitted on the later part, days the boosting did not learn from.
+Where the patterns add nothing (the Changshu data: few attempts per customer)
+their weight stays small; where customers' hours matter and histories are
+short (twenty attempts each), they carry what the boosting cannot learn.
+The classifier is then refitted on the whole window with the same settings
+(on histories of :data:`REFIT_MIN_ROWS` attempts or more) and its scores go
+through that map.
 The artefact (:func:`save`, :func:`load`) keeps the classifier, the
 calibrator, the history state (daily totals per customer,
 area and band up to the end of the window: what scoring needs) and JSON
@@ -28,6 +33,7 @@ import pandas as pd
 
 from doorstep.errors import InputError
 from doorstep.learn.features import (
+    BOOSTED,
     CATEGORICAL,
     EXPLAIN_GROUPS,
     FEATURES,
@@ -37,10 +43,11 @@ from doorstep.learn.features import (
     features,
     known_table,
 )
+from doorstep.learn.patterns import HomePatterns, fit_patterns
 from doorstep.learn.risk import RiskQuery
 
 ARTEFACT = "doorstep-risk-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 """Bumped whenever the artefact's content changes; :func:`load` refuses other versions."""
 
 PARAMS: dict[str, Any] = {
@@ -90,6 +97,8 @@ class RiskModel:
     codes: dict[str, int]
     reference: dict[str, float]
     metadata: dict[str, Any] = field(default_factory=dict)
+    patterns: HomePatterns | None = None
+    """The customers' home patterns (``cp_rate``), fitted on the training window."""
 
     @property
     def until(self) -> pd.Timestamp:
@@ -103,8 +112,9 @@ class RiskModel:
         # A few rows at a time (a planner asks order by order): OpenMP's threads
         # cost more than they save (50-400 ms a call on two busy cores, 15 ms on one).
         with threadpool_limits(1 if len(matrix) < SMALL_BATCH else None):
-            scores = self.classifier.predict_proba(matrix[list(FEATURES)])[:, 1]
-        calibrated: np.ndarray = np.asarray(self.calibrator.predict_proba(_logit(scores))[:, 1])
+            scores = self.classifier.predict_proba(matrix[list(BOOSTED)])[:, 1]
+        stacked = _stack(scores, matrix, self.prior)
+        calibrated: np.ndarray = np.asarray(self.calibrator.predict_proba(stacked)[:, 1])
         return calibrated
 
     def state_for(self, history: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -120,7 +130,7 @@ class RiskModel:
 
     def matrix(self, attempts: pd.DataFrame, history: pd.DataFrame | None = None) -> pd.DataFrame:
         """Features of ``attempts``, from the model's state and ``history``'s later days."""
-        return features(attempts, self.state_for(history), self.prior, self.codes)
+        return features(attempts, self.state_for(history), self.prior, self.codes, self.patterns)
 
     def explain(self, matrix: pd.DataFrame, top: int = 3) -> list[list[tuple[str, float]]]:
         """The features that raise each row's risk most.
@@ -161,6 +171,12 @@ def _logit(scores: np.ndarray) -> np.ndarray:
     p = np.clip(np.asarray(scores, dtype=float), 1e-6, 1 - 1e-6)
     logits: np.ndarray = np.log(p / (1 - p)).reshape(-1, 1)
     return logits
+
+
+def _stack(scores: np.ndarray, matrix: pd.DataFrame, prior: float) -> np.ndarray:
+    """The calibration's inputs: the boosting's log-odds and the home-pattern rate's."""
+    pattern = matrix["cp_rate"].fillna(prior).to_numpy(dtype=float)
+    return np.hstack([_logit(scores), _logit(pattern)])
 
 
 def _window(frame: pd.DataFrame) -> dict[str, str]:
@@ -255,7 +271,9 @@ def train(
     known = known_table(history)
     prior = float(history["failed"].mean())
     codes = area_codes(known)
-    matrix = features(history, known, prior, codes)
+    progress("home patterns of the customers")
+    patterns = fit_patterns(known)
+    matrix = features(history, known, prior, codes, patterns)
     y = history["failed"].to_numpy(dtype=int)
     days = np.sort(history["date"].unique())
     if len(days) < 5:
@@ -274,20 +292,22 @@ def train(
                 hint="Give a longer history, with failed and delivered attempts throughout.",
             )
     settings = {**PARAMS, **(params or {})}
-    categorical = [f in CATEGORICAL for f in FEATURES]
+    categorical = [f in CATEGORICAL for f in BOOSTED]
+    boosted = matrix[list(BOOSTED)]
     learner = HistGradientBoostingClassifier(categorical_features=categorical, **settings)
     progress(f"learning on {int(early.sum()):,} attempts before {pd.Timestamp(cut).date()}")
-    learner.fit(matrix[early], y[early])
-    method = "sigmoid (Platt) on the score's log-odds"
+    learner.fit(boosted[early], y[early])
+    method = "logistic on the score's and the home-pattern rate's log-odds (stacking)"
     progress(f"calibrating on {int(late.sum()):,} later attempts")
-    late_scores = learner.predict_proba(matrix[late])[:, 1]
-    calibrator = LogisticRegression(C=1e6).fit(_logit(late_scores), y[late])
+    late_scores = learner.predict_proba(boosted[late])[:, 1]
+    late_stack = _stack(late_scores, matrix[late], prior)
+    calibrator = LogisticRegression(C=1e6).fit(late_stack, y[late])
     if refit is None:
         refit = len(history) >= REFIT_MIN_ROWS
     if refit:
         progress(f"learning again on all {len(history):,} attempts")
         classifier = HistGradientBoostingClassifier(categorical_features=categorical, **settings)
-        classifier.fit(matrix, y)
+        classifier.fit(boosted, y)
     else:
         classifier = learner
     reference = {
@@ -298,8 +318,8 @@ def train(
         if f not in ("area_code", "weekday", "hour"):
             median = matrix[f].median()
             reference[f] = float(median) if pd.notna(median) else float("nan")
-    model = RiskModel(classifier, calibrator, known, prior, codes, reference)
-    calibrated = np.asarray(calibrator.predict_proba(_logit(late_scores))[:, 1])
+    model = RiskModel(classifier, calibrator, known, prior, codes, reference, patterns=patterns)
+    calibrated = np.asarray(calibrator.predict_proba(late_stack)[:, 1])
     from doorstep import __version__
 
     model.metadata = {
@@ -316,7 +336,12 @@ def train(
         "failures": int(y.sum()),
         "customers": int(history["customer_id"].nunique()),
         "areas": len(codes),
+        "home_patterns": patterns.count,
         "features": list(FEATURES),
+        "calibration_weights": {
+            "boosting": float(calibrator.coef_[0][0]),
+            "home_patterns": float(calibrator.coef_[0][1]),
+        },
         "params": settings,
         "metrics_calibration_slice": metrics(y[late], calibrated),
         "metrics_calibration_slice_uncalibrated": metrics(y[late], late_scores),
@@ -346,6 +371,7 @@ def save(model: RiskModel, path: Path) -> Path:
             "codes": model.codes,
             "reference": model.reference,
             "metadata": model.metadata,
+            "patterns": model.patterns,
         },
         path,
         compress=3,
@@ -387,6 +413,7 @@ def load(path: Path) -> RiskModel:
         content["codes"],
         content["reference"],
         content["metadata"],
+        content["patterns"],
     )
 
 
@@ -451,12 +478,14 @@ class TrainedRisk:
                     }
                 )
                 model = self.model
-                frames.append(features(attempt, model.known, model.prior, model.codes))
+                frames.append(
+                    features(attempt, model.known, model.prior, model.codes, model.patterns)
+                )
             if new:
                 raw = self.snapshot.raw_many(
                     [(k.customer, k.area, k.hour, k.weight, k.volume) for k in new]
                 )
-                frames.append(derive(raw, self.model.prior, self.model.codes))
+                frames.append(derive(raw, self.model.prior, self.model.codes, self.model.patterns))
             matrix = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
             values = self.model.predict(matrix.reset_index(drop=True))
             for key, value in zip([*old, *new], values, strict=True):
