@@ -7,11 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from doorstep.dispatch.playbooks import DispatchContext
 from doorstep.domain import TimeWindow
 from doorstep.domain.fleet import Break, Depot, Fleet
 from doorstep.network.straight_line import StraightLineProvider
 from doorstep.plan.outputs import write_outputs
 from doorstep.plan.pipeline import PlanOptions, plan_orders
+from doorstep.simulate.dispatching import AutoDispatch
 from plan_problems import H, at, order, van
 
 OPTIONS = PlanOptions(time_limit_s=10, seed=1, max_iterations=30, backend="pyvrp")
@@ -35,8 +37,19 @@ def day_inputs(vans: int = 2, parcels: int = 8) -> tuple[list, Fleet]:
     return _orders(10), Fleet((Depot("D", at(0, 0)),), vehicles)
 
 
-def _write(folder: Path, vans: int, parcels: int = 8) -> Path:
+def dispatcher(vans: int = 2, parcels: int = 8) -> AutoDispatch:
+    """A dispatcher for the day of :func:`day_inputs` (short re-plans on straight lines)."""
     orders, fleet = day_inputs(vans, parcels)
+    ctx = DispatchContext(
+        {o.id: o for o in orders}, fleet, StraightLineProvider(), time_limit_s=0.2, seed=1,
+        max_iterations=20,
+    )  # fmt: skip
+    return AutoDispatch(ctx)
+
+
+def _write(folder: Path, vans: int, parcels: int = 8, on_road: int | None = None) -> Path:
+    orders, fleet = day_inputs(vans, parcels)
+    fleet = Fleet(fleet.depots, fleet.vehicles[: on_road or vans])
     day = plan_orders(orders, fleet, StraightLineProvider(), OPTIONS)
     write_outputs(day, folder)
     return folder / "plan.json"
@@ -52,3 +65,9 @@ def plan_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def other_plan_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The same 10 orders planned on two vans of 5 parcels (other routes)."""
     return _write(tmp_path_factory.mktemp("plan5"), 2, parcels=5)
+
+
+@pytest.fixture(scope="session")
+def one_van_plan_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The 10 orders on van V1 alone (10 parcels); V2 of the same fleet is on standby."""
+    return _write(tmp_path_factory.mktemp("plan1"), 2, parcels=10, on_road=1)

@@ -30,6 +30,8 @@ _SHOWN = (
     ("breakdowns", "breakdowns", "{:.2f}"),
     ("exceptions", "exceptions seen", "{:.1f}"),
     ("accepted", "proposals accepted", "{:.1f}"),
+    ("retried", "second visits the same day", "{:.1f}"),
+    ("delivered_on_retry", "delivered at a second visit", "{:.1f}"),
 )
 """The rows of the table: KPI, heading, format."""
 

@@ -7,7 +7,13 @@ it, and drives back. Each route also has a breakdown process that interrupts
 the vehicle at the moments of a Poisson process; the vehicle stands still for
 the repair time and then finishes what it was doing. A monitor process looks
 at the day every ``monitor_every_s`` with the service's own exception detection
-(:mod:`doorstep.simulate.monitor`). The model and its
+(:mod:`doorstep.simulate.monitor`), and a dispatcher
+(:class:`~doorstep.simulate.dispatching.AutoDispatch`) may change the vans'
+stops: hand them over, resequence them, visit a failed order again later the
+same day (a second visit, with its own presence draw), or start a standby
+vehicle as a new van from its depot. A leg that no longer starts where the
+plan or the proposal started it (a van that lost its next stop, or comes home
+from another last stop) takes the router's time. The model and its
 parameters: :mod:`doorstep.simulate.params`; the random numbers:
 :mod:`doorstep.simulate.draws`.
 """
@@ -15,6 +21,7 @@ parameters: :mod:`doorstep.simulate.params`; the random numbers:
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -25,7 +32,7 @@ import simpy
 from doorstep.dispatch.day import DayState
 from doorstep.dispatch.exceptions import detect
 from doorstep.learn.risk import FailureRisk
-from doorstep.simulate.dispatching import AutoDispatch, Decided, apply
+from doorstep.simulate.dispatching import AutoDispatch, Decided, Point, apply
 from doorstep.simulate.draws import Draws
 from doorstep.simulate.monitor import Progress, Seen, day_state
 from doorstep.simulate.params import SimulationParameters
@@ -34,13 +41,21 @@ from doorstep.simulate.plan_input import SimPlan, SimRoute, SimStop
 
 @dataclass(slots=True)
 class StopResult:
-    """What happened at one stop (clock seconds of the day)."""
+    """What happened at one visit of a stop (clock seconds of the day)."""
 
     stop: SimStop
+    """The visit (``stop.attempt`` 2 for a same-day retry)."""
     arrived_s: int
     finished_s: int
     home: bool
     p_fail: float
+    left: bool = False
+    """Nobody home, and the parcel left as the customer asked (a retry as asked)."""
+
+    @property
+    def success(self) -> bool:
+        """Delivered (or collected): somebody home, or the parcel left as asked."""
+        return self.home or self.left
 
 
 @dataclass(slots=True)
@@ -52,6 +67,11 @@ class RouteResult:
     back_s: int = 0
     breakdowns: int = 0
     stops: list[StopResult] = field(default_factory=list)
+    home_from: str = ""
+    """Where the drive back started: a visit key (or ``depot:<id>``)."""
+    home_leg_s: int = 0
+    """The drive back's time before noise: the plan's return leg from the planned last
+    stop, else the router's time from where the van was."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +85,18 @@ class DayResult:
     decisions: tuple[Decided, ...] = ()
     """Proposals the automatic dispatcher accepted (none without one)."""
 
+    @property
+    def retried(self) -> int:
+        """Second (or later) visits made of an order the same day."""
+        return sum(1 for r in self.routes for s in r.stops if s.stop.attempt > 1)
+
+    @property
+    def delivered_on_retry(self) -> int:
+        """Parcels handed over (or collected) at a second (or later) visit the same day."""
+        return sum(
+            s.stop.parcels for r in self.routes for s in r.stops if s.stop.attempt > 1 and s.success
+        )
+
 
 class _Vehicle:
     """The SimPy processes of one route in one run."""
@@ -77,6 +109,7 @@ class _Vehicle:
         draws: Draws,
         params: SimulationParameters,
         risk: FailureRisk,
+        dispatcher: AutoDispatch | None = None,
     ) -> None:
         self.env = env
         self.route = route
@@ -84,6 +117,12 @@ class _Vehicle:
         self.draws = draws
         self.params = params
         self.risk = risk
+        self.dispatcher = dispatcher
+        """Gives the router's time of a leg the plan and the proposals did not plan."""
+        self.where = f"depot:{route.depot_id}"
+        """Where the van is (or last stopped): a visit key or ``depot:<id>``."""
+        self.at: Point | None = None
+        """That place's ``(lat, lon)`` (None: the depot)."""
         self.result = RouteResult(route, route.start_s)
         self.progress = Progress(route, list(route.stops))
         self.pending: list[SimStop] = list(route.stops)
@@ -91,7 +130,7 @@ class _Vehicle:
         self.target: SimStop | None = None
         """The stop the van is driving to or serving now."""
         self.released: set[str] = set()
-        """Stops handed to another van while this one was on its way to them."""
+        """Visits handed to another van while this one was on its way to them."""
         self.busy = True
         self.process = env.process(self._drive())
         if params.breakdown_rate > 0:
@@ -123,13 +162,21 @@ class _Vehicle:
     def at_door(self) -> bool:
         """Whether the van has reached the stop it is on (it finishes it, whatever happens)."""
         target = self.target
-        return target is not None and target.order_id in self.progress.arrived
+        return target is not None and target.visit_key in self.progress.arrived
+
+    @property
+    def position_key(self) -> str:
+        """Where a re-plan starts the van: the stop it is at, its last stop, or its depot."""
+        if self.target is not None and self.at_door:
+            return self.target.visit_key
+        done = self.result.stops
+        return done[-1].stop.visit_key if done else f"depot:{self.route.depot_id}"
 
     def _sync(self) -> None:
         """The stops the monitor sees: done ones, the current one, then the pending ones."""
         done = [r.stop for r in self.result.stops]
         target = self.target
-        now = [target] if target is not None and target.order_id not in self.released else []
+        now = [target] if target is not None and target.visit_key not in self.released else []
         self.progress.stops = [*done, *now, *self.pending]
         self.progress.version += 1
 
@@ -137,6 +184,29 @@ class _Vehicle:
         spread = self.params.leg_spread(self.env.now)
         factor = _lognormal(spread, self.draws.normal("leg", key))
         yield from self._work(planned_s * factor)
+
+    def _planned(self, prev_key: str, planned_s: int, to: Point | None) -> int:
+        """The leg's planned driving time from where the van is to ``to`` (None: its depot).
+
+        ``planned_s`` when the leg starts where it was planned from
+        (``prev_key``); otherwise the router's time (the dispatcher's), or
+        ``planned_s`` without a dispatcher or a path.
+        """
+        if prev_key == self.where or self.dispatcher is None:
+            return planned_s
+        depot = self.dispatcher.depot(self.route.depot_id)
+        origin = self.at if self.at is not None else depot
+        to = to if to is not None else depot
+        if origin is None or to is None:
+            return planned_s
+        seconds = self.dispatcher.travel(origin, to, self.vehicle_id)
+        return planned_s if seconds is None else seconds
+
+    def _drive_to(self, stop: SimStop) -> Generator[Any, Any, None]:
+        """Drive to ``stop`` from where the van is."""
+        planned = self._planned(stop.prev_key, stop.leg_s, (stop.lat, stop.lon))
+        yield from self._leg(planned, f"{self.where}>{stop.visit_key}")
+        self.where, self.at = stop.visit_key, (stop.lat, stop.lon)
 
     def _drive(self) -> Generator[Any, Any, None]:
         route, params = self.route, self.params
@@ -150,39 +220,47 @@ class _Vehicle:
         while self.pending:
             stop = self.target = self.pending.pop(0)
             self._sync()
-            yield from self._leg(stop.leg_s, f"{stop.prev_key}>{stop.order_id}")
-            if stop.order_id in self.released:
+            yield from self._drive_to(stop)
+            visit = stop.visit_key
+            if visit in self.released:
                 self.target = None  # another van serves it now
                 self._sync()
                 continue
             arrived = self.env.now
-            progress.arrived[stop.order_id] = round(arrived)
+            progress.arrived[visit] = round(arrived)
             progress.version += 1
             if stop.window_start_s is not None and self.env.now < stop.window_start_s:
                 yield from self._work(stop.window_start_s - self.env.now)
-            # Presence at the door: when service starts, after any wait for the window.
+            # Presence at the door: when service starts, after any wait for the window;
+            # a second visit draws afresh (its own key), at its own time.
             when = datetime.combine(self.day, datetime.min.time()) + timedelta(seconds=self.env.now)
             p_fail = self.risk.p_fail(
                 stop.customer_id, stop.zip, when, stop.weight_g, stop.volume_ml
             )
-            home = self.draws.uniform("presence", stop.order_id) >= p_fail
-            factor = _lognormal(params.service_spread, self.draws.normal("service", stop.order_id))
+            home = self.draws.uniform("presence", visit) >= p_fail
+            left = not home and stop.ask is not None and stop.kind == "delivery"
+            factor = _lognormal(params.service_spread, self.draws.normal("service", visit))
             service = stop.service_s * factor
-            yield from self._work(service if home else service * params.failed_service_share)
+            share = 1.0 if home or left else params.failed_service_share
+            yield from self._work(service * share)
             self.result.stops.append(
-                StopResult(stop, round(arrived), round(self.env.now), home, p_fail)
+                StopResult(stop, round(arrived), round(self.env.now), home, p_fail, left)
             )
-            progress.finished[stop.order_id] = round(self.env.now)
-            if not home:
-                progress.failed.add(stop.order_id)
+            progress.finished[visit] = round(self.env.now)
+            if not (home or left):
+                progress.failed.add(visit)
             self.target = None
             self._sync()
             served += 1
             if route.break_after == served:
                 yield from self._work(route.break_s)
-        done = self.result.stops
-        last = done[-1].stop.order_id if done else route.stops[-1].order_id
-        yield from self._leg(route.return_leg_s, f"{last}>depot:{route.depot_id}")
+        # Home: the planned return leg from the planned last stop, else the router's time.
+        home_key = f"depot:{route.depot_id}"
+        last = route.stops[-1].visit_key if route.stops else home_key
+        planned = self._planned(last, route.return_leg_s, None)
+        self.result.home_from, self.result.home_leg_s = self.where, planned
+        yield from self._leg(planned, f"{self.where}>{home_key}")
+        self.where, self.at = home_key, None
         self.result.back_s = round(self.env.now)
         progress.back_s = self.result.back_s
         progress.version += 1
@@ -243,13 +321,18 @@ def simulate_day(
         Per route, when it left and came back and what happened at each stop.
     """
     env = simpy.Environment(initial_time=min(r.start_s for r in plan.routes))
-    vehicles = [_Vehicle(env, route, day, draws, params, risk) for route in plan.routes]
+    vehicles = [_Vehicle(env, route, day, draws, params, risk, dispatcher) for route in plan.routes]
     seen: dict[str, Seen] = {}
     decided: list[Decided] = []
     if params.monitor_every_s > 0:
-        looking = _Monitor(env, vehicles, day, params, timezone, seen, dispatcher, decided)
+        looking = _Monitor(
+            env, vehicles, day, params, timezone, seen, dispatcher, decided, draws, risk
+        )
         env.process(looking.run())
-    env.run(until=env.all_of([v.process for v in vehicles]))
+    driving = [v.process for v in vehicles]
+    while driving:  # a standby van started on the day joins the list
+        env.run(until=env.all_of(driving))
+        driving = [v.process for v in vehicles if not v.process.processed]
     exceptions = tuple(sorted(seen.values(), key=lambda e: (e.at_s, e.cause)))
     results = tuple(v.result for v in vehicles)
     return DayResult(draws.run, day, results, exceptions, tuple(decided))
@@ -267,6 +350,8 @@ class _Monitor:
     seen: dict[str, Seen]
     dispatcher: AutoDispatch | None
     decided: list[Decided]
+    draws: Draws
+    risk: FailureRisk
 
     def state(self, shift_end: int) -> DayState:
         vans = [v.progress for v in self.vehicles]
@@ -292,9 +377,16 @@ class _Monitor:
                 draft = self.dispatcher.choose(state, found, now)
                 if draft is None:
                     continue
-                served = {r.stop.order_id for v in vehicles for r in v.result.stops}
-                moved, put_off = apply(draft, vehicles, stops, served)
+                visits = Counter(r.stop.order_id for v in vehicles for r in v.result.stops)
+                done = apply(draft, vehicles, stops, set(visits), visits)
+                for vehicle_id, its_stops in done.standby.items():
+                    route = self.dispatcher.standby_route(vehicle_id, its_stops)
+                    van = _Vehicle(
+                        self.env, route, self.day, self.draws, self.params, self.risk,
+                        self.dispatcher,
+                    )  # fmt: skip
+                    vehicles.append(van)  # a standby vehicle sent out: a new van
                 for van in vehicles:
                     van._sync()
-                self.decided.append(Decided(found.cause, draft.kind, now, moved, put_off))
+                self.decided.append(Decided(found.cause, draft.kind, now, done.moved, done.put_off))
                 state = self.state(shift_end)

@@ -5,7 +5,9 @@ turned into a uniform number in (0, 1). Two plans simulated with the same
 seed therefore see the same presence draw for an order in run ``r``, the same
 noise on a leg both drive (same origin and destination), and the same
 breakdown clock per vehicle, whatever else differs between them; and a run is
-the same whichever order the runs are made in.
+the same whichever order the runs are made in. A same-day second visit of an
+order is keyed ``<order>#2`` (its presence and service time are drawn afresh,
+the same in every plan that makes it).
 """
 
 from __future__ import annotations

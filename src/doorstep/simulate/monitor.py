@@ -6,6 +6,12 @@ the service builds from its store, and :func:`doorstep.dispatch.exceptions.detec
 (the code the service's monitor runs) reads it. Each cause is recorded once,
 when first seen (:class:`Seen`), so a run reports which exceptions a dispatcher
 would have had, when, and how many; the KPIs of the run are unchanged by it.
+
+A van's stops are shown in the order it takes them (done, current, pending),
+numbered in that order as the service numbers a new route version; what each
+has come to is kept per visit (:attr:`~doorstep.simulate.plan_input.SimStop.visit_key`),
+so a same-day retry is a second stop of the order, pending while the first
+is failed, with its ``attempt``.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ class Progress:
     """The stops in the order the van takes them (done, current, pending)."""
     departed_s: int | None = None
     arrived: dict[str, int] = field(default_factory=dict)
+    """Visit key -> arrival (as ``finished`` and ``failed``)."""
     finished: dict[str, int] = field(default_factory=dict)
     failed: set[str] = field(default_factory=set)
     repair_since_s: int | None = None
@@ -48,7 +55,7 @@ class Progress:
     shown: tuple[int, RouteNow] | None = None
     """The :class:`RouteNow` last made, and the version it was made at."""
     known: dict[str, tuple[tuple[Any, ...], StopNow]] = field(default_factory=dict)
-    """Each stop's last :class:`StopNow` and what it was made from (most do not change
+    """Each visit's last :class:`StopNow` and what it was made from (most do not change
     between two looks: they are made again only when they do)."""
 
 
@@ -56,35 +63,36 @@ _ORDER_STATUS = {"done": "delivered", "failed": "failed_attempt"}
 """The order status the service shows for a stop's state (others: out for delivery)."""
 
 
-def _stop(stop: SimStop, progress: Progress) -> StopNow:
-    oid = stop.order_id
+def _stop(stop: SimStop, seq: int, progress: Progress) -> StopNow:
+    visit = stop.visit_key
     key = (
         id(stop),
-        progress.arrived.get(oid),
-        progress.finished.get(oid),
-        oid in progress.failed,
+        seq,
+        progress.arrived.get(visit),
+        progress.finished.get(visit),
+        visit in progress.failed,
         progress.departed_s is None,
     )
-    hit = progress.known.get(oid)
+    hit = progress.known.get(visit)
     if hit is not None and hit[0] == key:
         return hit[1]
-    made = _made(stop, progress)
-    progress.known[oid] = (key, made)
+    made = _made(stop, seq, progress)
+    progress.known[visit] = (key, made)
     return made
 
 
-def _made(stop: SimStop, progress: Progress) -> StopNow:
-    oid = stop.order_id
-    done = oid in progress.finished
+def _made(stop: SimStop, seq: int, progress: Progress) -> StopNow:
+    oid, visit = stop.order_id, stop.visit_key
+    done = visit in progress.finished
     state = "pending"
     if done:
-        state = "failed" if oid in progress.failed else "done"
-    elif oid in progress.arrived:
+        state = "failed" if visit in progress.failed else "done"
+    elif visit in progress.arrived:
         state = "arrived"
     parcels = tuple(parcel_ids(oid, stop.parcels))
     return StopNow(
         order_id=oid,
-        seq=stop.seq,
+        seq=seq,
         leg_s=stop.leg_s,
         service_s=stop.service_s,
         planned_arrival_s=stop.planned_arrival_s,
@@ -93,11 +101,12 @@ def _made(stop: SimStop, progress: Progress) -> StopNow:
         window_end_s=stop.window_end_s,
         state=state,
         order_status=_ORDER_STATUS.get(state, "out_for_delivery"),
-        arrived_s=progress.arrived.get(oid),
-        finished_s=progress.finished.get(oid),
+        arrived_s=progress.arrived.get(visit),
+        finished_s=progress.finished.get(visit),
         parcel_ids=parcels,
         loaded=parcels if progress.departed_s is not None else (),
         failure_reason="not_home" if state == "failed" else None,
+        attempt=stop.attempt,
         location=(stop.lat, stop.lon),
         kind=stop.kind,
     )
@@ -126,7 +135,7 @@ def _route(progress: Progress, shift_end_s: int) -> RouteNow:
         start_s=route.start_s,
         end_s=route.end_s,
         shift_end_s=shift_end_s,
-        stops=tuple(_stop(stop, progress) for stop in progress.stops),
+        stops=tuple(_stop(stop, k, progress) for k, stop in enumerate(progress.stops, 1)),
         departed_s=progress.departed_s,
         incident=incident,
     )

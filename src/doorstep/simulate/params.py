@@ -14,6 +14,8 @@ Every random quantity is a multiplier or a draw around what the plan says:
   model gives for the moment the vehicle arrives
   (:class:`doorstep.learn.risk.FailureRisk`; :class:`~doorstep.learn.risk.ConstantRisk`
   by default); nobody home means a ``failed_attempt`` with reason ``not_home``.
+  A same-day second visit (a retry the dispatcher accepted) draws again, at
+  its own time, with a draw of its own.
 - **The dispatcher's monitor** looks every ``monitor_every_s`` (0: never) and
   records the exceptions :func:`doorstep.dispatch.exceptions.detect` finds; a
   van is over its shift ``shift_slack_s`` after its planned return (a plan

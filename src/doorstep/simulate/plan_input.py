@@ -54,7 +54,22 @@ class SimStop:
     weight_g: int = 0
     volume_ml: int = 0
     prev_key: str = ""
-    """Where the leg to this stop starts: the previous order id or ``depot:<id>``."""
+    """Where the leg to this stop starts: the previous visit's :attr:`visit_key` or
+    ``depot:<id>`` (a van elsewhere drives the matrix's time instead of ``leg_s``)."""
+    attempt: int = 1
+    """Which visit of the order on the day this is (2: a same-day retry)."""
+    ask: str | None = None
+    """What the customer asked for if nobody answers (``Safe place: ...``), on a retry
+    accepted as asked: the parcel is left so and counts as delivered."""
+
+    @property
+    def visit_key(self) -> str:
+        """The visit's name: the order id, ``<order>#<attempt>`` for a later attempt.
+
+        Draws (presence, service, the legs to and from it) are keyed by it, so a
+        second attempt draws afresh, the same in every plan that makes it.
+        """
+        return self.order_id if self.attempt == 1 else f"{self.order_id}#{self.attempt}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +87,9 @@ class SimRoute:
     break_after: int | None = None
     """The break follows this many stops (0: before the first), or None."""
     break_s: int = 0
+    standby: bool = False
+    """A vehicle with no route in the plan, sent out on the day by an accepted proposal:
+    it carries parcels handed over from another van (no loading scans of its own)."""
 
 
 @dataclass(frozen=True, slots=True)

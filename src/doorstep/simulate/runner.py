@@ -35,9 +35,13 @@ REPORTED: tuple[str, ...] = (
     "breakdowns",
     "exceptions",
     "accepted",
+    "retried",
+    "delivered_on_retry",
 )
-"""The KPIs summarised over runs (``breakdowns`` and ``exceptions``, what the dispatcher's
-monitor found, are the simulator's own counts)."""
+"""The KPIs summarised over runs (``breakdowns``, ``exceptions`` (what the dispatcher's
+monitor found), ``accepted``, ``retried`` (second visits the same day) and
+``delivered_on_retry`` (parcels handed over at one) are the simulator's own counts;
+``first_attempt_success_rate`` counts first attempts only)."""
 
 MAX_RUNS = 10_000
 """The most runs one call makes."""
@@ -82,7 +86,8 @@ def kpis_of_runs(results: Sequence[DayResult], timezone: str) -> list[dict[str, 
     list of dict
         In the order of ``results``: ``run``, the KPIs, ``breakdowns``, ``exceptions``
         and ``exceptions_<kind>`` per kind seen, ``accepted`` and ``accepted_<kind>``
-        per proposal kind accepted.
+        per proposal kind accepted, ``retried`` (second visits of an order the
+        same day) and ``delivered_on_retry`` (parcels delivered or collected at one).
     """
     rows = {r["key"]: r for r in compute_kpis(runs_facts(results, timezone), "driver")}
     out = []
@@ -92,6 +97,8 @@ def kpis_of_runs(results: Sequence[DayResult], timezone: str) -> list[dict[str, 
         row["breakdowns"] = sum(r.breakdowns for r in result.routes)
         row["exceptions"] = len(result.exceptions)
         row["accepted"] = len(result.decisions)
+        row["retried"] = result.retried
+        row["delivered_on_retry"] = result.delivered_on_retry
         for decision in result.decisions:
             key = f"accepted_{decision.kind}"
             row[key] = row.get(key, 0) + 1
