@@ -114,3 +114,36 @@ def test_the_customer_is_the_email_then_the_phone_then_the_order() -> None:
     assert customer_key("O1", " Ann@X.fi ", "+358") == "ann@x.fi"
     assert customer_key("O1", "", " +358 ") == "+358"
     assert customer_key("O1", None, None) == "O1"
+
+
+def test_a_second_visit_the_same_day_is_one_stop(sessions: sessionmaker[Session]) -> None:
+    """An accepted retry_today puts the order on its route twice: still one stop, one parcel row.
+
+    F failed at 09:35 and was delivered at 09:55; here its route also holds the second visit
+    the dispatcher added. Its parcel is counted once, with both scans; first arrival, last
+    finish, the first visit's place in the route.
+    """
+    from doorstep.store import tables as t
+
+    with transaction(sessions) as db:
+        seed_day(db)
+        db.add(
+            t.Stop(
+                route_id="R2.v2",
+                seq=5,
+                order_id="F",
+                leg_s=300,
+                service_s=300,
+                planned_arrival_s=35_400,
+                planned_start_s=35_400,
+                eta_s=35_400,
+            )
+        )
+    with sessions() as db:
+        facts = load_facts(db, DAY, DAY, ZONE)
+    stops = [r for r in facts["stops"].to_pylist() if r["order_id"] == "F"]
+    assert len(stops) == 1
+    assert (stops[0]["seq"], stops[0]["outcome"]) == (3, "delivered")
+    assert (stops[0]["arrived_s"], stops[0]["finished_s"]) == (34_200, 35_700)
+    parcels = [r for r in facts["parcels"].to_pylist() if r["parcel_id"] == "F-1"]
+    assert len(parcels) == 1 and parcels[0]["failures"] == 1 and parcels[0]["delivered"]

@@ -286,11 +286,17 @@ def _stop_facts(
     failed_days: dict[str, set[str]],
     zone: ZoneInfo,
 ) -> list[dict[str, Any]]:
-    """Stop rows (see :data:`STOPS`) from the store's rows and the day's scans."""
+    """Stop rows (see :data:`STOPS`) from the store's rows and the day's scans.
+
+    An order visited twice the same day (an accepted ``retry_today`` puts it on
+    its route again) is one stop: the first visit's row, which sees every scan
+    of its parcels that day (first arrival, last finish, the final outcome).
+    """
     by_route: dict[tuple[str, str], list[Any]] = defaultdict(list)
     for row in rows:
         by_route[(row.day, row.route_id)].append(row)
     out: list[dict[str, Any]] = []
+    seen: set[tuple[str, str]] = set()
     for (day, _route), stops in by_route.items():
         midnight = day_start(day, zone)
         per_stop = [{p: today.get((p, day), []) for p in owned.get(s.order_id, [])} for s in stops]
@@ -310,6 +316,9 @@ def _stop_facts(
             None if departure_s is None else departure_s,
         )
         for stop, scans, eta in zip(stops, per_stop, etas, strict=True):
+            if (day, stop.order_id) in seen:
+                continue
+            seen.add((day, stop.order_id))
             flat = sorted((x for ss in scans.values() for x in ss), key=lambda x: x.at)
             arrivals = [x.at for x in flat if x.kind == "arrived_at_stop"]
             ends = [x.at for x in flat if x.kind in _VISIT_ENDS]
