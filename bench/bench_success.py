@@ -278,6 +278,13 @@ def main() -> None:
     parser.add_argument("--redelivery", type=int, default=1500)
     parser.add_argument("--rounds", type=int, default=0)
     parser.add_argument(
+        "--iterations",
+        type=int,
+        default=None,
+        help="also stop every search after this many iterations (both plans get the same "
+        "count: with a generous --limit, a figure that does not depend on the machine's load)",
+    )
+    parser.add_argument(
         "--model",
         choices=("table", "trained", "patterns", "truth"),
         default="table",
@@ -308,7 +315,11 @@ def main() -> None:
             model = fit_planner_model(attempts)
     provider = OsmProvider()
     options = PlanOptions(
-        time_limit_s=args.limit, seed=args.seed, backend="pyvrp", with_geometry=False
+        time_limit_s=args.limit,
+        seed=args.seed,
+        backend="pyvrp",
+        with_geometry=False,
+        max_iterations=args.iterations,
     )
     plan_orders(orders[:5], fleet, provider, PlanOptions(time_limit_s=1, with_geometry=False))
     began = time.perf_counter()

@@ -29,6 +29,21 @@ def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         os.environ["DOORSTEP_CACHE_DIR"] = previous
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _serial_by_default() -> Iterator[None]:
+    """Sub-problems run in-process unless a test starts Ray itself (tests/plan/test_parallel.py).
+
+    A test that plans a big day must not start a local Ray (seconds and ~700 MB) by accident.
+    """
+    previous = os.environ.get("DOORSTEP_PARALLEL")
+    os.environ["DOORSTEP_PARALLEL"] = "serial"
+    yield
+    if previous is None:
+        del os.environ["DOORSTEP_PARALLEL"]
+    else:
+        os.environ["DOORSTEP_PARALLEL"] = previous
+
+
 POSTGRES_ENV = "DOORSTEP_TEST_POSTGRES_URL"
 """Set by ``.ci/run`` (``scripts/test-postgres.sh``): a PostgreSQL server the tests may use."""
 
