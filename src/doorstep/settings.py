@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import (
@@ -117,6 +118,14 @@ class Settings(BaseSettings):
     auto_accept: list[str] = Field(default_factory=list)
     """Playbooks whose proposals are accepted without asking (for example
     ``["notify_customers"]``); none by default."""
+    parallel: Literal["ray", "serial"] = "ray"
+    """How the sub-problems of a big or multi-depot day run: as Ray tasks (a local
+    Ray started in this process when first needed, or the cluster at
+    ``ray_address``), or one after the other in this process. See docs/scale.md."""
+    ray_address: str = ""
+    """A Ray cluster's address (``HEAD_IP:6379``) for those sub-problems; empty: a
+    local Ray on this machine's cores. The cluster's token comes from Ray's own
+    ``RAY_AUTH_TOKEN`` or ``RAY_AUTH_TOKEN_PATH`` (see docs/scale.md)."""
 
     @classmethod
     def settings_customise_sources(

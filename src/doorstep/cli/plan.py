@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from datetime import date
 from pathlib import Path
@@ -65,7 +66,10 @@ def plan_command(
     ] = None,
     solver: Annotated[
         str | None,
-        typer.Option(help="pyvrp, ortools or vroom. Default: chosen from what the day needs."),
+        typer.Option(
+            help="pyvrp, ortools or vroom; decompose (a big day in parts) or depots (split by "
+            "depot). Default: chosen from the day's size and what it needs."
+        ),
     ] = None,
     lock: Annotated[
         list[str] | None,
@@ -112,6 +116,16 @@ def plan_command(
             help="What one failed first attempt costs (a second trip), in currency units.",
         ),
     ] = DEFAULT_REDELIVERY_CENTS / CENTS_PER_UNIT,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            "--ray-address",
+            metavar="HOST:PORT",
+            help="Solve the sub-problems of a big or multi-depot day on this Ray cluster "
+            "(its token in RAY_AUTH_TOKEN or ~/.ray/auth_token; see docs/scale.md). "
+            "Default: DOORSTEP_RAY_ADDRESS, else a local Ray on this machine's cores.",
+        ),
+    ] = None,
 ) -> None:
     """Plan a day: check the manifest, plan routes on real roads, explain what is left out.
 
@@ -130,6 +144,8 @@ def plan_command(
     from doorstep.plan.outputs import write_outputs
     from doorstep.plan.outputs.plan_json import read_warm_start
 
+    if ray_address:  # read by the runner through the settings, as DOORSTEP_RAY_ADDRESS
+        os.environ["DOORSTEP_RAY_ADDRESS"] = ray_address
     try:
         locks = parse_locks(lock or [])
         warm = read_warm_start(warm_start) if warm_start is not None else None

@@ -54,7 +54,8 @@ class PlanOptions:
         Stop the search after this many iterations too (with the seed, the same
         plan on every machine); the time limit still applies.
     backend
-        ``pyvrp``, ``ortools`` or ``vroom``; ``None``: chosen from the day's features.
+        ``pyvrp``, ``ortools``, ``vroom``, ``decompose`` or ``depots``; ``None``: chosen
+        from the day's size and features (:func:`~doorstep.plan.registry.choose_backend`).
     locks
         Orders a person pinned to a vehicle.
     warm_start
@@ -275,7 +276,9 @@ def plan_orders(
     """Plan orders with a fleet on ``provider``'s roads: the pipeline every door uses.
 
     Orders and fleet are put in id order (:func:`canonical`), the matrices are
-    built (:func:`build_problem`), and the problem is planned (:func:`plan_problem`).
+    built (:func:`build_problem`; with the ``depots`` backend and several depots,
+    each depot's own by :func:`~doorstep.plan.depots.build_split_problem`), and
+    the problem is planned (:func:`plan_problem`).
 
     Parameters
     ----------
@@ -305,7 +308,12 @@ def plan_orders(
     options = options or PlanOptions()
     started = time.perf_counter() if started is None else started
     orders, fleet = canonical(orders, fleet)
-    problem = build_problem(
+    build = build_problem
+    if options.backend == "depots" and len(fleet.depots) > 1:  # each depot's own matrices
+        from doorstep.plan import depots
+
+        build = depots.build_split_problem
+    problem = build(
         orders,
         fleet,
         provider,

@@ -31,7 +31,25 @@ def _vroom() -> Solver:
     return VroomSolver()
 
 
-BACKENDS: dict[str, Callable[[], Solver]] = {"pyvrp": _pyvrp, "ortools": _ortools, "vroom": _vroom}
+def _decompose() -> Solver:
+    from doorstep.plan.decompose import DecomposeSolver
+
+    return DecomposeSolver()
+
+
+def _depots() -> Solver:
+    from doorstep.plan.depots import DepotSplitSolver
+
+    return DepotSplitSolver()
+
+
+BACKENDS: dict[str, Callable[[], Solver]] = {
+    "pyvrp": _pyvrp,
+    "ortools": _ortools,
+    "vroom": _vroom,
+    "decompose": _decompose,
+    "depots": _depots,
+}
 """Backend name -> factory."""
 
 
@@ -63,13 +81,70 @@ def backend_named(name: str) -> Solver:
     return BACKENDS[name]()
 
 
-def choose_backend(problem: Problem, name: str | None = None) -> Solver:
-    """The named backend, or the best one for the problem's features.
+ENGINES = ("pyvrp", "ortools", "vroom")
+"""Backends that search a whole problem themselves (the others split it and call these)."""
+
+DECOMPOSE_MIN_ORDERS = 400
+"""From this many orders a day is planned by the decomposition (``decompose``).
+
+On the Gehring-Homberger 400- and 600-customer instances at 60 s the
+decomposition was ahead of PyVRP called directly on all four tried, and on three
+of four 1,000-customer ones (the fourth a tie at the best known):
+``bench/bench_decompose.py``, BENCHMARKS.md."""
+
+DEPOTS_MIN_ORDERS = 1500
+"""From this many orders a day with several depots is split by depot (``depots``).
+
+Below it the whole-day search serves more: on a 3 x 200 day the split served 590
+orders against 600 (``bench/bench_depots.py --compare``, BENCHMARKS.md)."""
+
+
+def choose_engine(problem: Problem, name: str | None = None) -> Solver:
+    """The named search engine, or the best one for the problem's features.
 
     PyVRP unless the day uses what it lacks (locks, soft windows) or has driver
     breaks: PyVRP places breaks only after its search, and on the Helsinki demo
     day OR-Tools, which plans them inside its search, served more orders at half
-    the cost in less time (``bench/bench_breaks.py``, BENCHMARKS.md).
+    the cost in less time (``bench/bench_breaks.py``, BENCHMARKS.md). The
+    decomposition and the depot split use this for the day and its parts.
+
+    Parameters
+    ----------
+    problem
+        The day (or part) to plan.
+    name
+        An engine asked for by name (one of :data:`ENGINES`); ``None`` to choose.
+
+    Returns
+    -------
+    Solver
+        The engine.
+
+    Raises
+    ------
+    InputError
+        For an unknown name, or a strategy (``decompose``, ``depots``) named as engine.
+    """
+    if name is not None:
+        if name in BACKENDS and name not in ENGINES:
+            raise InputError(
+                f"{name} splits a day into parts; it cannot plan the parts itself",
+                hint=f"Name one of: {', '.join(ENGINES)}.",
+            )
+        return backend_named(name)
+    solver = backend_named("pyvrp")
+    features = problem.features()
+    if features <= solver.features and Feature.BREAKS not in features:
+        return solver
+    return backend_named("ortools")
+
+
+def choose_backend(problem: Problem, name: str | None = None) -> Solver:
+    """The named backend, or the best one for the problem's size and features.
+
+    A day with several depots and at least :data:`DEPOTS_MIN_ORDERS` orders is
+    split by depot; a day of at least :data:`DECOMPOSE_MIN_ORDERS` orders without
+    locks goes to the decomposition; any other to :func:`choose_engine`.
 
     Parameters
     ----------
@@ -90,8 +165,9 @@ def choose_backend(problem: Problem, name: str | None = None) -> Solver:
     """
     if name is not None:
         return backend_named(name)
-    solver = backend_named("pyvrp")
-    features = problem.features()
-    if features <= solver.features and Feature.BREAKS not in features:
-        return solver
-    return backend_named("ortools")
+    size = len(problem.orders)
+    if problem.depot_count > 1 and size >= DEPOTS_MIN_ORDERS:
+        return backend_named("depots")
+    if size >= DECOMPOSE_MIN_ORDERS and not problem.locks:
+        return backend_named("decompose")
+    return choose_engine(problem)

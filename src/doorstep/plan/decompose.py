@@ -1,0 +1,539 @@
+"""The decomposition search: a big day improved part by part, with the seams moving.
+
+A single search stalls on 1,000 orders and more. Above :data:`MIN_ORDERS`,
+:class:`DecomposeSolver`:
+
+1. asks the base backend (:func:`~doorstep.plan.registry.choose_engine`) for a
+   first plan of the whole day, with :data:`FIRST_SHARE` of the time limit;
+2. then, round after round until the deadline, cuts the current routes into
+   groups of about ``target_size`` orders (:func:`split`): even rounds sweep the
+   routes by the bearing of their centre around their depot, from a start
+   bearing that turns every round; odd rounds cluster the route centres
+   (a k-means with a cap on each cluster's orders). Orders left out join the
+   group whose routes are nearest (a pickup-and-delivery pair as one). Each
+   group becomes a part of its own (:func:`~doorstep.plan.subproblem.restrict`):
+   only its orders, its routes' vehicles plus a share of the unused ones, the
+   sub-matrices, and its routes as the warm start;
+3. the parts are solved by the base backend through ``runner.map`` (in
+   parallel where the runner can), each with its share of the round's time;
+   a part's new routes replace its old ones only when
+   :func:`~doorstep.plan.subproblem.score` finds them not worse (fewer
+   violations, then fewer orders left out, then the problem's objective). A part
+   whose worker failed (``None``) keeps its routes. Under
+   ``Objective.VEHICLES`` every other round starts each part without its
+   shortest route (:data:`DISSOLVE`), so the search has to fit those orders
+   into the others: most of the vehicles the decomposition saves come from it
+   and from the base backend's own fleet search within each part.
+
+Every term of the score adds up over routes and left-out orders, and the parts
+share no order or vehicle, so the whole plan is never worse than the first one
+(checked once more at the end). Days with locks, and days below the threshold,
+go to the base backend whole.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from doorstep.errors import InputError
+from doorstep.plan.parallel import Runner, default_runner
+from doorstep.plan.problem import Feature, Objective, Problem
+from doorstep.plan.registry import choose_engine
+from doorstep.plan.solver import (
+    Planned,
+    RouteAssignment,
+    Solver,
+    SolveRequest,
+    SolveSettings,
+)
+from doorstep.plan.subproblem import Score, SubProblem, restrict, score
+
+MIN_ORDERS = 300
+"""Days with fewer orders go to the base backend whole.
+
+At 400 and 600 customers (r1_4_1, rc2_4_1, r1_6_1, rc2_6_1; 60 s, one core
+each) the decomposition was ahead of PyVRP direct on all four; below 400 it is
+not measured yet."""
+
+TARGET_SIZE = 200
+"""Orders per part (about).
+
+Measured on the Gehring-Homberger 1,000-customer instances at 60 s (vehicles
+first, parts one after the other on one core, ``bench/bench_decompose.py``, a busy
+machine, one run each, 4 rounds): parts of 100 kept 102 vehicles on r1_10_1
+where parts of 200 reached the best known 100, and 25 on rc2_10_1 where parts
+of 200 reached 23-24; parts of 300 were not clearly better than 200."""
+
+FIRST_SHARE = 0.4
+"""Share of the time limit the first plan of the whole day gets.
+
+Same runs: 0.3, 0.4 and 0.6 gave the same vehicle counts within the noise at 4
+rounds, 0.8 the longest routes. At 12 rounds (parts of 200), 0.4 against 0.3:
+r1_10_1 100 vehicles both (56,272 and 56,318), rc2_10_1 22 against 23,
+rc1_10_1 91 against 92, c1_10_1 the best known both.
+"""
+
+ROUNDS = 12
+"""Rounds the time after the first plan is planned for (the last one takes what is left).
+
+Same runs, 0.4 and parts of 200: 4 rounds gave r1_10_1 100 vehicles / 59,168,
+8 rounds 57,834, 12 rounds 56,272 (20 rounds 57,321); rc2_10_1 24, 23 and 22
+vehicles (20 rounds 22): more, shorter rounds move the seams more often."""
+
+SPARE_PER_PART = 2
+"""Unused vehicles a part gets at most beyond its routes' own, plus one per order left
+out it takes in. None under ``Objective.VEHICLES`` but those per order: a part that
+uses one more vehicle is never accepted there."""
+
+DISSOLVE = True
+"""Under ``Objective.VEHICLES``, odd rounds start each part without its shortest route.
+
+On rc2_10_1 (60 s, one core, parts of 200, 4 rounds; one run each on a busy
+machine) the plan ended with 23 vehicles with it and 25 without; on r1_10_1 both
+kept 100."""
+
+MIN_PART_S = 0.2
+"""A part with less time than this is not started (it keeps its routes)."""
+
+PART_GRACE_S = 1.0
+"""Seconds a round waits for its parts past the deadline (model building, breaks, transfer)."""
+
+GOLDEN_TURN = math.pi * (3 - math.sqrt(5))
+"""How far the sweep's start bearing turns each round (the golden angle: starts never repeat)."""
+
+FloatArray = npt.NDArray[np.float64]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class PartTask:
+    """One part to solve, as it travels to a worker (picklable)."""
+
+    part: SubProblem
+    base: str | None
+    """The backend's name, or None to choose by the part's features."""
+    time_limit_s: float
+    seed: int
+    max_iterations: int | None
+    not_after: float
+    """Wall-clock time (``time.time()``) by which the part must be done."""
+
+
+@dataclass(frozen=True, slots=True)
+class PartResult:
+    """A part's routes (in the part's indices) and whether Ctrl-C stopped it."""
+
+    routes: tuple[RouteAssignment, ...]
+    interrupted: bool = False
+
+
+def solve_part(task: PartTask) -> PartResult | None:
+    """Solve one part with the base backend (top level, so workers can run it).
+
+    Parameters
+    ----------
+    task
+        The part, the backend, its time and seed.
+
+    Returns
+    -------
+    PartResult or None
+        The part's routes; None when no time was left to start it.
+    """
+    limit = min(task.time_limit_s, task.not_after - time.time())
+    if limit < MIN_PART_S:
+        return None
+    problem = task.part.problem
+    solver = choose_engine(problem, task.base)
+    request = SolveRequest(problem, SolveSettings(limit, task.seed, task.max_iterations))
+    routes, _ = solver.plan(request)
+    return PartResult(tuple(routes), request.deadline.interrupted)
+
+
+@dataclass(slots=True)
+class Group:
+    """Routes (positions in the current plan) and left-out orders that form one part."""
+
+    routes: list[int] = field(default_factory=list)
+    extra: list[int] = field(default_factory=list)
+    spare: list[int] = field(default_factory=list)
+    """Unused vehicles the part may use."""
+
+
+class DecomposeSolver(Solver):
+    """Big days part by part: a first plan, then parts re-solved round after round.
+
+    Parameters
+    ----------
+    base
+        The backend that solves the whole day below the threshold, the first
+        plan and every part; None chooses by features (``choose_engine``).
+    runner
+        Runs the parts of a round (:func:`~doorstep.plan.parallel.default_runner`
+        when None).
+    min_orders
+        Days with fewer orders are solved whole by the base backend.
+    target_size
+        Orders per part, about.
+    first_share
+        Share of the time limit for the first plan.
+    rounds
+        Rounds the rest of the time is planned for.
+    """
+
+    name = "decompose"
+    features = frozenset(Feature)
+    """Everything: parts carry what their orders and vehicles need (pairs stay in
+    one part, breaks and shifts come with the vehicles, each depot's routes are
+    grouped apart); days with locks go to the base backend whole. With a named
+    ``base``, only what that backend models (the default chooses per part)."""
+
+    def __init__(
+        self,
+        base: str | None = None,
+        runner: Runner | None = None,
+        min_orders: int = MIN_ORDERS,
+        target_size: int = TARGET_SIZE,
+        first_share: float = FIRST_SHARE,
+        rounds: int = ROUNDS,
+    ) -> None:
+        self.base = base
+        self.runner = runner
+        self.min_orders = min_orders
+        self.target_size = target_size
+        self.first_share = first_share
+        self.rounds = rounds
+
+    def plan(self, request: SolveRequest) -> Planned:
+        """Plan ``request.problem``: whole below the threshold, else part by part.
+
+        Parameters
+        ----------
+        request
+            The problem, settings and progress callback.
+
+        Returns
+        -------
+        Planned
+            Routes (whole-problem indices, breaks kept) and the plan's objective
+            as :func:`~doorstep.plan.subproblem.score` weighs it (the base
+            backend's own objective when it solved the day whole).
+
+        Raises
+        ------
+        InputError
+            When the base backend is this one.
+        """
+        if self.base == self.name:
+            raise InputError("the decomposition cannot be its own base backend")
+        problem = request.problem
+        if len(problem.orders) < self.min_orders or not splittable(problem):
+            return choose_engine(problem, self.base).plan(request)
+        runner = self.runner or default_runner()
+        runner.prepare()  # Ray starts while the first plan is searched
+        start = self._first(request)
+        if request.deadline.passed() or not start:
+            return start, score(problem, start).objective
+        first = score(problem, start)
+        routes, best = self._rounds(request, list(start), first, runner)
+        if best > first:  # cannot happen while every term adds up; never hand out worse
+            routes, best = list(start), first
+        request.report(best.objective, best.violations == 0)
+        return sorted(routes, key=lambda r: r.vehicle), best.objective
+
+    def _first(self, request: SolveRequest) -> tuple[RouteAssignment, ...]:
+        """The base backend's plan of the whole day, in its share of the time."""
+        problem, settings = request.problem, request.settings
+        limit = min(settings.time_limit_s * self.first_share, request.deadline.left())
+        sub = SolveRequest(
+            problem, SolveSettings(limit, settings.seed, settings.max_iterations), request.progress
+        )
+        routes, _ = choose_engine(problem, self.base).plan(sub)
+        request.untried.update(sub.untried)
+        if sub.deadline.interrupted:
+            request.deadline.stop()
+        return tuple(r for r in routes if r.orders)
+
+    def _rounds(
+        self, request: SolveRequest, routes: list[RouteAssignment], best: Score, runner: Runner
+    ) -> tuple[list[RouteAssignment], Score]:
+        """Rounds of parts until the deadline; the current routes and their score."""
+        problem, deadline = request.problem, request.deadline
+        done = 0
+        while not deadline.passed() and routes:
+            groups = split(problem, routes, done, self.target_size, request.settings.seed)
+            dissolve = DISSOLVE and problem.objective is Objective.VEHICLES and done % 2 == 1
+            parts = [_part(problem, routes, g, dissolve) for g in groups]
+            waves = math.ceil(len(parts) / max(1, runner.workers))
+            left = deadline.left()
+            if left < MIN_PART_S * waves:
+                break
+            # The rest of the time over the rounds still wanted, but enough for every part.
+            round_s = min(left, max(left / max(1, self.rounds - done), MIN_PART_S * waves))
+            not_after = time.time() + round_s
+            tasks = [
+                PartTask(
+                    part,
+                    self.base,
+                    round_s / waves,
+                    request.settings.seed + 1000 * (done + 1) + k,
+                    request.settings.max_iterations,
+                    not_after,
+                )
+                for k, part in enumerate(parts)
+            ]
+            # Parts stop themselves at not_after; a late start (a worker starting up)
+            # costs later rounds time, not this round's results.
+            results = runner.map(solve_part, tasks, timeout_s=deadline.left() + PART_GRACE_S)
+            routes, taken = _merge(routes, groups, parts, results)
+            if any(r is not None and r.interrupted for r in results):
+                deadline.stop()
+            best = score(problem, routes)
+            log.debug(
+                "round %d: %d parts of %s orders, %.1f s each, %d failed, %d taken; %s at %.1f s",
+                done,
+                len(parts),
+                [len(p.orders) for p in parts],
+                round_s / waves,
+                sum(r is None for r in results),
+                taken,
+                best,
+                request.elapsed(),
+            )
+            request.report(best.objective, best.violations == 0)
+            done += 1
+        return routes, best
+
+
+def splittable(problem: Problem) -> bool:
+    """Whether the decomposition can cut ``problem`` (no locks: they go whole).
+
+    Parameters
+    ----------
+    problem
+        The day.
+
+    Returns
+    -------
+    bool
+        True when the day can be cut into parts.
+    """
+    return not problem.locks and bool(problem.fleet.vehicles)
+
+
+def _part(
+    problem: Problem, routes: Sequence[RouteAssignment], group: Group, dissolve: bool = False
+) -> SubProblem:
+    """The group as a part: its orders, vehicles and routes as the warm start.
+
+    With ``dissolve`` (and two routes or more), the warm start leaves out the
+    part's shortest route, whose orders the search must place elsewhere (its
+    vehicle stays available: the score decides whether the part kept one fewer).
+    """
+    own = [routes[k] for k in group.routes]
+    orders = [i for r in own for i in r.orders] + group.extra
+    vehicles = [r.vehicle for r in own] + group.spare
+    start = own
+    if dissolve and len(own) > 1:
+        shortest = min(own, key=lambda r: len(r.orders))
+        start = [r for r in own if r is not shortest]
+    return restrict(problem, orders, vehicles, warm_start=start)
+
+
+def _merge(
+    routes: list[RouteAssignment],
+    groups: Sequence[Group],
+    parts: Sequence[SubProblem],
+    results: Sequence[PartResult | None],
+) -> tuple[list[RouteAssignment], int]:
+    """The current routes with each part's new routes where they are not worse.
+
+    Returns the routes and how many parts' new routes were taken.
+    """
+    replaced: set[int] = set()
+    new: list[RouteAssignment] = []
+    taken = 0
+    for group, part, result in zip(groups, parts, results, strict=True):
+        if result is None:
+            continue
+        old = part.lower(routes[k] for k in group.routes)
+        mine = tuple(r for r in result.routes if r.orders)
+        if score(part.problem, mine) <= score(part.problem, old):
+            replaced.update(group.routes)
+            new.extend(part.lift(mine))
+            taken += 1
+    return [r for k, r in enumerate(routes) if k not in replaced] + new, taken
+
+
+def split(
+    problem: Problem,
+    routes: Sequence[RouteAssignment],
+    round_no: int,
+    target_size: int,
+    seed: int = 0,
+) -> list[Group]:
+    """Cut the routes into groups of about ``target_size`` orders, the seams moving by round.
+
+    Each depot's routes are grouped apart: by bearing around the depot on even
+    rounds (the sweep starting :data:`GOLDEN_TURN` further each round), by a
+    capped k-means of the route centres on odd ones. Orders on no route join
+    the group whose routes' centre is nearest (a pair goes with its pickup);
+    vehicles on no route are dealt to the groups of their depot in turn (any
+    group when their depot has none), :data:`SPARE_PER_PART` each at most plus
+    one per order the group takes in (only the latter under ``Objective.VEHICLES``).
+
+    Parameters
+    ----------
+    problem
+        The day.
+    routes
+        The current routes (non-empty).
+    round_no
+        The round (0, 1, ...): picks the method and the start bearing.
+    target_size
+        Orders per group, about.
+    seed
+        Seeds the k-means' first centres (with the round).
+
+    Returns
+    -------
+    list of Group
+        Groups covering every route exactly once.
+    """
+    xy = _points(problem)
+    centres = np.array(
+        [xy[[problem.order_location(i) for i in r.orders]].mean(axis=0) for r in routes]
+    )
+    sizes = np.array([len(r.orders) for r in routes])
+    by_depot: dict[int, list[int]] = {}
+    for k, r in enumerate(routes):
+        depot = problem.start_location(problem.fleet.vehicles[r.vehicle])
+        by_depot.setdefault(depot, []).append(k)
+    groups: list[Group] = []
+    depot_of: list[int] = []
+    rng = np.random.default_rng(seed + round_no)
+    for depot, members in by_depot.items():
+        if round_no % 2 == 0:
+            cut = _sweep(xy[depot], centres[members], sizes[members], round_no, target_size)
+        else:
+            cut = _kmeans(centres[members], sizes[members], target_size, rng)
+        for piece in cut:
+            groups.append(Group([members[k] for k in piece]))
+            depot_of.append(depot)
+    _add_left_out(problem, routes, groups, centres, sizes, xy)
+    _deal_spare(problem, routes, groups, depot_of)
+    return groups
+
+
+def _points(problem: Problem) -> FloatArray:
+    """Every location as plane coordinates (longitude shrunk by the cosine of the latitude)."""
+    places = [d.location for d in problem.fleet.depots] + [o.location for o in problem.orders]
+    xy = np.array([(p.lon, p.lat) for p in places], dtype=np.float64)
+    mean_lat = float(xy[:, 1].mean())
+    if abs(mean_lat) < 90:
+        xy[:, 0] *= math.cos(math.radians(mean_lat))
+    return xy
+
+
+def _sweep(
+    depot: FloatArray, centres: FloatArray, sizes: npt.NDArray[np.int64], round_no: int, target: int
+) -> list[list[int]]:
+    """Routes in bearing order from this round's start bearing, cut every ``target`` orders."""
+    offset = (round_no // 2) * GOLDEN_TURN
+    bearing = np.mod(
+        np.arctan2(centres[:, 1] - depot[1], centres[:, 0] - depot[0]) - offset, 2 * math.pi
+    )
+    pieces: list[list[int]] = [[]]
+    load = 0
+    for k in np.argsort(bearing, kind="stable").tolist():
+        if load >= target:
+            pieces.append([])
+            load = 0
+        pieces[-1].append(k)
+        load += int(sizes[k])
+    if len(pieces) > 1 and load < target / 2:  # the last piece is small: it borders the first
+        pieces[0].extend(pieces.pop())
+    return pieces
+
+
+def _kmeans(
+    centres: FloatArray, sizes: npt.NDArray[np.int64], target: int, rng: np.random.Generator
+) -> list[list[int]]:
+    """Route centres in about total / ``target`` clusters, each capped at 1.5 ``target`` orders."""
+    n = len(centres)
+    k = max(1, min(n, round(int(sizes.sum()) / target)))
+    means = centres[rng.choice(n, size=k, replace=False)]
+    label = np.zeros(n, dtype=np.int64)
+    cap = 1.5 * target
+    for _ in range(10):
+        distance = np.linalg.norm(centres[:, None, :] - means[None, :, :], axis=2)
+        load = np.zeros(k)
+        for r in np.argsort(distance.min(axis=1)).tolist():
+            choices = np.argsort(distance[r]).tolist()
+            fits = [c for c in choices if load[c] + sizes[r] <= cap]
+            label[r] = fits[0] if fits else choices[0]
+            load[label[r]] += sizes[r]
+        for c in range(k):
+            mine = label == c
+            if mine.any():
+                means[c] = np.average(centres[mine], axis=0, weights=sizes[mine])
+    return [np.flatnonzero(label == c).tolist() for c in range(k) if (label == c).any()]
+
+
+def _add_left_out(
+    problem: Problem,
+    routes: Sequence[RouteAssignment],
+    groups: list[Group],
+    centres: FloatArray,
+    sizes: npt.NDArray[np.int64],
+    xy: FloatArray,
+) -> None:
+    """Orders on no route join the group whose routes' centre is nearest.
+
+    An order whose pickup-and-delivery partner already has a group joins that
+    group, so a pair is never cut.
+    """
+    home = {i: g for g, group in enumerate(groups) for k in group.routes for i in routes[k].orders}
+    mate: dict[int, int] = {}
+    for pickup, delivery in problem.pairs():
+        mate[pickup], mate[delivery] = delivery, pickup
+    middle = np.array(
+        [np.average(centres[g.routes], axis=0, weights=sizes[g.routes]) for g in groups]
+    )
+    for i in range(len(problem.orders)):
+        if i in home:
+            continue
+        if i in mate and mate[i] in home:
+            g = home[mate[i]]
+        else:
+            g = int(np.argmin(np.linalg.norm(middle - xy[problem.order_location(i)], axis=1)))
+        home[i] = g
+        groups[g].extra.append(i)
+
+
+def _deal_spare(
+    problem: Problem, routes: Sequence[RouteAssignment], groups: list[Group], depot_of: list[int]
+) -> None:
+    """Unused vehicles dealt in turn to their depot's groups, a few each."""
+    used = {r.vehicle for r in routes}
+    spare = 0 if problem.objective is Objective.VEHICLES else SPARE_PER_PART
+    turn = 0
+    for v, vehicle in enumerate(problem.fleet.vehicles):
+        if v in used:
+            continue
+        depot = problem.start_location(vehicle)
+        home = [g for g, d in enumerate(depot_of) if d == depot] or list(range(len(groups)))
+        for step in range(len(home)):
+            g = groups[home[(turn + step) % len(home)]]
+            if len(g.spare) < spare + len(g.extra):
+                g.spare.append(v)
+                turn += step + 1
+                break
