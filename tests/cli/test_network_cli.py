@@ -135,7 +135,12 @@ def snap_limit(provider: TravelTimeProvider) -> float | None:
     return provider.max_snap_m if isinstance(provider, OsmProvider | HttpRouter) else None
 
 
-@pytest.mark.parametrize("kind", ROUTER_KINDS)
+CLI_KINDS = [k for k in ROUTER_KINDS if k != "osrm-embedded"]
+"""Kinds the command line has options for (the embedded OSRM is a service setting,
+``DOORSTEP_ROUTER=osrm-embedded``: tests/network/test_osrm_embedded.py)."""
+
+
+@pytest.mark.parametrize("kind", CLI_KINDS)
 def test_cli_and_service_open_the_same_provider(kind: str) -> None:
     """Without --max-snap the CLI and the service settings give one class and one snap limit."""
     url = "http://localhost:5000"

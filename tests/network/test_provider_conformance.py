@@ -8,7 +8,9 @@ seconds and metres with zeros on the diagonal, every profile, snap distances
 and off-network points against the kind's default limit, geometry from start
 to end, one leg per pair of stops, and an InputError for points that are not
 coordinates. OSRM and Valhalla answer from the local replay server, in a toy
-world whose roads cover central Helsinki only.
+world whose roads cover central Helsinki only. The embedded OSRM
+(``osrm-embedded``) routes the bundled extract and takes part wherever
+``osrm-bindings`` imports (Python >= 3.12: ``scripts/test-osrm-embedded.sh``).
 
 Kept fast: the providers are built once per module, on four points.
 """
@@ -25,6 +27,8 @@ import pytest
 from doorstep.domain import Location, Profile
 from doorstep.errors import InputError
 from doorstep.network.choose import ROUTERS, RouterKind, open_provider
+from doorstep.network.osm_provider import BUNDLED_PBF
+from doorstep.network.osrm_embedded import require_osrm
 from doorstep.network.provider import UNREACHABLE, TravelTimeProvider
 from network.replay_server import ReplayServer, World
 
@@ -44,7 +48,23 @@ NOT_A_COORDINATE = Location(95.0, 24.94)
 HELSINKI_ROADS = World(land=(60.16, 24.93, 60.18, 24.96))
 """The replay world's roads: central Helsinki, so that ``OFF`` lies far from them."""
 
-KINDS: tuple[RouterKind, ...] = ("bundled", "straight", "osrm", "valhalla")
+
+def _osrm_embedded_installed() -> bool:
+    """Whether the embedded OSRM can run here (Python >= 3.12 with the 'osrm' extra)."""
+    try:
+        require_osrm()
+    except InputError:
+        return False
+    return True
+
+
+EMBEDDED: tuple[RouterKind, ...] = ("osrm-embedded",) if _osrm_embedded_installed() else ()
+"""The embedded OSRM joins wherever it imports: scripts/test-osrm-embedded.sh runs it on 3.12."""
+
+KINDS: tuple[RouterKind, ...] = ("bundled", "straight", "osrm", "valhalla", *EMBEDDED)
+
+SOURCES: dict[RouterKind, str] = {"osrm-embedded": str(BUNDLED_PBF)}
+"""Sources of the kinds that need one and run without a server."""
 
 
 @dataclass(frozen=True)
@@ -79,7 +99,7 @@ def subject(request: pytest.FixtureRequest) -> Subject:
     """Each router kind's provider, built once per module the way both doors build it."""
     kind: RouterKind = request.param
     server = request.getfixturevalue("helsinki_server") if kind in ("osrm", "valhalla") else None
-    source = server.url if server is not None else ""
+    source = server.url if server is not None else SOURCES.get(kind, "")
     return Subject(kind, source, open_provider(kind, source), server)
 
 

@@ -25,9 +25,9 @@ if TYPE_CHECKING:
     from doorstep.network.provider import TravelTimeProvider
     from doorstep.network.traffic import TrafficProfile
 
-RouterKind = Literal["bundled", "pbf", "osrm", "valhalla", "straight"]
-"""The bundled Helsinki roads, another OpenStreetMap file, a routing server, or
-straight-line estimates."""
+RouterKind = Literal["bundled", "pbf", "osrm", "valhalla", "straight", "osrm-embedded"]
+"""The bundled Helsinki roads, another OpenStreetMap file, a routing server,
+straight-line estimates, or OSRM run in-process on an OpenStreetMap file."""
 
 ROUTER_KINDS: tuple[RouterKind, ...] = get_args(RouterKind)
 
@@ -108,6 +108,19 @@ def _server(kind: Literal["osrm", "valhalla"]) -> Callable[[Opening], TravelTime
     return build
 
 
+def _osrm_embedded(opening: Opening) -> TravelTimeProvider:
+    from doorstep.network.osrm_embedded import OsrmEmbeddedProvider, require_osrm
+
+    path = Path(opening.source)
+    if not path.is_file():
+        raise InputError(
+            f"{opening.option} {path}: no such file",
+            hint="Give an OpenStreetMap .pbf extract.",
+        )
+    require_osrm()  # now, not at the first matrix: say which extra is missing
+    return OsrmEmbeddedProvider(path, max_snap_m=opening.max_snap_m)
+
+
 def _straight(opening: Opening) -> TravelTimeProvider:
     from doorstep.network.straight_line import StraightLineProvider
 
@@ -151,6 +164,13 @@ ROUTERS: Mapping[RouterKind, Router] = MappingProxyType(
             False,
             "straight-line estimates, when there is no road data",
         ),
+        "osrm-embedded": Router(
+            _osrm_embedded,
+            "the path of a .pbf file",
+            DEFAULT_MAX_SNAP_M,
+            False,
+            "OSRM run in-process on an OpenStreetMap .pbf (the 'osrm' extra, Python >= 3.12)",
+        ),
     }
 )
 """Every router kind: its provider factory, the source it needs, its default snap
@@ -174,9 +194,9 @@ def open_provider(
     Parameters
     ----------
     kind
-        ``bundled``, ``pbf``, ``osrm``, ``valhalla`` or ``straight``.
+        ``bundled``, ``pbf``, ``osrm``, ``valhalla``, ``straight`` or ``osrm-embedded``.
     source
-        The ``.pbf`` path (``pbf``) or the server's URL (``osrm``, ``valhalla``);
+        The ``.pbf`` path (``pbf``, ``osrm-embedded``) or the server's URL (``osrm``, ``valhalla``);
         ignored by the other kinds.
     option
         How the user gave ``source`` (``--osrm``, ``router_source``), named in errors.
@@ -196,8 +216,8 @@ def open_provider(
     ------
     InputError
         ``source`` is missing, the ``.pbf`` file does not exist, the URL is not an
-        http(s) URL, traffic was asked of a routing server, or ``max_snap_m``
-        is negative.
+        http(s) URL, traffic was asked of a routing server, ``max_snap_m``
+        is negative, or ``osrm-embedded`` was chosen without ``osrm-bindings``.
     """
     if max_snap_m is not None and not max_snap_m >= 0:
         raise InputError(
