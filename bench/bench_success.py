@@ -194,7 +194,7 @@ def write_history(attempts: list[tuple[str, datetime, bool]], folder: Path) -> P
 
 
 def fit_pattern_model(attempts: list[tuple[str, datetime, bool]], folder: Path) -> Any:
-    """Doorstep's home-pattern model (:class:`doorstep.learn.patterns.PatternRisk`) on the attempts."""
+    """The home patterns alone (:class:`doorstep.learn.patterns.PatternRisk`) on the attempts."""
     from doorstep.learn.features import known_table
     from doorstep.learn.history import read_history
     from doorstep.learn.patterns import PatternRisk
