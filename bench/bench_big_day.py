@@ -5,9 +5,9 @@ small overhead at every size, and still hand back a plan serving what fits.
 This generates clean Helsinki days with ``scripts/make_sample_manifest.py``'s
 order generator (one van per 80 orders, the sample's van shifts), by default
 
-* 1,000 orders, 13 vans, no breaks (the engine would choose PyVRP), and
+* 1,000 orders, 13 vans, no breaks (the engine now chooses the decomposition), and
 * 2,000 orders, 25 vans, with the sample's 30-minute breaks (it would choose
-  OR-Tools),
+  VROOM; OR-Tools before the measurements in BENCHMARKS.md).
 
 builds the travel-time matrices on the bundled roads (``OsmProvider``; cached
 on disk after the first build, not timed) and plans each day with every

@@ -33,6 +33,16 @@ def test_big_days_are_decomposed_unless_locked() -> None:
     assert choose_backend(locked).name == "ortools"
 
 
+def test_big_days_with_breaks_go_to_vroom() -> None:
+    """From the threshold, drivers' breaks send the day to VROOM whole (measured at 2,000)."""
+    from doorstep.domain import TimeWindow
+    from doorstep.domain.fleet import Break
+
+    rest = Break(TimeWindow(11 * 3600, 13 * 3600), 1800)
+    day = problem(_orders(DECOMPOSE_MIN_ORDERS), [van("A", break_=rest), van("B")])
+    assert choose_backend(day).name == "vroom"
+
+
 def test_big_days_of_several_depots_are_split_by_depot() -> None:
     """Two depots and enough orders: the depot split; one depot and as many: the decomposition."""
     orders = _orders(DEPOTS_MIN_ORDERS)
