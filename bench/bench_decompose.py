@@ -32,7 +32,7 @@ import sys
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
-from bench_routing import _bks, _done, _real_distance, run_pyvrp, summarise
+from bench_routing import _bks, _done, engine_row, run_pyvrp, summarise
 from doorstep.plan.decompose import FIRST_SHARE, ROUNDS, TARGET_SIZE
 from machine import describe, reference_seconds
 
@@ -50,7 +50,6 @@ def run_decompose(
     runner: str,
 ) -> dict[str, object]:
     """Doorstep's decomposition over PyVRP, scored on the instance's real distances."""
-    from doorstep.io.instances import read_instance
     from doorstep.plan.benchmark import solve_instance
     from doorstep.plan.decompose import DecomposeSolver
     from doorstep.plan.parallel import SerialRunner, default_runner
@@ -64,18 +63,7 @@ def run_decompose(
         rounds=rounds,
     )
     r = solve_instance(Path(path), solver, Objective.VEHICLES, time_limit, seed)
-    inst = read_instance(path)
-    points = [(inst.depots[0].location.lon, inst.depots[0].location.lat)] + [
-        (o.location.lon, o.location.lat) for o in inst.orders
-    ]
-    number = {o.id: i + 1 for i, o in enumerate(inst.orders)}
-    routes = [[number[o] for o in route] for route in r.routes]
-    return {
-        "vehicles": r.vehicles,
-        "distance": _real_distance(points, routes),
-        "feasible": r.feasible,
-        "seconds": r.runtime_s,
-    }
+    return engine_row(path, r)
 
 
 def run(solver: str, path: str, args: argparse.Namespace) -> dict[str, object]:

@@ -31,6 +31,7 @@ import sys
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from machine import describe, reference_seconds
 
@@ -50,12 +51,18 @@ def run_engine(
     backend: str, path: str, objective: str, time_limit: float, seed: int
 ) -> dict[str, object]:
     """Doorstep's engine with one backend, scored on the instance's real distances."""
-    from doorstep.io.instances import read_instance
     from doorstep.plan.benchmark import solve_instance
     from doorstep.plan.problem import Objective
     from doorstep.plan.registry import backend_named
 
     r = solve_instance(Path(path), backend_named(backend), Objective(objective), time_limit, seed)
+    return engine_row(path, r)
+
+
+def engine_row(path: str, r: Any) -> dict[str, object]:
+    """A Doorstep run (``solve_instance``'s result) scored on the instance's real distances."""
+    from doorstep.io.instances import read_instance
+
     inst = read_instance(path)
     points = [(inst.depots[0].location.lon, inst.depots[0].location.lat)] + [
         (o.location.lon, o.location.lat) for o in inst.orders
