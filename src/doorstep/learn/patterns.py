@@ -63,6 +63,25 @@ class HomePatterns:
         """The number of patterns."""
         return len(self.shares)
 
+    def joint(self, attempts: FloatArray, failures: FloatArray) -> FloatArray:
+        """The log of P(history, pattern), per customer (rows) and pattern (columns).
+
+        Parameters
+        ----------
+        attempts, failures
+            ``m x BANDS`` counts per customer and band.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``m x K`` log-probabilities.
+        """
+        log_rate = np.log(np.clip(self.rates, _EPS, 1 - _EPS))
+        log_miss = np.log(np.clip(1 - self.rates, _EPS, 1))
+        out: FloatArray = failures @ log_rate.T + (attempts - failures) @ log_miss.T
+        out += np.log(np.clip(self.shares, _EPS, 1))[None, :]
+        return out
+
     def posterior(self, attempts: FloatArray, failures: FloatArray) -> FloatArray:
         """Each customer's chance of following each pattern, given their history.
 
@@ -76,10 +95,7 @@ class HomePatterns:
         numpy.ndarray
             ``m x K`` rows summing to 1.
         """
-        log_rate = np.log(np.clip(self.rates, _EPS, 1 - _EPS))
-        log_miss = np.log(np.clip(1 - self.rates, _EPS, 1))
-        loglik = failures @ log_rate.T + (attempts - failures) @ log_miss.T
-        loglik += np.log(np.clip(self.shares, _EPS, 1))[None, :]
+        loglik = self.joint(attempts, failures)
         loglik -= loglik.max(axis=1, keepdims=True)
         weights = np.exp(loglik)
         out: FloatArray = weights / weights.sum(axis=1, keepdims=True)
@@ -235,10 +251,7 @@ def _m_step(
 
 def _loglik(patterns: HomePatterns, attempts: FloatArray, failures: FloatArray) -> float:
     """Log-likelihood of the customers' histories under ``patterns``."""
-    log_rate = np.log(np.clip(patterns.rates, _EPS, 1 - _EPS))
-    log_miss = np.log(np.clip(1 - patterns.rates, _EPS, 1))
-    loglik = failures @ log_rate.T + (attempts - failures) @ log_miss.T
-    loglik += np.log(np.clip(patterns.shares, _EPS, 1))[None, :]
+    loglik = patterns.joint(attempts, failures)
     top = loglik.max(axis=1, keepdims=True)
     return float((top[:, 0] + np.log(np.exp(loglik - top).sum(axis=1))).sum())
 
