@@ -66,9 +66,14 @@ class CountingRunner(SerialRunner):
         self.fail_every = fail_every
 
     def map(
-        self, fn: Callable[[T], R], tasks: Sequence[T], *, timeout_s: float | None = None
+        self,
+        fn: Callable[[T], R],
+        tasks: Sequence[T],
+        *,
+        timeout_s: float | None = None,
+        stop: Callable[[], bool] | None = None,
     ) -> list[R | None]:
-        out = super().map(fn, tasks, timeout_s=timeout_s)
+        out = super().map(fn, tasks, timeout_s=timeout_s, stop=stop)
         for k in range(len(out)):
             self.tasks += 1
             if self.fail_every and self.tasks % self.fail_every == 0:

@@ -272,9 +272,14 @@ class FailingRunner(SerialRunner):
         self.fail = fail
 
     def map(
-        self, fn: Callable[[Any], Any], tasks: Sequence[Any], *, timeout_s: float | None = None
+        self,
+        fn: Callable[[Any], Any],
+        tasks: Sequence[Any],
+        *,
+        timeout_s: float | None = None,
+        stop: Callable[[], bool] | None = None,
     ) -> list[Any]:
-        out = super().map(fn, tasks, timeout_s=timeout_s)
+        out = super().map(fn, tasks, timeout_s=timeout_s, stop=stop)
         out[self.fail] = None
         return out
 

@@ -91,6 +91,21 @@ def test_serial_runner_starts_no_task_after_the_deadline() -> None:
     assert results == [0, None, None]
 
 
+def test_serial_runner_starts_no_task_once_stopped() -> None:
+    """Once ``stop()`` holds (Ctrl-C), the tasks not started give None."""
+    runner = SerialRunner()
+    ran: list[int] = []
+
+    def stop() -> bool:
+        return len(ran) >= 2
+
+    def record(x: int) -> int:
+        ran.append(x)
+        return x
+
+    assert runner.map(record, [5, 6, 7, 8], stop=stop) == [5, 6, None, None]
+
+
 def test_default_runner_follows_the_settings(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -265,6 +280,23 @@ def test_tasks_not_done_by_the_deadline_give_none(on_cluster: RayRunner) -> None
 
 
 @pytest.mark.ray
+def test_a_stop_ends_the_wait_at_once_and_cancels_what_runs(on_cluster: RayRunner) -> None:
+    """Ctrl-C (``stop`` turning True) ends a long wait within a second.
+
+    Done tasks keep their results, running ones give None, the cluster is free again.
+    """
+    began = time.perf_counter()
+
+    def stop() -> bool:
+        return time.perf_counter() - began > 2.0
+
+    results = on_cluster.map(slow_echo, [(0, 0.0), (1, 60.0)], timeout_s=60.0, stop=stop)
+    assert results == [0, None]
+    assert time.perf_counter() - began < 6  # not the 60 s timeout
+    assert on_cluster.map(square, [4, 5], timeout_s=30.0) == [16, 25]  # the CPUs came back
+
+
+@pytest.mark.ray
 def test_a_client_without_the_token_is_refused(cluster: Any, tmp_path: Path) -> None:
     """Token authentication stays on: a process without the token runs serially, warned."""
     code = (
@@ -323,9 +355,11 @@ class Counting:
         """The inner runner's."""
         self.inner.prepare()
 
-    def map(self, fn: Any, tasks: Any, *, timeout_s: float | None = None) -> list[Any]:
+    def map(
+        self, fn: Any, tasks: Any, *, timeout_s: float | None = None, stop: Any = None
+    ) -> list[Any]:
         """The inner runner's results, counted."""
-        results = self.inner.map(fn, tasks, timeout_s=timeout_s)
+        results = self.inner.map(fn, tasks, timeout_s=timeout_s, stop=stop)
         self.solved += sum(r is not None for r in results)
         return results
 

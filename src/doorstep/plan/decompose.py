@@ -52,6 +52,7 @@ from doorstep.plan.solver import (
     Solver,
     SolveRequest,
     SolveSettings,
+    stop_on_interrupt,
 )
 from doorstep.plan.subproblem import Score, SubProblem, restrict, score
 
@@ -292,7 +293,13 @@ class DecomposeSolver(Solver):
             ]
             # Parts stop themselves at not_after; a late start (a worker starting up)
             # costs later rounds time, not this round's results.
-            results = runner.map(solve_part, tasks, timeout_s=deadline.left() + PART_GRACE_S)
+            with stop_on_interrupt(deadline):  # Ctrl-C ends the wait, not only the parts
+                results = runner.map(
+                    solve_part,
+                    tasks,
+                    timeout_s=deadline.left() + PART_GRACE_S,
+                    stop=lambda: deadline.interrupted,
+                )
             routes, taken = _merge(routes, groups, parts, results)
             if any(r is not None and r.interrupted for r in results):
                 deadline.stop()

@@ -61,6 +61,7 @@ from doorstep.plan.solver import (
     Solver,
     SolveRequest,
     SolveSettings,
+    stop_on_interrupt,
 )
 from doorstep.plan.subproblem import SubProblem, restrict, score
 
@@ -501,7 +502,11 @@ class DepotSplitSolver(Solver):
         finish_by = time.time() + budget
         tasks = [DepotTask(p.sub.problem, self.base, settings, finish_by) for p in parts]
         # Wait up to the whole deadline: a depot a little late still beats inserting its orders.
-        results = runner.map(solve_depot, tasks, timeout_s=request.deadline.left())
+        deadline = request.deadline
+        with stop_on_interrupt(deadline):  # Ctrl-C ends the wait: what is done is kept
+            results = runner.map(
+                solve_depot, tasks, timeout_s=deadline.left(), stop=lambda: deadline.interrupted
+            )
         routes: list[RouteAssignment] = []
         loose: list[int] = []
         for part, result in zip(parts, results, strict=True):

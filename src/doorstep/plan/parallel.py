@@ -48,7 +48,12 @@ class Runner(Protocol):
         ...
 
     def map(
-        self, fn: Callable[[T], R], tasks: Sequence[T], *, timeout_s: float | None = None
+        self,
+        fn: Callable[[T], R],
+        tasks: Sequence[T],
+        *,
+        timeout_s: float | None = None,
+        stop: Callable[[], bool] | None = None,
     ) -> list[R | None]:
         """``fn`` applied to each task, results in task order.
 
@@ -62,6 +67,9 @@ class Runner(Protocol):
             Seconds the caller can wait for all of them (its deadline, with the
             sub-problems' own time limits inside it); ``None``: no limit. A task
             not done by then gives ``None``.
+        stop
+            Asked while waiting (about every :data:`STOP_POLL_S`); once it
+            returns True (Ctrl-C), the wait ends and tasks not done give ``None``.
 
         Returns
         -------
@@ -85,17 +93,23 @@ class SerialRunner:
         """Nothing to prepare."""
 
     def map(
-        self, fn: Callable[[T], R], tasks: Sequence[T], *, timeout_s: float | None = None
+        self,
+        fn: Callable[[T], R],
+        tasks: Sequence[T],
+        *,
+        timeout_s: float | None = None,
+        stop: Callable[[], bool] | None = None,
     ) -> list[R | None]:
         """``fn`` over ``tasks`` in order; a task that raises gives ``None`` (logged).
 
-        With ``timeout_s``, tasks not started by then give ``None`` (a task that
-        has started runs to its own end: this process cannot stop it).
+        With ``timeout_s``, or once ``stop()`` holds, tasks not started by then
+        give ``None`` (a task that has started runs to its own end: this process
+        cannot stop it, but a solve stops itself on Ctrl-C).
         """
         end = None if timeout_s is None else time.perf_counter() + timeout_s
         results: list[R | None] = []
         for task in tasks:
-            if end is not None and time.perf_counter() >= end:
+            if (end is not None and time.perf_counter() >= end) or (stop is not None and stop()):
                 results.append(None)
                 continue
             try:
@@ -112,6 +126,9 @@ _START = threading.Lock()
 """Held while Ray starts or connects, so two planning threads start it once."""
 _UNAVAILABLE: dict[str | None, str] = {}
 """Address (``None``: the local Ray) -> why Ray could not start there; not tried again."""
+
+STOP_POLL_S = 0.25
+"""Seconds between two looks at a map's ``stop`` while Ray tasks run."""
 
 MAX_RETRIES = 1
 """Times Ray runs a sub-problem again when its worker process died (a crash, the
@@ -184,7 +201,12 @@ class RayRunner:
             threading.Thread(target=self._start, name="doorstep-ray-start", daemon=True).start()
 
     def map(
-        self, fn: Callable[[T], R], tasks: Sequence[T], *, timeout_s: float | None = None
+        self,
+        fn: Callable[[T], R],
+        tasks: Sequence[T],
+        *,
+        timeout_s: float | None = None,
+        stop: Callable[[], bool] | None = None,
     ) -> list[R | None]:
         """``fn`` over ``tasks`` as Ray tasks, results in task order.
 
@@ -198,6 +220,9 @@ class RayRunner:
         timeout_s
             Seconds to wait for all of them; tasks not done by then are cancelled
             and give ``None``. ``None``: wait until every task is done.
+        stop
+            Asked about every :data:`STOP_POLL_S` while waiting; once True
+            (Ctrl-C), tasks not done are cancelled at once and give ``None``.
 
         Returns
         -------
@@ -211,16 +236,17 @@ class RayRunner:
         end = None if timeout_s is None else time.perf_counter() + timeout_s
         if not self._start():
             left = None if end is None else max(0.0, end - time.perf_counter())
-            return SerialRunner().map(fn, tasks, timeout_s=left)
+            return SerialRunner().map(fn, tasks, timeout_s=left, stop=stop)
         import ray
 
         remote = _remote_call().options(max_retries=self.max_retries, retry_exceptions=False)
         refs = [remote.remote(fn, task) for task in tasks]
-        left = None if end is None else max(0.0, end - time.perf_counter())
-        done, pending = ray.wait(refs, num_returns=len(refs), timeout=left)
+        done, pending = _wait(refs, end, stop)
         for ref in pending:
             ray.cancel(ref, force=True)
-        if pending:
+        if pending and stop is not None and stop():
+            log.info("stopped: %d of %d sub-problems cancelled", len(pending), len(refs))
+        elif pending:
             log.warning(
                 "%d of %d sub-problems not done by the deadline; their parts are kept as they were",
                 len(pending),
@@ -251,6 +277,32 @@ class RayRunner:
                 )
                 return False
             return True
+
+
+def _wait(
+    refs: list[Any], end: float | None, stop: Callable[[], bool] | None
+) -> tuple[list[Any], list[Any]]:
+    """``ray.wait`` for every ref until ``end`` (perf_counter) or ``stop()``; (done, pending).
+
+    Without ``stop`` this is one ``ray.wait``; with it, waits of at most
+    :data:`STOP_POLL_S` so Ctrl-C (which only stops the caller's deadline) is
+    seen within that time instead of at the round's timeout.
+    """
+    import ray
+
+    done: list[Any] = []
+    pending = list(refs)
+    while pending:
+        left = None if end is None else max(0.0, end - time.perf_counter())
+        if stop is None:
+            ready, pending = ray.wait(pending, num_returns=len(pending), timeout=left)
+            return done + ready, pending
+        slice_s = STOP_POLL_S if left is None else min(STOP_POLL_S, left)
+        ready, pending = ray.wait(pending, num_returns=len(pending), timeout=slice_s)
+        done += ready
+        if (left is not None and left <= slice_s) or stop():
+            break
+    return done, pending
 
 
 def _ray_running() -> bool:
