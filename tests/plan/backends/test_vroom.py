@@ -123,6 +123,19 @@ def test_warm_start_becomes_vehicle_steps() -> None:
     assert build_model(p, warm=False).steps == {}
 
 
+def test_a_warm_start_vroom_refuses_is_dropped_for_a_cold_start() -> None:
+    """A warm start VROOM refuses (VroomInputException) is dropped: it plans cold.
+
+    Here the previous route misses a window at its end.
+    """
+    orders = [order(f"o{i}", i + 1, 0, service_min=30) for i in range(4)]
+    orders.append(order("early", 1, 1, windows=[(8 * H, 8 * H + 10 * M)]))
+    p = problem(orders, [van("A")], warm_start={"A": ("o0", "o1", "o2", "o3", "early")})
+    assert build_model(p).steps  # the warm start reaches VROOM, which refuses it
+    e = evaluate(p, VroomSolver().solve(p, SETTINGS))
+    assert e.feasible and e.kpis.served == 5, e.violations
+
+
 def test_claims_everything_but_locks_and_soft_windows() -> None:
     """Locks (vehicle pins and sequence prefixes) and soft windows are not modelled."""
     assert set(Feature) - VroomSolver.features == {Feature.LOCKS, Feature.SOFT_WINDOWS}

@@ -59,6 +59,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import vroom
+from vroom._vroom import VroomInputException
 
 from doorstep.domain.fleet import Vehicle
 from doorstep.domain.order import Order, OrderKind
@@ -122,7 +123,7 @@ class VroomSolver(Solver):
 
         Raises
         ------
-        RuntimeError, ValueError
+        RuntimeError, ValueError, VroomInputException
             When VROOM rejects the input without a warm start to blame.
         """
         problem = request.problem
@@ -136,10 +137,12 @@ class VroomSolver(Solver):
                 return _fallback(request)
             try:
                 solution = _run(model, request)
-            except (RuntimeError, ValueError):
+            except (RuntimeError, ValueError, VroomInputException):
                 if not model.steps:
                     raise
-                model = build_model(problem, warm=False)  # VROOM rejected the warm start
+                # VROOM rejected the warm start (e.g. "Infeasible route for vehicle 0":
+                # a route the evaluator accepts that VROOM's own timing does not).
+                model = build_model(problem, warm=False)
                 solution = _run(model, request)
             answer = solution.to_dict()
             cost = float(answer.get("summary", {}).get("cost", 0))
