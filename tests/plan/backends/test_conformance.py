@@ -19,7 +19,7 @@ from doorstep.plan.evaluator import Evaluation, evaluate
 from doorstep.plan.problem import Feature, Lock, Objective, Problem
 from doorstep.plan.reasons import explain
 from doorstep.plan.registry import backends
-from doorstep.plan.solver import SolveSettings
+from doorstep.plan.solver import Solver, SolveSettings
 from plan_problems import H, M, order, problem, van
 
 
@@ -273,9 +273,23 @@ CASES = [
 ]
 
 
+def _pyvrp_breaks_in_search() -> Solver:
+    from doorstep.plan.backends.pyvrp import PyVrpSolver
+
+    return PyVrpSolver(breaks="search")
+
+
+VARIANTS: dict[str, Callable[[], Solver]] = {"pyvrp-breaks-in-search": _pyvrp_breaks_in_search}
+"""Backends in a setting other than their default, held to the same suite."""
+
+
+def _solvers() -> dict[str, Callable[[], Solver]]:
+    return {**backends(), **VARIANTS}
+
+
 def _params() -> list[object]:
     out = []
-    for name, factory in backends().items():
+    for name, factory in _solvers().items():
         try:
             solver = factory()
         except ImportError:  # pragma: no cover - every backend ships with Doorstep
@@ -291,7 +305,7 @@ def test_backend_plans_are_feasible_and_behave(backend: str, case: Case) -> None
     """Each claimed feature: the evaluator finds the plan feasible, and the feature shows."""
     p = case.build()
     assert case.feature in p.features() or case.feature is Feature.CAPACITY
-    solver = backends()[backend]()
+    solver = _solvers()[backend]()
     assignment = solver.solve(p, SolveSettings(time_limit_s=1.0, seed=1))
     evaluation = evaluate(p, assignment, explain(p, assignment))
     assert evaluation.feasible, [v.message for v in evaluation.violations]

@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+import pytest
 from pytest import MonkeyPatch
 from pyvrp import PenaltyManager, PenaltyParams
 
 import doorstep.plan.backends.pyvrp as pyvrp_backend
-from doorstep.domain import Load
-from doorstep.domain.fleet import Costs
+from doorstep.domain import Load, TimeWindow
+from doorstep.domain.fleet import Break, Costs
 from doorstep.io.instances import read_instance
 from doorstep.plan.backends.pyvrp import (
     PyVrpSolver,
@@ -30,7 +32,7 @@ from doorstep.plan.evaluator import evaluate
 from doorstep.plan.problem import Objective, Problem
 from doorstep.plan.reasons import explain
 from doorstep.plan.solver import Deadline, Progress, SolveRequest, SolveSettings
-from plan_problems import order, problem, van
+from plan_problems import H, M, order, problem, van
 
 DATA = Path(__file__).parents[2] / "data"
 
@@ -66,20 +68,18 @@ def test_the_vehicles_objective_first_removes_vehicles_while_a_plan_stays_feasib
     """Fleet minimisation leaves C101's 25 vehicles at a feasible smaller fleet."""
     day = _c101(Objective.VEHICLES)
     model = build_model(day)
-    assert _fleet_can_shrink(day, model.data)
-    data, plan = _minimise_fleet(model.data, _Stop(float("inf"), 3000, None), seed=1)
+    assert _fleet_can_shrink(day, model)
+    data, plan = _minimise_fleet(model.data, _Stop(float("inf"), 3000, None), seed=1, dims=1)
     assert plan is not None and plan.is_feasible() and plan.is_complete()
     assert data.vehicle_type(0).num_available == plan.num_routes() < 25
-    assert plan.num_routes() >= _fleet_lower_bound(model.data) == 10  # 1810 parcels / 200
+    assert plan.num_routes() >= _fleet_lower_bound(model.data, 1) == 10  # 1810 parcels / 200
 
 
 def test_fleet_minimisation_only_applies_to_one_vehicle_type_with_every_order_required() -> None:
     """Distance objective, optional orders or a mixed fleet keep the fleet as given."""
-    assert not _fleet_can_shrink(
-        _c101(Objective.DISTANCE), build_model(_c101(Objective.DISTANCE)).data
-    )
+    assert not _fleet_can_shrink(_c101(Objective.DISTANCE), build_model(_c101(Objective.DISTANCE)))
     optional = problem([order("a", 1, 1)], [van("A")], objective=Objective.VEHICLES)
-    assert not _fleet_can_shrink(optional, build_model(optional).data)
+    assert not _fleet_can_shrink(optional, build_model(optional))
     mixed = replace(_c101(Objective.VEHICLES), all_required=True)
     vehicles = mixed.fleet.vehicles
     mixed = replace(
@@ -89,7 +89,7 @@ def test_fleet_minimisation_only_applies_to_one_vehicle_type_with_every_order_re
             vehicles=(replace(vehicles[0], capacity=Load(100)), *vehicles[1:]),
         ),
     )
-    assert not _fleet_can_shrink(mixed, build_model(mixed).data)
+    assert not _fleet_can_shrink(mixed, build_model(mixed))
 
 
 def test_a_raised_penalty_cap_keeps_pyvrps_starting_penalties() -> None:
@@ -259,3 +259,102 @@ def test_a_search_over_budget_skips_the_exhaustive_search_on_each_new_best() -> 
     assert solve_params(data).ils.exhaustive_on_best
     assert not solve_params(data, exhaustive=False).ils.exhaustive_on_best
     assert fits_budget(data, None) and fits_budget(data, 1.0)
+
+
+# Breaks planned inside the search (PyVrpSolver(breaks="search")).
+
+LUNCH = Break(TimeWindow(10 * H, 11 * H), 30 * M)
+LATE_LUNCH = Break(TimeWindow(12 * H, 13 * H), 20 * M)
+
+
+def _lunch_day(objective: Objective = Objective.COST) -> Problem:
+    orders = [order(f"o{i}", i % 4 + 1, i // 4, service_min=20) for i in range(12)]
+    vans = [van("A", break_=LUNCH), van("B", break_=LATE_LUNCH), van("C"), van("D", break_=LUNCH)]
+    return problem(orders, vans, objective=objective)
+
+
+def test_breaks_in_search_give_each_vehicle_with_a_break_one_break_stop() -> None:
+    """One optional break stop per vehicle with a break, in its kind's load dimension.
+
+    Windowed so the break ends in its window; shifts are not shortened; vehicles
+    without a break have no room for one.
+    """
+    day = _lunch_day()
+    model = build_model(day, breaks_in_search=True)
+    data = model.data
+    breaks = [c for k, c in enumerate(data.clients()) if model.is_break(k)]
+    assert len(breaks) == 3 and model.order_dims == len(load_dimensions(day))
+    assert data.num_load_dimensions == model.order_dims + 2  # the orders', one per break kind
+    assert sorted((c.tw_early, c.tw_late, c.service_duration) for c in breaks) == [
+        (10 * H, 10 * H + 30 * M, 30 * M),
+        (10 * H, 10 * H + 30 * M, 30 * M),
+        (12 * H, 12 * H + 40 * M, 20 * M),
+    ]
+    assert not any(c.required for c in breaks) and all(c.prize > 0 for c in breaks)
+    here = breaks[0].location
+    for profile in range(data.num_profiles):
+        assert not np.asarray(data.distance_matrix(profile))[here].any()
+        assert not np.asarray(data.duration_matrix(profile))[:, here].any()
+    rooms = {
+        day.fleet.vehicles[v].id: list(data.vehicle_type(t).capacity[model.order_dims :])
+        for t, vs in enumerate(model.vehicles_of_type)
+        for v in vs
+    }
+    assert rooms["A"] == rooms["D"] == [1, 0] and rooms["B"] == [0, 1] and rooms["C"] == [0, 0]
+    by_name = {vt.name: vt for vt in data.vehicle_types()}
+    after = {vt.name: vt for vt in build_model(day).data.vehicle_types()}
+    assert by_name["A"].tw_late == after["A"].tw_late + 30 * M  # the full shift
+
+
+def test_a_break_stop_becomes_the_routes_break_and_the_evaluator_accepts_it() -> None:
+    """PyVRP's own break positions reach the routes.
+
+    The plan is feasible and every break lies in its window.
+    """
+    day = _lunch_day()
+    model = build_model(day, breaks_in_search=True)
+    best = pyvrp_backend._search(
+        day, model, _Stop(float("inf"), 2000, None), None, SolveSettings(seed=1)
+    )
+    routes = pyvrp_backend._routes(best, model)
+    with_break = [r for r in routes if day.fleet.vehicles[r.vehicle].break_ is not None]
+    assert with_break and all(r.break_after is not None for r in with_break)
+    assert all(r.break_after is None for r in routes if r not in with_break)
+    assignment = PyVrpSolver(breaks="search").solve(day, SolveSettings(time_limit_s=2, seed=1))
+    e = evaluate(day, assignment, explain(day, assignment))
+    assert e.feasible and e.kpis.served == 12, [v.message for v in e.violations]
+    for route in e.plan.routes:
+        brk = next(v.break_ for v in day.fleet.vehicles if v.id == route.vehicle_id)
+        if brk is not None and route.break_start_s is not None:
+            assert brk.window.start <= route.break_start_s <= brk.window.end - brk.duration_s
+
+
+def test_no_vehicle_is_taken_out_for_its_break_alone() -> None:
+    """A break stop is worth less than a vehicle's fixed cost: one order, one route."""
+    day = problem([order("a", 1, 1)], [van("A", break_=LUNCH), van("B", break_=LUNCH)])
+    model = build_model(day, breaks_in_search=True)
+    fixed = {vt.fixed_cost for vt in model.data.vehicle_types()}
+    prizes = {c.prize for k, c in enumerate(model.data.clients()) if model.is_break(k)}
+    assert fixed and max(prizes) < min(fixed)
+    assignment = PyVrpSolver(breaks="search").solve(day, SolveSettings(time_limit_s=1, seed=1))
+    assert len([r for r in assignment.routes if r.orders]) == 1
+
+
+def test_breaks_in_search_keep_the_fleet_minimisation() -> None:
+    """Vehicles first with breaks: break stops do not stop the fleet shrinking.
+
+    Nor do they count in the fleet's capacity bound.
+    """
+    c101 = _c101(Objective.VEHICLES)
+    pause = Break(TimeWindow(400, 700), 30)  # inside C101's horizon (0-1236)
+    vehicles = tuple(replace(v, break_=pause) for v in c101.fleet.vehicles)
+    day = replace(c101, fleet=replace(c101.fleet, vehicles=vehicles))
+    model = build_model(day, breaks_in_search=True)
+    assert _fleet_can_shrink(day, model)
+    assert _fleet_lower_bound(model.data, model.order_dims) == 10
+
+
+def test_an_unknown_break_mode_is_refused() -> None:
+    """Only ``after`` and ``search`` are break modes."""
+    with pytest.raises(ValueError, match="breaks must be one of"):
+        PyVrpSolver(breaks="later")  # type: ignore[arg-type]

@@ -32,10 +32,16 @@ How the planning model maps onto PyVRP 0.14:
   search and the break placement after it (orders the placement cut for lack
   of time are explained as ``time_ran_out``).
 
-* **Breaks** are not a PyVRP concept: each vehicle with a break plans with its
-  shift and maximum duration shortened by the break, and
-  :func:`doorstep.plan.repair.place_breaks` then puts every break where the
-  evaluator finds it best. The evaluator checks the result.
+* **Breaks** are not a PyVRP concept. By default each vehicle with a break gets
+  a break stop planned inside the search: an optional client at a location 0 m
+  and 0 s from everywhere, with the break's window and duration, in a load
+  dimension where only that vehicle has room for one (:func:`build_model`).
+  Its position becomes the route's ``break_after``, and
+  :func:`doorstep.plan.repair.place_breaks` checks it with the real travel
+  times (moving it, or dropping a stop, only if it must). With
+  ``breaks="after"``, each vehicle plans with its shift and maximum duration
+  shortened by the break and every break is placed after the search. The
+  evaluator checks the result.
 
 Not modelled (the engine sends such problems to OR-Tools): locks and soft
 windows. Warm starts are passed as PyVRP's initial solution.
@@ -46,6 +52,7 @@ from __future__ import annotations
 import time
 import warnings
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import pyvrp
@@ -83,6 +90,14 @@ FORBIDDEN = 10**9
 MILLI = 1000
 FINISH_SHARE = 0.1
 """Share of the time limit kept for placing breaks after the search (days with breaks)."""
+
+BreakMode = Literal["after", "search"]
+"""Where :class:`PyVrpSolver` plans breaks: after the search, or inside it."""
+BREAK_MODES: tuple[BreakMode, ...] = ("after", "search")
+
+BREAK_PRIZE_M = 10**7
+"""A break stop's least prize when the vehicles cost nothing to use (10,000 km):
+more than any distance a break's time could buy (see :func:`_break_prize`)."""
 
 FLEET_SHARE = 0.5
 """Share of the search budget ``Objective.VEHICLES`` spends removing vehicles.
@@ -162,6 +177,12 @@ class _Model:
     shipment_orders: list[tuple[int, int]] = field(default_factory=list)
     vehicles_of_type: list[list[int]] = field(default_factory=list)
     """Vehicle indices of each PyVRP vehicle type (identical vehicles share a type)."""
+    order_dims: int = 1
+    """Load dimensions of the orders; the dimensions after them count breaks."""
+
+    def is_break(self, client: int) -> bool:
+        """Whether PyVRP client ``client`` is a break stop (they come after the orders')."""
+        return client >= len(self.client_order)
 
 
 class PyVrpSolver(Solver):
@@ -169,6 +190,23 @@ class PyVrpSolver(Solver):
 
     name = "pyvrp"
     features = frozenset(Feature) - {Feature.LOCKS, Feature.SOFT_WINDOWS}
+
+    def __init__(self, breaks: BreakMode = "search") -> None:
+        """A PyVRP backend.
+
+        Parameters
+        ----------
+        breaks
+            ``search`` (the default): one break stop per vehicle planned inside
+            the search (:func:`build_model`); ``after``: vehicles plan with their
+            shifts shortened by the break, placed after the search. Inside the
+            search served more orders at about half the cost plus penalties on
+            the Helsinki days with breaks (``bench/bench_breaks.py``,
+            ``bench/bench_big_day.py``; BENCHMARKS.md).
+        """
+        if breaks not in BREAK_MODES:
+            raise ValueError(f"breaks must be one of {BREAK_MODES}, not {breaks!r}")
+        self.breaks = breaks
 
     def plan(self, request: SolveRequest) -> Planned:
         """Plan ``request.problem`` with PyVRP; Ctrl-C stops the search and keeps the best plan.
@@ -185,7 +223,7 @@ class PyVrpSolver(Solver):
             and PyVRP's cost in cents.
         """
         problem, settings = request.problem, request.settings
-        model = build_model(problem)
+        model = build_model(problem, breaks_in_search=self.breaks == "search")
         if not model.client_order and not model.shipment_orders:
             return (), None
         limit = settings.time_limit_s
@@ -610,10 +648,10 @@ def _search(
     has passed the start is returned as it is.
     """
     data = model.data
-    if _fleet_can_shrink(problem, data):
+    if _fleet_can_shrink(problem, model):
         seconds, total = stop.seconds, settings.max_iterations
         stop.limit(seconds * FLEET_SHARE, None if total is None else int(total * FLEET_SHARE))
-        data, smaller = _minimise_fleet(data, stop, settings.seed)
+        data, smaller = _minimise_fleet(data, stop, settings.seed, model.order_dims)
         initial = smaller or initial
         stop.limit(seconds, total)
     budget = CONSTRUCT_SHARE * stop.seconds
@@ -638,22 +676,31 @@ def _search(
     return result.best
 
 
-def _fleet_can_shrink(problem: Problem, data: pyvrp.ProblemData) -> bool:
-    """Whether the vehicles objective can search for a smaller fleet first."""
+def _fleet_can_shrink(problem: Problem, model: _Model) -> bool:
+    """Whether the vehicles objective can search for a smaller fleet first.
+
+    Every order must be required (break stops are optional: a vehicle removed
+    takes its break stop's prize with it, the same for every fleet).
+    """
+    data = model.data
     return (
         problem.objective is Objective.VEHICLES
         and data.num_vehicle_types == 1
         and data.num_groups == 0
-        and all(c.required for c in data.clients())
+        and all(c.required for k, c in enumerate(data.clients()) if not model.is_break(k))
         and all(s.required for s in data.shipments())
     )
 
 
-def _fleet_lower_bound(data: pyvrp.ProblemData) -> int:
-    """Vehicles the clients' deliveries and pickups need at least, by capacity."""
+def _fleet_lower_bound(data: pyvrp.ProblemData, dims: int) -> int:
+    """Vehicles the clients' deliveries and pickups need at least, by capacity.
+
+    Only the first ``dims`` load dimensions (the orders'; break stops count
+    in the others) bound the fleet.
+    """
     capacity = data.vehicle_type(0).capacity
     need = 1
-    for k, cap in enumerate(capacity):
+    for k, cap in enumerate(capacity[:dims]):
         if cap <= 0:
             continue
         for amounts in (
@@ -665,7 +712,7 @@ def _fleet_lower_bound(data: pyvrp.ProblemData) -> int:
 
 
 def _minimise_fleet(
-    data: pyvrp.ProblemData, stop: _Stop, seed: int
+    data: pyvrp.ProblemData, stop: _Stop, seed: int, dims: int
 ) -> tuple[pyvrp.ProblemData, pyvrp.Solution | None]:
     """Drop vehicles while PyVRP still finds a feasible plan within ``stop``'s limit.
 
@@ -674,7 +721,7 @@ def _minimise_fleet(
     """
     best = None
     fleet = data.vehicle_type(0)
-    lower = _fleet_lower_bound(data)
+    lower = _fleet_lower_bound(data, dims)
     while fleet.num_available > lower and not stop.interrupted:
         trial = data.replace(vehicle_types=[fleet.replace(num_available=fleet.num_available - 1)])
         budget = CONSTRUCT_SHARE * stop.seconds
@@ -815,8 +862,54 @@ def _amounts(amounts: tuple[int, ...], dims: tuple[int, ...]) -> list[int]:
     return [amounts[k] for k in dims]
 
 
-def build_model(problem: Problem) -> _Model:
-    """Translate ``problem`` into PyVRP's ``ProblemData``."""
+def _break_kinds(problem: Problem) -> list[tuple[int, int, int]]:
+    """The distinct breaks of the fleet: (window start, window end, duration)."""
+    kinds = (_break_kind(v) for v in problem.fleet.vehicles)
+    return [k for k in dict.fromkeys(kinds) if k is not None]
+
+
+def _break_kind(vehicle: Vehicle) -> tuple[int, int, int] | None:
+    """``vehicle``'s entry in :func:`_break_kinds` (None without a break)."""
+    b = vehicle.break_
+    return None if b is None else (b.window.start, b.window.end, b.duration_s)
+
+
+def _break_prize(fixed: list[int], prizes: list[int]) -> int:
+    """The prize of a break stop of vehicles whose fixed costs are ``fixed``.
+
+    Just under the cheapest of those fixed costs, so no vehicle is taken out
+    for its break alone but a route loses more by skipping its break than any
+    distance or time saves; when vehicles cost nothing to use,
+    :data:`BREAK_PRIZE_M` or twice the dearest order, whichever is more.
+    """
+    cheapest = min(fixed)
+    if cheapest > 1:
+        return cheapest - 1
+    return max(BREAK_PRIZE_M, 2 * max(prizes, default=0) + 1)
+
+
+def build_model(problem: Problem, *, breaks_in_search: bool = False) -> _Model:
+    """Translate ``problem`` into PyVRP's ``ProblemData``.
+
+    Parameters
+    ----------
+    problem
+        The day.
+    breaks_in_search
+        Plan breaks inside the search: each vehicle with a break gets a break
+        stop (an optional client at a location 0 m and 0 s from everywhere, its
+        window the break's, its service the break's duration), one load
+        dimension per kind of break with room for one, and its full shift.
+        Otherwise vehicles plan with their shift and maximum duration shortened
+        by the break, placed afterwards (:func:`doorstep.plan.repair.place_breaks`).
+        A break stop costs no travel: the leg it sits on is not counted, so the
+        search sees routes up to one leg short; the evaluator counts it.
+
+    Returns
+    -------
+    _Model
+        The PyVRP data and the way back to orders and vehicles.
+    """
     vehicles = problem.fleet.vehicles
     servable = [
         any(problem.can_serve(v, o) and _fits(o, v) for v in vehicles)
@@ -832,12 +925,15 @@ def build_model(problem: Problem) -> _Model:
     shipments: list[pyvrp.Shipment] = []
     paired = {p for pair in problem.pairs() for p in pair}
     dims = load_dimensions(problem)
-    nothing = [0] * len(dims)
+    kinds = _break_kinds(problem) if breaks_in_search else []
+    no_break = [0] * len(kinds)
+    nothing = [0] * len(dims) + no_break
+    model.order_dims = len(dims)
     for i, order in enumerate(problem.orders):
         if i in paired or not servable[i]:
             continue
         location = problem.order_location(i)
-        amounts = _amounts(order.demand.as_tuple(), dims)
+        amounts = _amounts(order.demand.as_tuple(), dims) + no_break
         delivery = amounts if order.kind is OrderKind.DELIVERY else nothing
         pickup = amounts if order.kind is OrderKind.PICKUP else nothing
         windows = range(len(order.windows)) if len(order.windows) > 1 else [0]
@@ -878,7 +974,7 @@ def build_model(problem: Problem) -> _Model:
                 delivery_tw_early=d_early,
                 delivery_tw_late=d_late,
                 delivery_service_duration=d.service_s,
-                amount=_amounts(d.demand.as_tuple(), dims),
+                amount=_amounts(d.demand.as_tuple(), dims) + no_break,
                 prize=0
                 if problem.all_required
                 else _prize(problem, first) + _prize(problem, second),
@@ -912,18 +1008,23 @@ def build_model(problem: Problem) -> _Model:
                 dur[barred, :] = dur[:, barred] = FORBIDDEN
             np.fill_diagonal(dist, 0)
             np.fill_diagonal(dur, 0)
+            if kinds:  # the break stops' location: nowhere, 0 m and 0 s from everywhere
+                dist = np.pad(dist, ((0, 1), (0, 1)))
+                dur = np.pad(dur, ((0, 1), (0, 1)))
             distance_matrices.append(dist)
             duration_matrices.append(dur)
         fixed, per_m, per_s = _scale(problem, vehicle)
         shift = vehicle.shift
-        pause = vehicle.break_.duration_s if vehicle.break_ is not None else 0
+        pause = vehicle.break_.duration_s if vehicle.break_ is not None and not kinds else 0
+        capacity = _amounts(vehicle.capacity.as_tuple(), dims)
+        capacity += [int(kind == _break_kind(vehicle)) for kind in kinds]
         max_duration = (
             vehicle.max_duration_s - pause
             if vehicle.max_duration_s is not None
             else np.iinfo(np.int64).max
         )
         spec = (
-            tuple(_amounts(vehicle.capacity.as_tuple(), dims)),
+            tuple(capacity),
             problem.start_location(vehicle),
             problem.end_location(vehicle),
             fixed,
@@ -942,7 +1043,7 @@ def build_model(problem: Problem) -> _Model:
         vehicle_types.append(
             pyvrp.VehicleType(
                 1,
-                capacity=_amounts(vehicle.capacity.as_tuple(), dims),
+                capacity=capacity,
                 start_depot=problem.start_location(vehicle),
                 end_depot=problem.end_location(vehicle),
                 fixed_cost=fixed,
@@ -959,6 +1060,26 @@ def build_model(problem: Problem) -> _Model:
         vt.replace(num_available=len(model.vehicles_of_type[t]))
         for t, vt in enumerate(vehicle_types)
     ]
+    if kinds:
+        locations.append(locations[0])  # the break stops' (distances 0 to and from anywhere)
+        prizes = [c.prize for c in clients] + [s.prize for s in shipments]
+        for k, (early, end, duration) in enumerate(kinds):
+            own = [v for v in vehicles if _break_kind(v) == (early, end, duration)]
+            prize = _break_prize([_scale(problem, v)[0] for v in own], prizes)
+            delivery = [0] * len(dims) + [int(j == k) for j in range(len(kinds))]
+            clients += [
+                pyvrp.Client(
+                    problem.location_count,
+                    delivery=delivery,
+                    pickup=nothing,
+                    service_duration=duration,
+                    tw_early=early,
+                    tw_late=end - duration,
+                    prize=prize,
+                    required=False,
+                )
+                for _ in own
+            ]
     model.data = pyvrp.ProblemData(
         locations,
         clients,
@@ -973,18 +1094,23 @@ def build_model(problem: Problem) -> _Model:
 
 
 def _routes(solution: pyvrp.Solution, model: _Model) -> tuple[RouteAssignment, ...]:
+    """The solution's routes by vehicle; a break stop becomes the route's ``break_after``."""
     out = []
     free = [list(vehicles) for vehicles in model.vehicles_of_type]
     for route in solution.routes():
         orders: list[int] = []
+        break_after: int | None = None
         for activity in route.schedule():
-            if activity.is_client():
+            if activity.is_client() and model.is_break(activity.idx):
+                break_after = len(orders) - 1
+            elif activity.is_client():
                 orders.append(model.client_order[activity.idx])
             elif activity.is_shipment():
                 pickup, delivery = model.shipment_orders[activity.idx]
                 orders.append(pickup if activity.is_pickup() else delivery)
         if orders:
-            out.append(RouteAssignment(free[route.vehicle_type()].pop(0), tuple(orders)))
+            vehicle = free[route.vehicle_type()].pop(0)
+            out.append(RouteAssignment(vehicle, tuple(orders), break_after))
     return tuple(sorted(out, key=lambda r: r.vehicle))
 
 
