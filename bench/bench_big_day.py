@@ -82,15 +82,56 @@ def promise_s(limit: float) -> float:
     return 1.1 * limit + 2.0
 
 
+def _pyvrp_breaks_in_search() -> Any:
+    from doorstep.plan.backends.pyvrp import PyVrpSolver
+
+    return PyVrpSolver(breaks="search")
+
+
+def _pyvrp_breaks_after() -> Any:
+    from doorstep.plan.backends.pyvrp import PyVrpSolver
+
+    return PyVrpSolver(breaks="after")
+
+
+def _decompose_vroom() -> Any:
+    from doorstep.plan.decompose import DecomposeSolver
+
+    return DecomposeSolver(base="vroom")
+
+
+def _decompose_pyvrp() -> Any:
+    from doorstep.plan.decompose import DecomposeSolver
+
+    return DecomposeSolver(base="pyvrp")
+
+
+VARIANTS = {
+    "pyvrp-search": _pyvrp_breaks_in_search,
+    "pyvrp-after": _pyvrp_breaks_after,
+    "decompose-vroom": _decompose_vroom,
+    "decompose-pyvrp": _decompose_pyvrp,
+}
+"""Backends in a named setting: PyVRP with its breaks planned inside the search or after
+it; the decomposition with VROOM or PyVRP for the whole day and every part (by default it
+chooses by the part's features)."""
+
+
+def solver_named(name: str) -> Any:
+    """A registry backend by name, or one of :data:`VARIANTS`."""
+    from doorstep.plan.registry import backend_named
+
+    return VARIANTS[name]() if name in VARIANTS else backend_named(name)
+
+
 def run(problem: Any, backend: str, limit: float) -> dict[str, Any]:
     """Plan ``problem`` with ``backend`` at ``limit`` seconds; the row to print."""
     from doorstep.plan.pipeline import solve_problem
-    from doorstep.plan.registry import backend_named
     from doorstep.plan.solver import SolveSettings
 
     began = time.perf_counter()
     assignment, e = solve_problem(
-        problem, backend_named(backend), SolveSettings(time_limit_s=limit, seed=0)
+        problem, solver_named(backend), SolveSettings(time_limit_s=limit, seed=0)
     )
     wall = time.perf_counter() - began
     reasons = collections.Counter(u.code for u in e.plan.unassigned)
@@ -120,7 +161,12 @@ def main() -> None:
         default="1000:60:nobreaks,2000:20:breaks",
         help="comma-separated ORDERS:LIMIT_S:breaks|nobreaks (default: %(default)s)",
     )
-    parser.add_argument("--backends", default="pyvrp,ortools,vroom")
+    parser.add_argument(
+        "--backends",
+        default="pyvrp,ortools,vroom",
+        help="comma-separated backend names, or pyvrp-search / pyvrp-after (PyVRP with "
+        "its breaks planned inside the search / after it)",
+    )
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     print(describe(), flush=True)

@@ -1,17 +1,20 @@
-"""Benchmark: days with driver breaks, PyVRP (breaks placed after the search) against OR-Tools.
+"""Benchmark: days with driver breaks, PyVRP (breaks after or inside its search) against OR-Tools.
 
-PyVRP has no breaks: the engine shortens each shift by its break, searches, then
-places every break where the evaluator finds it best (``plan/breaks.py``),
-dropping the fewest stops it must and offering them to other routes. OR-Tools
-models breaks inside its search. This runs both on the Helsinki demo day (4 vans
-and 3 cargo bikes, each with a 30-minute break in a 2.5-hour window) and on the
-same day with 1-hour break windows, at the same time limit and seeds, and
-compares what a planner would: orders served, cost plus penalties, vehicles,
-km, feasibility by the evaluator, and wall time (break placement included).
+PyVRP has no breaks. ``pyvrp-after`` shortens each shift by its break,
+searches, then places every break where the evaluator finds it best
+(``plan/repair.py``), dropping the fewest stops it must and offering them to
+other routes. ``pyvrp-search`` (``pyvrp``'s default since issue 19) gives each
+vehicle a break stop planned inside the search. OR-Tools models breaks inside
+its search. This runs them on the Helsinki demo day (4 vans and 3 cargo bikes,
+each with a 30-minute break in a 2.5-hour window) and on the same day with
+1-hour break windows, at the same time limit and seeds, and compares what a
+planner would: orders served, cost plus penalties, vehicles, km, feasibility by
+the evaluator, and wall time (break placement included).
 
 Usage::
 
-    python bench/bench_breaks.py [--time-limit 10] [--seeds 3] [--out bench/results/breaks.csv]
+    python bench/bench_breaks.py [--time-limit 10] [--seeds 3]
+        [--backends pyvrp,pyvrp-search,ortools] [--out bench/results/breaks.csv]
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from bench_big_day import solver_named
 from machine import describe
 
 REPO = Path(__file__).resolve().parents[1]
@@ -52,23 +56,29 @@ def problems() -> dict[str, object]:
 
 def main() -> None:
     from doorstep.plan.pipeline import solve_problem
-    from doorstep.plan.registry import backend_named
     from doorstep.plan.solver import SolveSettings
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--time-limit", type=float, default=10.0)
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument(
+        "--backends",
+        default="pyvrp,ortools",
+        help="comma-separated backends; pyvrp-search / pyvrp-after: PyVRP with its breaks "
+        "planned inside the search / after it (default: %(default)s)",
+    )
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
+    backends = args.backends.split(",")
     print(describe())
     rows = []
     for name, problem in problems().items():
-        for backend in ("pyvrp", "ortools"):
+        for backend in backends:
             for seed in range(args.seeds):
                 began = time.perf_counter()
                 _, e = solve_problem(
                     problem,  # type: ignore[arg-type]
-                    backend_named(backend),
+                    solver_named(backend),
                     SolveSettings(time_limit_s=args.time_limit, seed=seed),
                 )
                 row = {
@@ -86,7 +96,7 @@ def main() -> None:
                 rows.append(row)
                 print(row, flush=True)
     for name in {r["day"] for r in rows}:
-        for backend in ("pyvrp", "ortools"):
+        for backend in backends:
             mine = [r for r in rows if r["day"] == name and r["backend"] == backend]
             print(
                 f"{name}, {backend}: served median {statistics.median(r['served'] for r in mine)}"

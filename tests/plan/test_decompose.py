@@ -105,6 +105,40 @@ def test_decomposition_is_feasible_serves_all_and_never_worse(objective: Objecti
     assert score(p, routes) <= score(p, solver.start)
 
 
+def test_a_day_with_breaks_is_decomposed_with_pyvrp_planning_them() -> None:
+    """Breaks: the first plan and the parts go to PyVRP (breaks in its search), not OR-Tools.
+
+    The plan is feasible, serves what the first plan served, and every route
+    of a vehicle with a break takes it in its window.
+    """
+    from dataclasses import replace
+
+    from doorstep.domain import TimeWindow
+    from doorstep.domain.fleet import Break
+    from doorstep.plan.registry import choose_engine
+
+    day = _day(n=120, seed=4)
+    lunch = Break(TimeWindow(11 * H, 13 * H), 1800)
+    vans = tuple(replace(v, break_=lunch) for v in day.fleet.vehicles)
+    day = replace(day, fleet=replace(day.fleet, vehicles=vans))
+    runner = CountingRunner()
+    solver = RecordingDecompose(None, runner, min_orders=50, target_size=40)
+    assignment = solver.solve(day, SolveSettings(time_limit_s=LIMIT_S, seed=1))
+    e = evaluate(day, assignment)
+    assert e.feasible, [v.message for v in e.violations]
+    assert runner.tasks >= 2
+    groups = split(day, list(solver.start), 0, 40, 1)
+    part = _part(day, list(solver.start), groups[0], False).problem
+    assert choose_engine(part, None, big_day=True).name == "pyvrp"
+    assert _served(solver.start) <= _served(assignment.routes)
+    for r in e.plan.routes:  # a route over before the window needs no break
+        if r.break_start_s is None:
+            assert r.end_s <= 11 * H
+        else:
+            assert 11 * H <= r.break_start_s <= 13 * H - 1800
+    assert any(r.break_start_s is not None for r in e.plan.routes)
+
+
 def test_failed_parts_keep_their_routes() -> None:
     """A runner that loses every other part still yields a feasible plan no worse than the start."""
     p = _day(n=120, seed=3)

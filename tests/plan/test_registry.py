@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from doorstep.errors import InputError
@@ -33,14 +35,39 @@ def test_big_days_are_decomposed_unless_locked() -> None:
     assert choose_backend(locked).name == "ortools"
 
 
-def test_big_days_with_breaks_go_to_vroom() -> None:
-    """From the threshold, drivers' breaks send the day to VROOM whole (measured at 2,000)."""
+def test_big_days_with_breaks_are_decomposed_with_pyvrp() -> None:
+    """Breaks: a small day goes to OR-Tools; a big day (or its part) to PyVRP.
+
+    PyVRP plans breaks inside its search; from the threshold the decomposition
+    plans the day (measured at 1,000 and 2,000 orders).
+    """
     from doorstep.domain import TimeWindow
     from doorstep.domain.fleet import Break
 
     rest = Break(TimeWindow(11 * 3600, 13 * 3600), 1800)
     day = problem(_orders(DECOMPOSE_MIN_ORDERS), [van("A", break_=rest), van("B")])
-    assert choose_backend(day).name == "vroom"
+    assert choose_backend(day).name == "decompose"
+    assert choose_engine(day, big_day=True).name == "pyvrp"
+    small = problem(_orders(20), [van("A", break_=rest), van("B")])
+    assert choose_backend(small).name == choose_engine(small).name == "ortools"
+    late_ok = replace(order("s", 1, 1, windows=[(8 * 3600, 9 * 3600)]), late_cost_per_hour=6000)
+    soft = problem([late_ok], [van("A")])
+    assert choose_engine(soft, big_day=True).name == "ortools"  # what PyVRP lacks still rules
+
+
+def test_the_biggest_days_with_breaks_go_to_vroom_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From VROOM_BREAKS_MIN_ORDERS (lowered here) a day with breaks goes to VROOM whole."""
+    from doorstep.domain import TimeWindow
+    from doorstep.domain.fleet import Break
+    from doorstep.plan import registry
+
+    monkeypatch.setattr(registry, "VROOM_BREAKS_MIN_ORDERS", DECOMPOSE_MIN_ORDERS + 10)
+    rest = Break(TimeWindow(11 * 3600, 13 * 3600), 1800)
+    vans = [van("A", break_=rest), van("B")]
+    assert choose_backend(problem(_orders(DECOMPOSE_MIN_ORDERS + 9), vans)).name == "decompose"
+    assert choose_backend(problem(_orders(DECOMPOSE_MIN_ORDERS + 10), vans)).name == "vroom"
+    no_breaks = problem(_orders(DECOMPOSE_MIN_ORDERS + 10), [van("A"), van("B")])
+    assert choose_backend(no_breaks).name == "decompose"
 
 
 def test_big_days_of_several_depots_are_split_by_depot() -> None:

@@ -153,7 +153,7 @@ def solve_part(task: PartTask) -> PartResult | None:
     if limit < MIN_PART_S:
         return None
     problem = task.part.problem
-    solver = choose_engine(problem, task.base)
+    solver = choose_engine(problem, task.base, big_day=True)
     request = SolveRequest(problem, SolveSettings(limit, task.seed, task.max_iterations))
     routes, _ = solver.plan(request)
     return PartResult(tuple(routes), request.deadline.interrupted)
@@ -176,7 +176,8 @@ class DecomposeSolver(Solver):
     ----------
     base
         The backend that solves the whole day below the threshold, the first
-        plan and every part; None chooses by features (``choose_engine``).
+        plan and every part; None chooses by features (``choose_engine``, as for
+        a big day: PyVRP whenever it models them, breaks included).
     runner
         Runs the parts of a round (:func:`~doorstep.plan.parallel.default_runner`
         when None).
@@ -257,7 +258,7 @@ class DecomposeSolver(Solver):
         sub = SolveRequest(
             problem, SolveSettings(limit, settings.seed, settings.max_iterations), request.progress
         )
-        routes, _ = choose_engine(problem, self.base).plan(sub)
+        routes, _ = choose_engine(problem, self.base, big_day=True).plan(sub)
         request.untried.update(sub.untried)
         if sub.deadline.interrupted:
             request.deadline.stop()

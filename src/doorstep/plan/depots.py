@@ -388,7 +388,7 @@ def solve_depot(task: DepotTask) -> Assignment:
     """
     left = max(MIN_TASK_S, task.finish_by - time.time())
     settings = replace(task.settings, time_limit_s=min(task.settings.time_limit_s, left))
-    solver = choose_engine(task.problem, task.base)
+    solver = choose_engine(task.problem, task.base, big_day=True)
     return solver.solve(task.problem, settings)
 
 

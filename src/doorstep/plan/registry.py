@@ -92,6 +92,14 @@ decomposition was ahead of PyVRP called directly on all four tried, and on three
 of four 1,000-customer ones (the fourth a tie at the best known):
 ``bench/bench_decompose.py``, BENCHMARKS.md."""
 
+VROOM_BREAKS_MIN_ORDERS = 3000
+"""From this many orders a day with breaks goes to VROOM whole, not the decomposition.
+
+Measured: the decomposition ahead at 1,000 and 2,000 orders (every order
+served, half VROOM's cost plus penalties); VROOM ahead at 3,500 and 5,000 (every
+order served, against 23 and 21 left out). The switch lies between; 3,000 is
+not measured (``bench/bench_big_day.py``, BENCHMARKS.md)."""
+
 DEPOTS_MIN_ORDERS = 1500
 """From this many orders a day with several depots is split by depot (``depots``).
 
@@ -99,13 +107,17 @@ Below it the whole-day search serves more: on a 3 x 200 day the split served 590
 orders against 600 (``bench/bench_depots.py --compare``, BENCHMARKS.md)."""
 
 
-def choose_engine(problem: Problem, name: str | None = None) -> Solver:
-    """The named search engine, or the best one for the problem's features.
+def choose_engine(problem: Problem, name: str | None = None, *, big_day: bool = False) -> Solver:
+    """The named search engine, or the best one for the problem's features and size.
 
-    PyVRP unless the day uses what it lacks (locks, soft windows) or has driver
-    breaks: PyVRP places breaks only after its search, and on the Helsinki demo
-    day OR-Tools, which plans them inside its search, served more orders at half
-    the cost in less time (``bench/bench_breaks.py``, BENCHMARKS.md). The
+    PyVRP unless the day uses what it lacks (locks, soft windows), or has driver
+    breaks and is not big: on the 286-order Helsinki demo day, OR-Tools served as
+    many orders as PyVRP with its breaks planned inside its search, at 10% less
+    cost plus penalties (``bench/bench_breaks.py``, 10 s, three seeds). On big
+    days with breaks PyVRP is far ahead: the decomposition with PyVRP for its
+    first plan and its parts served all 2,000 orders of a Helsinki day at 71 EUR
+    in 60 s, against 1,990 at 122 EUR with OR-Tools for them and 1,985 at 148 EUR
+    for VROOM whole (``bench/bench_big_day.py``, BENCHMARKS.md). The
     decomposition and the depot split use this for the day and its parts.
 
     Parameters
@@ -114,6 +126,9 @@ def choose_engine(problem: Problem, name: str | None = None) -> Solver:
         The day (or part) to plan.
     name
         An engine asked for by name (one of :data:`ENGINES`); ``None`` to choose.
+    big_day
+        The problem is a big day or a part of one (the decomposition, the depot
+        split): PyVRP whenever it models the day's features, breaks included.
 
     Returns
     -------
@@ -134,7 +149,7 @@ def choose_engine(problem: Problem, name: str | None = None) -> Solver:
         return backend_named(name)
     solver = backend_named("pyvrp")
     features = problem.features()
-    if features <= solver.features and Feature.BREAKS not in features:
+    if features <= solver.features and (big_day or Feature.BREAKS not in features):
         return solver
     return backend_named("ortools")
 
@@ -144,13 +159,18 @@ def choose_backend(problem: Problem, name: str | None = None) -> Solver:
 
     A day with several depots and at least :data:`DEPOTS_MIN_ORDERS` orders is
     split by depot; a day of at least :data:`DECOMPOSE_MIN_ORDERS` orders
-    without locks goes to VROOM whole when drivers take breaks (VROOM plans them
-    inside its search; on a 2,000-order Helsinki day with breaks, 60 s, it served
-    1,985 orders at 148 EUR with penalties against 1,977 at 188 EUR for the
-    decomposition, 1,961 at 269 EUR for OR-Tools and 1,936 at 392 EUR for PyVRP:
-    ``bench/bench_big_day.py``, BENCHMARKS.md), else to the decomposition (the same
-    day without breaks: 2,000 served at 66 EUR, against 70 for PyVRP, 71 for
-    OR-Tools and 1,934 served for VROOM); any other day to :func:`choose_engine`.
+    without locks goes to the decomposition (its first plan and parts by PyVRP,
+    breaks planned inside its search), except a day of
+    :data:`VROOM_BREAKS_MIN_ORDERS` orders or more with breaks, which goes to
+    VROOM whole; any other day to :func:`choose_engine`. Measured on generated
+    Helsinki days (``bench/bench_big_day.py`` and ``doorstep plan``, BENCHMARKS.md):
+
+    - with breaks, 2,000 orders, 60 s: the decomposition served all 2,000 at
+      7,087 EUR, VROOM whole 1,985 at 14,807 EUR with penalties;
+    - with breaks, 3,500 and 5,000 orders: VROOM whole served every order, the
+      decomposition left out 23 and 21;
+    - without breaks, 2,000 orders: the decomposition 2,000 at 6,630 EUR,
+      PyVRP whole 7,030 EUR.
 
     Parameters
     ----------
@@ -177,7 +197,11 @@ def choose_backend(problem: Problem, name: str | None = None) -> Solver:
     if size >= DECOMPOSE_MIN_ORDERS and not problem.locks:
         features = problem.features()
         vroom = backend_named("vroom")
-        if Feature.BREAKS in features and features <= vroom.features:
+        if (
+            size >= VROOM_BREAKS_MIN_ORDERS
+            and Feature.BREAKS in features
+            and features <= vroom.features
+        ):
             return vroom
         return backend_named("decompose")
     return choose_engine(problem)
