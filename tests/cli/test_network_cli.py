@@ -136,8 +136,8 @@ def snap_limit(provider: TravelTimeProvider) -> float | None:
 
 
 CLI_KINDS = [k for k in ROUTER_KINDS if k != "osrm-embedded"]
-"""Kinds the command line has options for (the embedded OSRM is a service setting,
-``DOORSTEP_ROUTER=osrm-embedded``: tests/network/test_osrm_embedded.py)."""
+"""Kinds compared here; the embedded OSRM (``--osrm-embedded``) needs Python 3.12 and has
+its command-line tests in tests/network/test_osrm_embedded.py."""
 
 
 @pytest.mark.parametrize("kind", CLI_KINDS)

@@ -208,3 +208,64 @@ def test_contraction_hierarchies_give_the_same_answer_as_mld(tmp_path: Path) -> 
     assert (found.durations == mld.durations).all() and (found.distances == mld.distances).all()
     assert "CH" in found.source and "MLD" in mld.source
     assert len(list((tmp_path / "cache").iterdir())) == 2  # one dataset per algorithm
+
+
+# The command line: --osrm-embedded on `doorstep matrix` and `doorstep plan`.
+
+
+def _points(tmp_path: Path) -> Path:
+    path = tmp_path / "points.csv"
+    rows = [f"p{k},{p.lat},{p.lon}" for k, p in enumerate(HELSINKI)]
+    path.write_text("id,latitude,longitude\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_the_cli_option_without_the_package_names_the_extra(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--osrm-embedded` where osrm cannot be imported: exit 2 naming the extra, no traceback."""
+    from typer.testing import CliRunner
+
+    from doorstep.cli import app
+
+    monkeypatch.setitem(sys.modules, "osrm", None)
+    out = tmp_path / "m.csv"
+    result = CliRunner().invoke(
+        app, ["matrix", str(_points(tmp_path)), "--osrm-embedded", "--out", str(out)]
+    )
+    assert result.exit_code == 2, result.output
+    assert "doorstep[osrm]" in result.output and "Traceback" not in result.output
+    assert not out.exists()
+
+
+def test_the_cli_option_excludes_the_other_sources(tmp_path: Path) -> None:
+    """`--osrm-embedded` with --straight or a server, or with --departure: exit 2, one message."""
+    from typer.testing import CliRunner
+
+    from doorstep.cli import app
+
+    points = str(_points(tmp_path))
+    out = str(tmp_path / "m.csv")
+    both = CliRunner().invoke(app, ["matrix", points, "--osrm-embedded", "--straight", "-o", out])
+    assert both.exit_code == 2
+    assert "not --straight and --osrm-embedded" in " ".join(both.output.split())
+    hour = ["matrix", points, "--osrm-embedded", "--departure", "08:00", "--out", out]
+    timed = CliRunner().invoke(app, hour)
+    assert timed.exit_code == 2 and "OpenStreetMap files only" in timed.output
+
+
+@needs_osrm
+def test_the_cli_option_routes_with_osrm(tmp_path: Path) -> None:
+    """`doorstep matrix --osrm-embedded` writes OSRM's figures for the bundled roads."""
+    from typer.testing import CliRunner
+
+    from doorstep.cli import app
+
+    out = tmp_path / "m.npz"
+    args = ["matrix", str(_points(tmp_path)), "--osrm-embedded", "--profile", "car", "--out"]
+    result = CliRunner().invoke(app, [*args, str(out)])
+    assert result.exit_code == 0, result.output
+    written = np.load(out)
+    direct = open_provider("osrm-embedded", str(BUNDLED_PBF)).matrices(HELSINKI, Profile.CAR)
+    assert (written["distances_m"] == direct.distances).all()
+    assert "osrm" in str(written["source"]).lower()

@@ -78,6 +78,15 @@ ValhallaOption = Annotated[
     str | None, typer.Option(help="Valhalla server URL, e.g. http://localhost:8002")
 ]
 """``--valhalla``."""
+OsrmEmbeddedOption = Annotated[
+    bool,
+    typer.Option(
+        "--osrm-embedded",
+        help="Route on the .pbf (--pbf, default the bundled Helsinki) with OSRM run in "
+        "this process (MLD): the 'osrm' extra, Python 3.12 or later.",
+    ),
+]
+"""``--osrm-embedded``."""
 StraightOption = Annotated[
     bool, typer.Option("--straight", help="Straight-line estimates (no roads).")
 ]
@@ -101,25 +110,35 @@ def make_provider(
     departure: str | None,
     traffic: Path | None,
     max_snap_m: float | None = None,
+    *,
+    osrm_embedded: bool = False,
 ) -> TravelTimeProvider:
     """The travel-time provider the command-line options ask for (default: bundled OSM).
 
     ``max_snap_m`` None keeps the router kind's default snap limit
     (:data:`doorstep.network.choose.ROUTERS`), the one the service uses too.
+    ``osrm_embedded`` routes the ``.pbf`` (``pbf``, default the bundled one)
+    with the embedded OSRM.
 
     Raises
     ------
     InputError
         Conflicting options, a bad departure time, or a missing .pbf.
     """
-    options = (("--pbf", pbf), ("--osrm", osrm), ("--valhalla", valhalla), ("--straight", straight))
+    options = (
+        ("--pbf", pbf and not osrm_embedded),
+        ("--osrm", osrm),
+        ("--valhalla", valhalla),
+        ("--straight", straight),
+        ("--osrm-embedded", osrm_embedded),
+    )
     chosen = [name for name, value in options if value]
     if len(chosen) > 1:
         raise InputError(f"choose one source of travel times, not {' and '.join(chosen)}")
-    if (departure or traffic) and (osrm or valhalla or straight):
+    if (departure or traffic) and (osrm or valhalla or straight or osrm_embedded):
         raise InputError(
             "--departure and --traffic apply to OpenStreetMap files only",
-            hint="Routing servers apply their own traffic data.",
+            hint="Routers apply their own speeds and traffic data.",
         )
     from doorstep.network.traffic import URBAN_WEEKDAY, read_traffic
 
@@ -138,6 +157,11 @@ def make_provider(
     source, option = "", ""
     if straight:
         kind = "straight"
+    elif osrm_embedded:
+        from doorstep.network.osm_provider import BUNDLED_PBF
+
+        kind, source = "osrm-embedded", str(pbf or BUNDLED_PBF)
+        option = "--pbf" if pbf else "--osrm-embedded"
     elif osrm:
         kind, source, option = "osrm", osrm, "--osrm"
     elif valhalla:
@@ -198,6 +222,7 @@ def matrix_command(
     osrm: OsrmOption = None,
     valhalla: ValhallaOption = None,
     straight: StraightOption = False,
+    osrm_embedded: OsrmEmbeddedOption = False,
     profile: Annotated[Profile, typer.Option(help="Vehicle profile.")] = Profile.VAN,
     departure: Annotated[
         str | None,
@@ -230,7 +255,9 @@ def matrix_command(
     started = time.perf_counter()
     try:
         ids, locations = read_points(points)
-        provider = make_provider(pbf, osrm, valhalla, straight, departure, traffic, max_snap)
+        provider = make_provider(
+            pbf, osrm, valhalla, straight, departure, traffic, max_snap, osrm_embedded=osrm_embedded
+        )
         status = stderr.status(f"Computing {len(locations)} x {len(locations)} travel times ...")
         with status if stderr.is_terminal else nullcontext():
             m = provider.matrices(locations, profile)

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from doorstep.cli.network import (
     MaxSnapOption,
+    OsrmEmbeddedOption,
     OsrmOption,
     PbfOption,
     StraightOption,
@@ -47,6 +48,7 @@ def plan_command(
     osrm: OsrmOption = None,
     valhalla: ValhallaOption = None,
     straight: StraightOption = False,
+    osrm_embedded: OsrmEmbeddedOption = False,
     max_snap: MaxSnapOption = None,
     time_limit: Annotated[
         float, typer.Option("--time-limit", "-t", min=0.1, help="Seconds of search.")
@@ -151,7 +153,9 @@ def plan_command(
         warm = read_warm_start(warm_start) if warm_start is not None else None
         planned_on = parse_day(plan_date)
         failure_risk = _load_risk(risk, planned_on)
-        provider = make_provider(pbf, osrm, valhalla, straight, None, None, max_snap)
+        provider = make_provider(
+            pbf, osrm, valhalla, straight, None, None, max_snap, osrm_embedded=osrm_embedded
+        )
         with Progress(
             TextColumn("{task.description}"),
             BarColumn(),
