@@ -139,6 +139,45 @@ def test_a_day_with_breaks_is_decomposed_with_pyvrp_planning_them() -> None:
     assert any(r.break_start_s is not None for r in e.plan.routes)
 
 
+class SizeRecordingRunner(SerialRunner):
+    """The serial runner, recording how many orders each round's parts hold."""
+
+    def __init__(self) -> None:
+        self.rounds: list[list[int]] = []
+
+    def map(
+        self,
+        fn: Callable[[T], R],
+        tasks: Sequence[T],
+        *,
+        timeout_s: float | None = None,
+        stop: Callable[[], bool] | None = None,
+    ) -> list[R | None]:
+        self.rounds.append([len(t.part.orders) for t in tasks])  # type: ignore[attr-defined]
+        return super().map(fn, tasks, timeout_s=timeout_s, stop=stop)
+
+
+def test_stalled_rounds_hand_the_rest_of_the_time_to_the_whole_day(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After STALL_ROUNDS rounds without a better plan, one part holds every order.
+
+    Tiny parts of an easy day stop improving at once; the whole-day round that
+    follows is warm-started from the current plan and never makes it worse.
+    """
+    import doorstep.plan.decompose as decompose
+
+    monkeypatch.setattr(decompose, "MIN_WHOLE_S", 0.5)
+    p = _day(n=90, seed=2)
+    runner = SizeRecordingRunner()
+    solver = RecordingDecompose("pyvrp", runner, min_orders=50, target_size=15)
+    routes = _solve(p, solver, limit=6.0)
+    wholes = [k for k, sizes in enumerate(runner.rounds) if sizes == [len(p.orders)]]
+    assert wholes, runner.rounds  # the whole day was searched at last
+    assert all(len(sizes) > 1 for sizes in runner.rounds[: decompose.STALL_ROUNDS])
+    assert score(p, routes) <= score(p, solver.start)
+
+
 def test_failed_parts_keep_their_routes() -> None:
     """A runner that loses every other part still yields a feasible plan no worse than the start."""
     p = _day(n=120, seed=3)

@@ -25,6 +25,11 @@ A single search stalls on 1,000 orders and more. Above :data:`MIN_ORDERS`,
    into the others: most of the vehicles the decomposition saves come from it
    and from the base backend's own fleet search within each part.
 
+4. after :data:`STALL_ROUNDS` rounds in a row without a better plan, the rest of
+   the time goes to one part per depot holding all its routes (the whole day
+   on one depot), warm-started from the current plan, so moves across every
+   seam are searched once the parts have nothing left to give.
+
 Every term of the score adds up over routes and left-out orders, and the parts
 share no order or vehicle, so the whole plan is never worse than the first one
 (checked once more at the end). Days with locks, and days below the threshold,
@@ -99,6 +104,18 @@ DISSOLVE = True
 On rc2_10_1 (60 s, one core, parts of 200, 4 rounds; one run each on a busy
 machine) the plan ended with 23 vehicles with it and 25 without; on r1_10_1 both
 kept 100."""
+
+STALL_ROUNDS = 2
+"""Rounds in a row without a better plan after which the rest of the time goes to
+the whole day (one part per depot), warm-started from the current routes.
+
+When every part is as good as its engine makes it (clustered days: c1_10_1
+reached the best known within 0.006% and stayed there), only a move across
+the seams can still help, and a whole-day search from the current plan looks
+at all of them."""
+
+MIN_WHOLE_S = 5.0
+"""A whole-day search with less time than this left is not started."""
 
 MIN_PART_S = 0.2
 """A part with less time than this is not started (it keeps its routes)."""
@@ -269,17 +286,23 @@ class DecomposeSolver(Solver):
     ) -> tuple[list[RouteAssignment], Score]:
         """Rounds of parts until the deadline; the current routes and their score."""
         problem, deadline = request.problem, request.deadline
-        done = 0
+        done = stalled = 0
         while not deadline.passed() and routes:
-            groups = split(problem, routes, done, self.target_size, request.settings.seed)
-            dissolve = DISSOLVE and problem.objective is Objective.VEHICLES and done % 2 == 1
+            whole = stalled >= STALL_ROUNDS and deadline.left() >= MIN_WHOLE_S
+            size = len(problem.orders) if whole else self.target_size
+            groups = split(problem, routes, done, size, request.settings.seed)
+            dissolve = (
+                DISSOLVE and problem.objective is Objective.VEHICLES and done % 2 == 1 and not whole
+            )
             parts = [_part(problem, routes, g, dissolve) for g in groups]
             waves = math.ceil(len(parts) / max(1, runner.workers))
             left = deadline.left()
             if left < MIN_PART_S * waves:
                 break
-            # The rest of the time over the rounds still wanted, but enough for every part.
-            round_s = min(left, max(left / max(1, self.rounds - done), MIN_PART_S * waves))
+            # The rest of the time over the rounds still wanted, but enough for every part;
+            # a whole-day round takes all of it.
+            rounds_left = 1 if whole else max(1, self.rounds - done)
+            round_s = min(left, max(left / rounds_left, MIN_PART_S * waves))
             not_after = time.time() + round_s
             tasks = [
                 PartTask(
@@ -304,10 +327,12 @@ class DecomposeSolver(Solver):
             routes, taken = _merge(routes, groups, parts, results)
             if any(r is not None and r.interrupted for r in results):
                 deadline.stop()
-            best = score(problem, routes)
+            before, best = best, score(problem, routes)
+            stalled = 0 if best < before else stalled + 1
             log.debug(
-                "round %d: %d parts of %s orders, %.1f s each, %d failed, %d taken; %s at %.1f s",
+                "round %d%s: %d parts of %s orders, %.1f s each, %d failed, %d taken; %s at %.1f s",
                 done,
+                " (whole day)" if whole else "",
                 len(parts),
                 [len(p.orders) for p in parts],
                 round_s / waves,
