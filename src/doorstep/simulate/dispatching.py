@@ -271,6 +271,7 @@ def apply(
     standby: Mapping[str, list[str]] = change.get("standby", {})
     given = {i for rid, ids in routes.items() if rid in by_id for i in ids}
     given |= {i for ids in standby.values() for i in ids}
+    put_off = set(change.get("put_off", []))
     waiting = {s.order_id: s for v in vans for s in v.pending}
     keys = {s.order_id: s.visit_key for s in waiting.values()}
     flying: set[str] = set()
@@ -280,8 +281,10 @@ def apply(
         oid = van.target.order_id
         keys[oid] = van.target.visit_key
         own = routes.get(van.vehicle_id)
-        if own is not None and oid not in own and oid in given and not van.at_door:
-            van.released.add(van.target.visit_key)  # handed to another van (this one is stuck)
+        if own is not None and oid not in own and oid in given | put_off and not van.at_door:
+            # Handed to another van, or put off: this van does not go on to it (a
+            # broken van that is repaired later must not deliver what was put off).
+            van.released.add(van.target.visit_key)
         else:
             flying.add(oid)
 
@@ -339,7 +342,6 @@ def apply(
     changed = set(routes)
     taken = {s.order_id for rid in changed if rid in by_id for s in by_id[rid].pending}
     taken |= {s.order_id for v in started.values() for s in v}
-    put_off = set(change.get("put_off", []))
     for van in vans:
         gone = put_off if van.vehicle_id in changed else put_off | taken
         van.pending = [s for s in van.pending if s.order_id not in gone]
