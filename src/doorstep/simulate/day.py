@@ -30,7 +30,7 @@ from typing import Any
 import simpy
 
 from doorstep.dispatch.day import DayState
-from doorstep.dispatch.exceptions import detect
+from doorstep.dispatch.exceptions import DayException, detect
 from doorstep.learn.risk import FailureRisk
 from doorstep.simulate.dispatching import AutoDispatch, Decided, Point, apply
 from doorstep.simulate.draws import Draws
@@ -324,6 +324,7 @@ def simulate_day(
     vehicles = [_Vehicle(env, route, day, draws, params, risk, dispatcher) for route in plan.routes]
     seen: dict[str, Seen] = {}
     decided: list[Decided] = []
+    looking = None
     if params.monitor_every_s > 0:
         looking = _Monitor(
             env, vehicles, day, params, timezone, seen, dispatcher, decided, draws, risk
@@ -333,6 +334,8 @@ def simulate_day(
     while driving:  # a standby van started on the day joins the list
         env.run(until=env.all_of(driving))
         driving = [v.process for v in vehicles if not v.process.processed]
+    if looking is not None:  # what happened since the last look, seen once the vans are back
+        looking.last_look()
     exceptions = tuple(sorted(seen.values(), key=lambda e: (e.at_s, e.cause)))
     results = tuple(v.result for v in vehicles)
     return DayResult(draws.run, day, results, exceptions, tuple(decided))
@@ -357,22 +360,39 @@ class _Monitor:
         vans = [v.progress for v in self.vehicles]
         return day_state(self.day.isoformat(), vans, shift_end, self.timezone)
 
+    def shift_end(self) -> int:
+        """When the day's monitoring ends: the last planned return plus the slack."""
+        return max(v.route.end_s for v in self.vehicles) + self.params.shift_slack_s
+
+    def record(self, found: DayException, now: int) -> bool:
+        """Keep ``found`` as seen at ``now``; False when its cause was seen before."""
+        if found.cause in self.seen:
+            return False
+        self.seen[found.cause] = Seen(
+            str(found.kind), found.cause, str(found.severity), now, found.route_id, found.order_ids
+        )
+        return True
+
+    def last_look(self) -> None:
+        """The look after every van is back: exceptions since the last look are seen.
+
+        No decision is taken on them: the day's driving is over (a failure at
+        the last stop, minutes before the van's return, is still counted).
+        """
+        now = round(self.env.now)
+        for found in detect(self.state(self.shift_end()), now):
+            self.record(found, now)
+
     def run(self) -> Generator[Any, Any, None]:
         vehicles = self.vehicles
-        shift_end = max(v.route.end_s for v in vehicles) + self.params.shift_slack_s
+        shift_end = self.shift_end()
         stops = {s.order_id: s for v in vehicles for s in v.route.stops}
         while any(v.busy for v in vehicles):
             yield self.env.timeout(self.params.monitor_every_s)
             now = round(self.env.now)
             state = self.state(shift_end)
             for found in detect(state, now):
-                if found.cause in self.seen:
-                    continue
-                self.seen[found.cause] = Seen(
-                    str(found.kind), found.cause, str(found.severity), now,
-                    found.route_id, found.order_ids,
-                )  # fmt: skip
-                if self.dispatcher is None:
+                if not self.record(found, now) or self.dispatcher is None:
                     continue
                 draft = self.dispatcher.choose(state, found, now)
                 if draft is None:
