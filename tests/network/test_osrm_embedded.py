@@ -265,7 +265,7 @@ def test_the_cli_option_routes_with_osrm(tmp_path: Path) -> None:
     args = ["matrix", str(_points(tmp_path)), "--osrm-embedded", "--profile", "car", "--out"]
     result = CliRunner().invoke(app, [*args, str(out)])
     assert result.exit_code == 0, result.output
-    written = np.load(out)
     direct = open_provider("osrm-embedded", str(BUNDLED_PBF)).matrices(HELSINKI, Profile.CAR)
-    assert (written["distances_m"] == direct.distances).all()
-    assert "osrm" in str(written["source"]).lower()
+    with np.load(out) as written:
+        assert (written["distances_m"] == direct.distances).all()
+        assert "osrm" in str(written["source"]).lower()
