@@ -178,6 +178,44 @@ def test_stalled_rounds_hand_the_rest_of_the_time_to_the_whole_day(
     assert score(p, routes) <= score(p, solver.start)
 
 
+class TwoWorkerRecordingRunner(SizeRecordingRunner):
+    """The recording runner claiming two workers (it still runs tasks one by one)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seeds: list[list[int]] = []
+
+    @property
+    def workers(self) -> int:
+        return 2
+
+    def map(
+        self,
+        fn: Callable[[T], R],
+        tasks: Sequence[T],
+        *,
+        timeout_s: float | None = None,
+        stop: Callable[[], bool] | None = None,
+    ) -> list[R | None]:
+        self.seeds.append([t.seed for t in tasks])  # type: ignore[attr-defined]
+        return super().map(fn, tasks, timeout_s=timeout_s, stop=stop)
+
+
+def test_a_whole_day_round_runs_a_copy_per_idle_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With two workers the whole-day round is two tasks of every order, seeded apart."""
+    import doorstep.plan.decompose as decompose
+
+    monkeypatch.setattr(decompose, "MIN_WHOLE_S", 0.5)
+    p = _day(n=90, seed=2)
+    runner = TwoWorkerRecordingRunner()
+    solver = RecordingDecompose("pyvrp", runner, min_orders=50, target_size=15)
+    routes = _solve(p, solver, limit=6.0)
+    whole = [k for k, sizes in enumerate(runner.rounds) if sizes == [len(p.orders)] * 2]
+    assert whole, runner.rounds
+    assert len(set(runner.seeds[whole[0]])) == 2
+    assert score(p, routes) <= score(p, solver.start)
+
+
 def test_failed_parts_keep_their_routes() -> None:
     """A runner that loses every other part still yields a feasible plan no worse than the start."""
     p = _day(n=120, seed=3)

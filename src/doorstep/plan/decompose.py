@@ -295,7 +295,9 @@ class DecomposeSolver(Solver):
                 DISSOLVE and problem.objective is Objective.VEHICLES and done % 2 == 1 and not whole
             )
             parts = [_part(problem, routes, g, dissolve) for g in groups]
-            waves = math.ceil(len(parts) / max(1, runner.workers))
+            # A whole-day round leaves workers idle: each runs a copy with its own seed.
+            copies = max(1, runner.workers // len(parts)) if whole else 1
+            waves = math.ceil(len(parts) * copies / max(1, runner.workers))
             left = deadline.left()
             if left < MIN_PART_S * waves:
                 break
@@ -309,10 +311,11 @@ class DecomposeSolver(Solver):
                     part,
                     self.base,
                     round_s / waves,
-                    request.settings.seed + 1000 * (done + 1) + k,
+                    request.settings.seed + 1000 * (done + 1) + k + 100 * copy,
                     request.settings.max_iterations,
                     not_after,
                 )
+                for copy in range(copies)
                 for k, part in enumerate(parts)
             ]
             # Parts stop themselves at not_after; a late start (a worker starting up)
@@ -324,9 +327,10 @@ class DecomposeSolver(Solver):
                     timeout_s=deadline.left() + PART_GRACE_S,
                     stop=lambda: deadline.interrupted,
                 )
-            routes, taken = _merge(routes, groups, parts, results)
             if any(r is not None and r.interrupted for r in results):
                 deadline.stop()
+            results = _best_copies(parts, results, copies)
+            routes, taken = _merge(routes, groups, parts, results)
             before, best = best, score(problem, routes)
             stalled = 0 if best < before else stalled + 1
             log.debug(
@@ -379,6 +383,18 @@ def _part(
         shortest = min(own, key=lambda r: len(r.orders))
         start = [r for r in own if r is not shortest]
     return restrict(problem, orders, vehicles, warm_start=start)
+
+
+def _best_copies(
+    parts: Sequence[SubProblem], results: Sequence[PartResult | None], copies: int
+) -> list[PartResult | None]:
+    """Per part, the best of its ``copies`` results (tasks are copy-major); None if all failed."""
+    best: list[PartResult | None] = []
+    for k, part in enumerate(parts):
+        found = [r for r in results[k :: len(parts)][:copies] if r is not None]
+        ranked = sorted(found, key=lambda r: score(part.problem, [x for x in r.routes if x.orders]))
+        best.append(ranked[0] if ranked else None)
+    return best
 
 
 def _merge(
