@@ -329,7 +329,6 @@ class DecomposeSolver(Solver):
                 )
             if any(r is not None and r.interrupted for r in results):
                 deadline.stop()
-            results = _best_copies(parts, results, copies)
             routes, taken = _merge(routes, groups, parts, results)
             before, best = best, score(problem, routes)
             stalled = 0 if best < before else stalled + 1
@@ -385,37 +384,34 @@ def _part(
     return restrict(problem, orders, vehicles, warm_start=start)
 
 
-def _best_copies(
-    parts: Sequence[SubProblem], results: Sequence[PartResult | None], copies: int
-) -> list[PartResult | None]:
-    """Per part, the best of its ``copies`` results (tasks are copy-major); None if all failed."""
-    best: list[PartResult | None] = []
-    for k, part in enumerate(parts):
-        found = [r for r in results[k :: len(parts)][:copies] if r is not None]
-        ranked = sorted(found, key=lambda r: score(part.problem, [x for x in r.routes if x.orders]))
-        best.append(ranked[0] if ranked else None)
-    return best
-
-
 def _merge(
     routes: list[RouteAssignment],
     groups: Sequence[Group],
     parts: Sequence[SubProblem],
     results: Sequence[PartResult | None],
 ) -> tuple[list[RouteAssignment], int]:
-    """The current routes with each part's new routes where they are not worse.
+    """The current routes with each part's best new routes where they are not worse.
+
+    ``results`` holds one result per part, or several copies of each (copy-major:
+    the part's k-th copy at ``k * len(parts) + part``); each is scored once and
+    the best copy of a part is the one compared with its old routes.
 
     Returns the routes and how many parts' new routes were taken.
     """
     replaced: set[int] = set()
     new: list[RouteAssignment] = []
     taken = 0
-    for group, part, result in zip(groups, parts, results, strict=True):
-        if result is None:
+    for k, (group, part) in enumerate(zip(groups, parts, strict=True)):
+        candidates = [
+            (score(part.problem, mine), mine)
+            for result in results[k :: len(parts)]
+            if result is not None
+            for mine in [tuple(r for r in result.routes if r.orders)]
+        ]
+        if not candidates:
             continue
-        old = part.lower(routes[k] for k in group.routes)
-        mine = tuple(r for r in result.routes if r.orders)
-        if score(part.problem, mine) <= score(part.problem, old):
+        best, mine = min(candidates, key=lambda c: c[0])
+        if best <= score(part.problem, part.lower(routes[i] for i in group.routes)):
             replaced.update(group.routes)
             new.extend(part.lift(mine))
             taken += 1
