@@ -59,11 +59,22 @@ class RecordingDecompose(DecomposeSolver):
 
 
 class CountingRunner(SerialRunner):
-    """The serial runner, counting tasks; every ``fail_every``-th task gives None."""
+    """The serial runner, counting tasks; every ``fail_every``-th task gives None.
 
-    def __init__(self, fail_every: int = 0) -> None:
+    It records each round's part sizes (orders) and seeds, and claims ``workers``
+    workers (it still runs the tasks one by one).
+    """
+
+    def __init__(self, fail_every: int = 0, workers: int = 1) -> None:
         self.tasks = 0
         self.fail_every = fail_every
+        self._workers = workers
+        self.rounds: list[list[int]] = []
+        self.seeds: list[list[int]] = []
+
+    @property
+    def workers(self) -> int:
+        return self._workers
 
     def map(
         self,
@@ -73,6 +84,8 @@ class CountingRunner(SerialRunner):
         timeout_s: float | None = None,
         stop: Callable[[], bool] | None = None,
     ) -> list[R | None]:
+        self.rounds.append([len(t.part.orders) for t in tasks])  # type: ignore[attr-defined]
+        self.seeds.append([t.seed for t in tasks])  # type: ignore[attr-defined]
         out = super().map(fn, tasks, timeout_s=timeout_s, stop=stop)
         for k in range(len(out)):
             self.tasks += 1
@@ -139,24 +152,6 @@ def test_a_day_with_breaks_is_decomposed_with_pyvrp_planning_them() -> None:
     assert any(r.break_start_s is not None for r in e.plan.routes)
 
 
-class SizeRecordingRunner(SerialRunner):
-    """The serial runner, recording how many orders each round's parts hold."""
-
-    def __init__(self) -> None:
-        self.rounds: list[list[int]] = []
-
-    def map(
-        self,
-        fn: Callable[[T], R],
-        tasks: Sequence[T],
-        *,
-        timeout_s: float | None = None,
-        stop: Callable[[], bool] | None = None,
-    ) -> list[R | None]:
-        self.rounds.append([len(t.part.orders) for t in tasks])  # type: ignore[attr-defined]
-        return super().map(fn, tasks, timeout_s=timeout_s, stop=stop)
-
-
 def test_stalled_rounds_hand_the_rest_of_the_time_to_the_whole_day(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -169,7 +164,7 @@ def test_stalled_rounds_hand_the_rest_of_the_time_to_the_whole_day(
 
     monkeypatch.setattr(decompose, "MIN_WHOLE_S", 0.5)
     p = _day(n=90, seed=2)
-    runner = SizeRecordingRunner()
+    runner = CountingRunner()
     solver = RecordingDecompose("pyvrp", runner, min_orders=50, target_size=15)
     routes = _solve(p, solver, limit=6.0)
     wholes = [k for k, sizes in enumerate(runner.rounds) if sizes == [len(p.orders)]]
@@ -178,36 +173,13 @@ def test_stalled_rounds_hand_the_rest_of_the_time_to_the_whole_day(
     assert score(p, routes) <= score(p, solver.start)
 
 
-class TwoWorkerRecordingRunner(SizeRecordingRunner):
-    """The recording runner claiming two workers (it still runs tasks one by one)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.seeds: list[list[int]] = []
-
-    @property
-    def workers(self) -> int:
-        return 2
-
-    def map(
-        self,
-        fn: Callable[[T], R],
-        tasks: Sequence[T],
-        *,
-        timeout_s: float | None = None,
-        stop: Callable[[], bool] | None = None,
-    ) -> list[R | None]:
-        self.seeds.append([t.seed for t in tasks])  # type: ignore[attr-defined]
-        return super().map(fn, tasks, timeout_s=timeout_s, stop=stop)
-
-
 def test_a_whole_day_round_runs_a_copy_per_idle_worker(monkeypatch: pytest.MonkeyPatch) -> None:
     """With two workers the whole-day round is two tasks of every order, seeded apart."""
     import doorstep.plan.decompose as decompose
 
     monkeypatch.setattr(decompose, "MIN_WHOLE_S", 0.5)
     p = _day(n=90, seed=2)
-    runner = TwoWorkerRecordingRunner()
+    runner = CountingRunner(workers=2)
     solver = RecordingDecompose("pyvrp", runner, min_orders=50, target_size=15)
     routes = _solve(p, solver, limit=6.0)
     whole = [k for k, sizes in enumerate(runner.rounds) if sizes == [len(p.orders)] * 2]
