@@ -71,6 +71,7 @@ class CountingRunner(SerialRunner):
         self._workers = workers
         self.rounds: list[list[int]] = []
         self.seeds: list[list[int]] = []
+        self.tasks_of: list[list[PartTask]] = []
 
     @property
     def workers(self) -> int:
@@ -86,6 +87,7 @@ class CountingRunner(SerialRunner):
     ) -> list[R | None]:
         self.rounds.append([len(t.part.orders) for t in tasks])  # type: ignore[attr-defined]
         self.seeds.append([t.seed for t in tasks])  # type: ignore[attr-defined]
+        self.tasks_of.append(list(tasks))  # type: ignore[arg-type]
         out = super().map(fn, tasks, timeout_s=timeout_s, stop=stop)
         for k in range(len(out)):
             self.tasks += 1
@@ -186,6 +188,27 @@ def test_a_whole_day_round_runs_a_copy_per_idle_worker(monkeypatch: pytest.Monke
     assert whole, runner.rounds
     assert len(set(runner.seeds[whole[0]])) == 2
     assert score(p, routes) <= score(p, solver.start)
+
+
+def test_the_second_copy_of_a_whole_day_round_searches_from_scratch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """First copy: the current routes as warm start; second: none, every vehicle, no fleet phase."""
+    import doorstep.plan.decompose as decompose
+
+    monkeypatch.setattr(decompose, "MIN_WHOLE_S", 0.5)
+    p = _day(n=90, seed=2, objective=Objective.VEHICLES)
+    runner = CountingRunner(workers=2)
+    solver = RecordingDecompose("pyvrp", runner, min_orders=50, target_size=15)
+    _solve(p, solver, limit=6.0)
+    whole = [t for t in runner.tasks_of if [len(x.part.orders) for x in t] == [len(p.orders)] * 2]
+    assert whole, runner.rounds
+    warm, fresh = whole[0]
+    assert not warm.fresh and warm.part.problem.warm_start
+    assert fresh.fresh and not fresh.part.problem.warm_start
+    assert len(fresh.part.vehicles) == len(p.fleet.vehicles) > len(warm.part.vehicles)
+    # Every part of the ordinary rounds is warm-started.
+    assert all(not t.fresh for tasks in runner.tasks_of if len(tasks) > 2 for t in tasks)
 
 
 def test_failed_parts_keep_their_routes() -> None:

@@ -55,6 +55,11 @@ class SolveSettings:
     time_limit_s: float = 10.0
     seed: int = 0
     max_iterations: int | None = None
+    fleet_search: bool = True
+    """Under ``Objective.VEHICLES``, whether a backend may first search for a smaller
+    fleet, then improve distance from the plan it found (PyVRP's fleet phase).
+    False: one search from scratch over every vehicle, whose weight alone trims
+    the fleet (what PyVRP called directly does; it ends in other local optima)."""
 
 
 @dataclass(frozen=True, slots=True)

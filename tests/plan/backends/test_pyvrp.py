@@ -75,6 +75,27 @@ def test_the_vehicles_objective_first_removes_vehicles_while_a_plan_stays_feasib
     assert plan.num_routes() >= _fleet_lower_bound(model.data, 1) == 10  # 1810 parcels / 200
 
 
+@pytest.mark.parametrize("fleet_search", [True, False])
+def test_the_fleet_phase_runs_only_when_the_settings_allow_it(
+    monkeypatch: MonkeyPatch, fleet_search: bool
+) -> None:
+    """``SolveSettings.fleet_search=False``: one search over every vehicle, no fleet phase."""
+    calls: list[int] = []
+    real = pyvrp_backend._minimise_fleet
+
+    def recording(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pyvrp_backend, "_minimise_fleet", recording)
+    day = _c101(Objective.VEHICLES)
+    settings = SolveSettings(time_limit_s=10, seed=1, max_iterations=300, fleet_search=fleet_search)
+    assignment = PyVrpSolver().solve(day, settings)
+    assert bool(calls) is fleet_search
+    assert evaluate(day, assignment).feasible
+    assert len({i for r in assignment.routes for i in r.orders}) == len(day.orders)
+
+
 def test_fleet_minimisation_only_applies_to_one_vehicle_type_with_every_order_required() -> None:
     """Distance objective, optional orders or a mixed fleet keep the fleet as given."""
     assert not _fleet_can_shrink(_c101(Objective.DISTANCE), build_model(_c101(Objective.DISTANCE)))

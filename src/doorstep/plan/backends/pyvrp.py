@@ -648,7 +648,7 @@ def _search(
     has passed the start is returned as it is.
     """
     data = model.data
-    if _fleet_can_shrink(problem, model):
+    if settings.fleet_search and _fleet_can_shrink(problem, model):
         seconds, total = stop.seconds, settings.max_iterations
         stop.limit(seconds * FLEET_SHARE, None if total is None else int(total * FLEET_SHARE))
         data, smaller = _minimise_fleet(data, stop, settings.seed, model.order_dims)
