@@ -123,6 +123,23 @@ def test_one_way_streets_bind_and_the_file_content_is_the_key(tmp_path: Path) ->
 
 
 @needs_osrm
+@pytest.mark.parametrize("folder", ["maps.osm", "x.pbf.d", "old.osrm"])
+def test_a_cache_folder_osrm_cannot_use_is_refused_before_any_work(
+    tmp_path: Path, folder: str
+) -> None:
+    """OSRM names files after the first ".osm" (".pbf", ".osrm") in a path: a clear error."""
+    pbf = write_square(tmp_path / "square.osm.pbf")
+    root = tmp_path / folder / "cache"
+    with pytest.raises(InputError, match="cut file names") as raised:
+        prepare_dataset(pbf, Profile.CAR, root=root)
+    assert "DOORSTEP_CACHE_DIR" in (raised.value.hint or "")
+    assert not root.exists()
+    # The same file under a plain folder prepares and routes.
+    m = OsrmEmbeddedProvider(pbf, cache_dir=tmp_path / "plain").matrices(CORNERS, Profile.CAR)
+    assert 90 <= m.distances[1, 2] <= 110
+
+
+@needs_osrm
 def test_a_prepared_dataset_is_read_from_the_cache(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -209,6 +209,12 @@ def profile_lua(profiles: Path, profile: Profile) -> str:
     return "\n".join(lines)
 
 
+_NAME_MARKS = (".osm", ".pbf", ".osrm")
+"""What OSRM's tools and engine look for anywhere in a dataset's path to name its files
+(``IOConfig::UseDefaultOutputNames``): a folder named ``maps.osm`` makes the extract
+write elsewhere and the engine refuse the dataset (measured with OSRM 26)."""
+
+
 def _run_tool(tool: str, args: Sequence[str], pbf: Path) -> None:
     """Run one of the wheel's OSRM tools (``python -m osrm <tool>``); failures as InputError."""
     command = [sys.executable, "-m", "osrm", tool, *args]
@@ -253,10 +259,19 @@ def prepare_dataset(
     Raises
     ------
     InputError
-        ``osrm-bindings`` is missing, or OSRM's tools could not read the file.
+        ``osrm-bindings`` is missing, ``root``'s path holds one of :data:`_NAME_MARKS`,
+        or OSRM's tools could not read the file.
     """
     osrm = require_osrm()
     root = root if root is not None else default_cache_dir() / "osrm"
+    clash = next((mark for mark in _NAME_MARKS if mark in str(root.resolve())), None)
+    if clash is not None:
+        raise InputError(
+            f"OSRM cannot keep its datasets under {root}: its tools and engine cut file "
+            f"names at the first {clash!r} anywhere in a path",
+            hint="Choose a cache folder whose path has no '.osm', '.pbf' or '.osrm' in it "
+            "(DOORSTEP_CACHE_DIR, or the provider's cache_dir).",
+        )
     key = digest(
         file_digest(pbf),
         profile.value,
