@@ -56,6 +56,36 @@ def test_one_way_street_gives_asymmetric_times(tmp_path: Path, cache: DiskCache)
     assert not m.estimated and "sq.osm.pbf" in m.source
 
 
+def test_a_table_along_a_one_way_street_searches_only_from_its_sources(
+    tmp_path: Path, cache: DiskCache
+) -> None:
+    """A and B share the one-way side: 50 m one way, round the block the other, as in matrices."""
+    provider = OsmProvider(write_square(tmp_path / "sq.osm.pbf"), cache=cache)
+    there = provider.table([A], [B, WEST, A], Profile.CAR)
+    back = provider.table([B, WEST], [A], Profile.CAR)
+    assert there.distances[0].tolist() == pytest.approx([50, 225, 0], abs=1)
+    assert back.distances[:, 0].tolist() == pytest.approx([350, 175], abs=1)
+    whole = provider.matrices([A, B, WEST], Profile.CAR)
+    assert there.durations[0, :2].tolist() == whole.durations[0, 1:].tolist()
+    assert back.durations[:, 0].tolist() == whole.durations[1:, 0].tolist()
+
+
+def test_tables_are_rectangles_of_the_matrices_on_real_streets(cache: DiskCache) -> None:
+    """120 Helsinki addresses (several on one street segment) cut at three places: same figures."""
+    provider = OsmProvider(cache=cache, cache_matrices=False)
+    points = helsinki_addresses()
+    points += [points[5], points[40]]  # the same address as a source and as a target
+    whole = provider.matrices(points, Profile.VAN)
+    for cut in (1, 7, 60):
+        t = provider.table(points[:cut], points[cut:], Profile.VAN)
+        assert np.array_equal(t.durations, whole.durations[:cut, cut:])
+        assert np.array_equal(t.distances, whole.distances[:cut, cut:])
+    assert np.array_equal(
+        provider.table(points[-2:], points[:41], Profile.VAN).durations,
+        whole.durations[-2:, :41],
+    )
+
+
 def test_road_distance_never_below_great_circle_in_helsinki(cache: DiskCache) -> None:
     """Between the road points of real addresses, road distance >= great-circle distance."""
     provider = OsmProvider(cache=cache)

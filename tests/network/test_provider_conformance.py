@@ -4,7 +4,8 @@ Every router kind of :data:`doorstep.network.choose.ROUTERS` but ``pbf`` (the
 bundled one is the same class on a smaller file) is built through
 :func:`open_provider`, as both the command line and the service build them, and
 must answer the same questions the same way: square whole-number matrices in
-seconds and metres with zeros on the diagonal, every profile, snap distances
+seconds and metres with zeros on the diagonal, tables from sources to targets
+that are their rectangles, every profile, snap distances
 and off-network points against the kind's default limit, geometry from start
 to end, one leg per pair of stops, and an InputError for points that are not
 coordinates. OSRM and Valhalla answer from the local replay server, in a toy
@@ -29,7 +30,7 @@ from doorstep.errors import InputError
 from doorstep.network.choose import ROUTERS, RouterKind, open_provider
 from doorstep.network.osm_provider import BUNDLED_PBF
 from doorstep.network.osrm_embedded import require_osrm
-from doorstep.network.provider import UNREACHABLE, TravelTimeProvider
+from doorstep.network.provider import UNREACHABLE, TravelTimeProvider, both_ways
 from network.replay_server import ReplayServer, World
 
 POINTS = [
@@ -173,6 +174,35 @@ def test_snap_distances_and_off_network_points(subject: Subject) -> None:
         assert (table[:off, :off] < UNREACHABLE).all()
 
 
+def test_a_table_is_the_rectangle_of_the_matrices(subject: Subject) -> None:
+    """Sources x targets: the figures matrices gives those pairs, off-network points apart."""
+    sources, targets = [POINTS[0], OFF], [*POINTS[1:], POINTS[0]]
+    t = subject.provider.table(sources, targets, Profile.VAN)
+    m = subject.provider.matrices([*sources, *targets], Profile.VAN)
+    for got, whole in ((t.durations, m.durations), (t.distances, m.distances)):
+        assert got.shape == (2, 4) and got.dtype == np.int64
+        assert np.array_equal(got, whole[:2, 2:])
+    assert t.durations[0, 3] == t.distances[0, 3] == 0  # the same point as source and target
+    off = ((), ()) if subject.max_snap_m is None else ((1,), ())
+    assert (t.off_sources, t.off_targets) == off
+    assert t.source == m.source and t.estimated == m.estimated
+    assert subject.provider.table([], POINTS, Profile.VAN).durations.shape == (0, 4)
+    assert subject.provider.table(POINTS, [], Profile.VAN).distances.shape == (4, 0)
+
+
+def test_both_ways_gives_the_two_rectangles(subject: Subject) -> None:
+    """both_ways(a, b): a x b and b x a as matrices gives them, whichever way it asks."""
+    first, second = [POINTS[0], OFF], POINTS[1:]
+    ahead, back = both_ways(subject.provider, first, second, Profile.VAN)
+    m = subject.provider.matrices([*first, *second], Profile.VAN)
+    for got, whole in ((ahead, m.durations[:2, 2:]), (back, m.durations[2:, :2])):
+        assert np.array_equal(got.durations, whole)
+    assert np.array_equal(back.distances, m.distances[2:, :2])
+    off = () if subject.max_snap_m is None else (1,)
+    assert ahead.off_sources == back.off_targets == off
+    assert ahead.off_targets == back.off_sources == ()
+
+
 def test_geometry_runs_from_start_to_end(subject: Subject) -> None:
     """A leg's polyline has two points or more and begins and ends at (or near) its stops."""
     a, b = POINTS[0], POINTS[2]
@@ -201,6 +231,8 @@ def test_points_that_are_not_coordinates_are_refused(subject: Subject) -> None:
         subject.provider.geometry(POINTS[0], NOT_A_COORDINATE, Profile.VAN)
     with pytest.raises(InputError, match="not a WGS84 coordinate"):
         subject.provider.route_geometry([*POINTS, NOT_A_COORDINATE], Profile.VAN)
+    with pytest.raises(InputError, match="not a WGS84 coordinate"):
+        subject.provider.table(POINTS, [NOT_A_COORDINATE], Profile.VAN)
     assert (len(subject.server.requests) if subject.server else 0) == asked
 
 

@@ -359,7 +359,8 @@ def test_the_pipeline_plans_a_multi_depot_day_on_per_depot_matrices(monkeypatch:
     provider = CountingProvider()
     options = PlanOptions(backend="depots", time_limit_s=2.0, with_geometry=False)
     day = plan_orders(p.orders, p.fleet, provider, options)
-    # One call for the depots-to-orders travel (a chunk holds them all), one per depot.
-    assert len(provider.sizes) == 4 and max(provider.sizes[1:]) < p.location_count
+    # One call between the depots, one for the depots-to-orders travel both ways (a chunk
+    # holds them all; this provider answers it as one matrix), then one per depot.
+    assert len(provider.sizes) == 5 and max(provider.sizes[2:]) < p.location_count
     assert day.backend == "depots" and day.evaluation.feasible
     assert day.evaluation.kpis.served == len(p.orders)

@@ -11,7 +11,7 @@ customizable contraction hierarchy (:mod:`.cch`) and cached on disk
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
@@ -29,6 +29,7 @@ from doorstep.network.provider import (
     DEFAULT_MAX_SNAP_M,
     UNREACHABLE,
     Matrices,
+    Table,
     TravelTimeProvider,
     check_locations,
 )
@@ -116,6 +117,33 @@ _METRIC_FIELDS = (
     "q_dn_from",
     "q_dn",
 )
+
+
+def _same_segment(
+    seg: Int64Array,
+    usable: npt.NDArray[np.bool_],
+    rows: Int64Array,
+    cols: Int64Array,
+) -> Iterator[tuple[Int64Array, Int64Array]]:
+    """Per road segment holding a usable row stop and a usable column stop: their positions.
+
+    ``seg`` and ``usable`` are per stop; ``rows`` and ``cols`` the stops of the
+    matrix's rows and columns. A lone stop facing only itself (the diagonal) is
+    left out.
+    """
+    by_col: dict[int, list[int]] = {}
+    for k, i in enumerate(cols.tolist()):
+        if usable[i]:
+            by_col.setdefault(int(seg[i]), []).append(k)
+    by_row: dict[int, list[int]] = {}
+    for k, i in enumerate(rows.tolist()):
+        if usable[i]:
+            by_row.setdefault(int(seg[i]), []).append(k)
+    for key, row in by_row.items():
+        col = by_col.get(key)
+        if not col or (len(row) == 1 and len(col) == 1 and rows[row[0]] == cols[col[0]]):
+            continue
+        yield np.array(row, dtype=np.int64), np.array(col, dtype=np.int64)
 
 
 def _scaled(packed: Int64Array, fraction: npt.NDArray[np.float64]) -> Int64Array:
@@ -265,37 +293,82 @@ class OsmProvider(TravelTimeProvider):
         tgt_off = np.column_stack((_scaled(forward, f), _scaled(backward, 1 - f)))
         return forward, backward, src_nodes, src_off, tgt_nodes, tgt_off
 
-    def _packed(self, net: RoadNetwork, snaps: Snaps, slots: _Slots | None = None) -> Int64Array:
-        """Packed stop-to-stop weights, same-segment pairs included (``slots``: if known)."""
+    def _packed(
+        self,
+        net: RoadNetwork,
+        snaps: Snaps,
+        slots: _Slots | None = None,
+        sources: int | None = None,
+    ) -> Int64Array:
+        """Packed stop-to-stop weights, same-segment pairs included (``slots``: if known).
+
+        With ``sources``, only from the first ``sources`` stops to the others (a
+        rectangle, no diagonal); else every stop to every stop.
+        """
         metric = net.metric(self.multipliers)
         forward, backward, src_nodes, src_off, tgt_nodes, tgt_off = slots or self._slots(net, snaps)
+        n = src_nodes.shape[0]
+        rows = np.arange(n if sources is None else sources)
+        cols = np.arange(0 if sources is None else sources, n)
         packed = cch.many_to_many(
             metric,
-            src_nodes.astype(np.int32),
-            src_off,
-            tgt_nodes.astype(np.int32),
-            tgt_off,
+            src_nodes[rows].astype(np.int32),
+            src_off[rows],
+            tgt_nodes[cols].astype(np.int32),
+            tgt_off[cols],
         )
         usable: npt.NDArray[np.bool_] = np.asarray((src_nodes >= 0).any(axis=1))
         # Two stops on the same segment can reach each other without leaving it.
         seg = snaps.tail.astype(np.int64) * net.graph.node_count + snaps.head
-        order = np.argsort(seg, kind="stable")
-        bounds = np.flatnonzero(np.diff(seg[order])) + 1
-        for group in np.split(order, bounds):
-            group = group[usable[group]]
-            if group.shape[0] < 2:
-                continue
-            f = snaps.fraction[group]
-            ahead = f[None, :] - f[:, None]  # from row to column, along tail -> head
-            along = _scaled(np.broadcast_to(forward[group][:, None], ahead.shape), np.abs(ahead))
-            against = _scaled(np.broadcast_to(backward[group][:, None], ahead.shape), np.abs(ahead))
+        for row, col in _same_segment(seg, usable, rows, cols):
+            f_row, f_col = snaps.fraction[rows[row]], snaps.fraction[cols[col]]
+            ahead = f_col[None, :] - f_row[:, None]  # from row to column, along tail -> head
+            ahead_abs = np.abs(ahead)
+            along = _scaled(np.broadcast_to(forward[rows[row]][:, None], ahead.shape), ahead_abs)
+            against = _scaled(np.broadcast_to(backward[rows[row]][:, None], ahead.shape), ahead_abs)
             direct = np.minimum(
                 np.where(ahead >= 0, along, cch.INF), np.where(ahead <= 0, against, cch.INF)
             )
-            block = np.ix_(group, group)
+            block = np.ix_(row, col)
             packed[block] = np.minimum(packed[block], direct)
-        np.fill_diagonal(packed, 0)
+        if sources is None:
+            np.fill_diagonal(packed, 0)
         return packed
+
+    def table(
+        self, sources: Sequence[Location], targets: Sequence[Location], profile: Profile
+    ) -> Table:
+        """Road travel from every source to every target, searched from the sources only.
+
+        The same figures as :meth:`matrices` gives those pairs, in time and
+        memory that grow with sources x targets, not with their sum squared:
+        one new point against a 5,000-stop day is a 1 x 5,000 search.
+        """
+        check_locations(sources)
+        check_locations(targets)
+        net = self.network(profile)
+        name = f"OpenStreetMap {net.name} ({profile.value}{self.traffic_name})"
+        s = len(sources)
+        places = [*sources, *targets]
+        if not places:
+            empty = np.zeros((0, 0), np.int64)
+            return Table(empty, empty.copy(), name)
+        coords = np.array([(p.lat, p.lon) for p in places], dtype=np.float64).reshape(-1, 2)
+        snaps = net.snapper.snap(coords[:, 0], coords[:, 1])
+        if s == 0 or s == len(places):
+            shape = (s, len(places) - s)
+            packed = np.full(shape, cch.INF, dtype=np.int64)
+        else:
+            packed = self._packed(net, snaps, sources=s)
+        durations, distances = cch.decode(packed, UNREACHABLE)
+        off = np.flatnonzero(snaps.distance_m > self.max_snap_m).tolist()
+        return Table(
+            durations=durations,
+            distances=distances,
+            source=name,
+            off_sources=tuple(k for k in off if k < s),
+            off_targets=tuple(k - s for k in off if k >= s),
+        )
 
     def geometry(self, start: Location, end: Location, profile: Profile) -> list[Location]:
         """The road path from ``start`` to ``end``, for maps.

@@ -66,6 +66,41 @@ class Matrices:
         return int(self.durations.shape[0])
 
 
+@dataclass(frozen=True, slots=True)
+class Table:
+    """Travel from each of some sources to each of some targets (a rectangle of a matrix).
+
+    The figures are those :meth:`TravelTimeProvider.matrices` gives the same
+    pairs: whole seconds and whole metres, :data:`UNREACHABLE` where there is
+    no path. ``off_sources`` and ``off_targets`` list the sources and targets
+    farther than the provider's snap limit (their rows or columns are
+    :data:`UNREACHABLE`).
+    """
+
+    durations: IntMatrix
+    distances: IntMatrix
+    source: str
+    estimated: bool = False
+    off_sources: tuple[int, ...] = ()
+    off_targets: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.durations.ndim != 2 or self.durations.shape != self.distances.shape:
+            raise ValueError("durations and distances must be two matrices of the same shape")
+
+    @classmethod
+    def of_matrices(cls, m: Matrices, sources: int) -> Table:
+        """The rectangle of ``m`` from its first ``sources`` locations to the others."""
+        return cls(
+            durations=m.durations[:sources, sources:],
+            distances=m.distances[:sources, sources:],
+            source=m.source,
+            estimated=m.estimated,
+            off_sources=tuple(k for k in m.off_network if k < sources),
+            off_targets=tuple(k - sources for k in m.off_network if k >= sources),
+        )
+
+
 def check_locations(locations: Sequence[Location]) -> None:
     """Refuse points that are not WGS84 coordinates, before any road is looked up.
 
@@ -87,13 +122,15 @@ def check_locations(locations: Sequence[Location]) -> None:
 class TravelTimeProvider(Protocol):
     """Something that knows how long it takes to get from A to B for a vehicle profile.
 
-    The whole contract is here: every provider answers all three methods and
+    The whole contract is here: every provider answers all four methods and
     refuses points that are not coordinates with an
     :class:`~doorstep.errors.InputError` (:func:`check_locations`); the
     conformance suite, ``tests/network/test_provider_conformance.py``, checks
     this against every provider. Providers subclass this protocol to inherit
-    the default :meth:`route_geometry`, which asks :meth:`geometry` leg by leg;
-    a provider that can draw a whole route at once overrides it.
+    the default :meth:`route_geometry`, which asks :meth:`geometry` leg by leg
+    (a provider that can draw a whole route at once overrides it), and the
+    default :meth:`table`, which slices :meth:`matrices` (a provider that can
+    search from a few sources only overrides it).
     """
 
     def matrices(self, locations: Sequence[Location], profile: Profile) -> Matrices:
@@ -103,6 +140,30 @@ class TravelTimeProvider(Protocol):
     def geometry(self, start: Location, end: Location, profile: Profile) -> list[Location]:
         """The path from ``start`` to ``end`` as a polyline, for maps."""
         ...
+
+    def table(
+        self, sources: Sequence[Location], targets: Sequence[Location], profile: Profile
+    ) -> Table:
+        """Travel from every source to every target: the same figures as :meth:`matrices`.
+
+        The default asks :meth:`matrices` for sources and targets together and
+        keeps the rectangle; a provider that can search from a few sources to
+        many targets (one new point to a whole day) overrides it.
+
+        Parameters
+        ----------
+        sources, targets
+            Where travel starts and where it ends.
+        profile
+            The vehicle profile.
+
+        Returns
+        -------
+        Table
+            ``len(sources) x len(targets)`` durations and distances.
+        """
+        m = self.matrices([*sources, *targets], profile)
+        return Table.of_matrices(m, len(sources))
 
     def route_geometry(self, stops: Sequence[Location], profile: Profile) -> list[list[Location]]:
         """The path of every leg of a route through ``stops``, in order.
@@ -127,3 +188,45 @@ class TravelTimeProvider(Protocol):
         """
         check_locations(stops)
         return [self.geometry(a, b, profile) for a, b in itertools.pairwise(stops)]
+
+
+def both_ways(
+    provider: TravelTimeProvider,
+    first: Sequence[Location],
+    second: Sequence[Location],
+    profile: Profile,
+) -> tuple[Table, Table]:
+    """Travel from ``first`` to ``second`` and from ``second`` to ``first``.
+
+    Two tables where the provider searches from its sources (its :meth:`~TravelTimeProvider.table`
+    is its own); else one :meth:`~TravelTimeProvider.matrices` over both, cut twice,
+    which is what the default table would ask for each direction.
+
+    Parameters
+    ----------
+    provider
+        The travel-time provider.
+    first, second
+        The two groups of locations.
+    profile
+        The vehicle profile.
+
+    Returns
+    -------
+    tuple of Table
+        ``first`` x ``second``, then ``second`` x ``first``.
+    """
+    if type(provider).table is not TravelTimeProvider.table:
+        return provider.table(first, second, profile), provider.table(second, first, profile)
+    m = provider.matrices([*first, *second], profile)
+    k = len(first)
+    ahead = Table.of_matrices(m, k)
+    back = Table(
+        durations=m.durations[k:, :k],
+        distances=m.distances[k:, :k],
+        source=m.source,
+        estimated=m.estimated,
+        off_sources=ahead.off_targets,
+        off_targets=ahead.off_sources,
+    )
+    return ahead, back

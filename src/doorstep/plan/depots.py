@@ -46,9 +46,8 @@ from typing import ClassVar
 import numpy as np
 
 from doorstep.domain.fleet import Fleet, Profile, Vehicle
-from doorstep.domain.location import Location
 from doorstep.domain.order import Order, OrderKind
-from doorstep.network.provider import UNREACHABLE, TravelTimeProvider
+from doorstep.network.provider import UNREACHABLE, TravelTimeProvider, both_ways
 from doorstep.plan.evaluator import check_schedule, route_cost, schedule_route
 from doorstep.plan.parallel import Runner, default_runner
 from doorstep.plan.problem import VEHICLE_WEIGHT_M, Feature, IntMatrix, Lock, Objective, Problem
@@ -839,24 +838,27 @@ def _depot_travel(
 ) -> set[int]:
     """Fill the depot rows and columns of the day's matrices, a chunk of orders at a time.
 
-    Returns the off-network location indices the provider reported.
+    Asks the provider for tables (depots to orders and back), never for the
+    orders to each other. Returns the off-network location indices the
+    provider reported.
     """
     depots = [d.location for d in fleet.depots]
     dc = len(depots)
+    rows = np.arange(dc)
+    between = provider.table(depots, depots, profile)
+    durations[np.ix_(rows, rows)] = between.durations
+    distances[np.ix_(rows, rows)] = between.distances
     off: set[int] = set()
-    for start in range(0, max(1, len(orders)), chunk):
+    for start in range(0, len(orders), chunk):
         part = list(range(start, min(start + chunk, len(orders))))
-        locations: list[Location] = depots + [orders[i].location for i in part]
-        m = provider.matrices(locations, profile)
-        rows = np.arange(dc)
+        places = [orders[i].location for i in part]
         cols = dc + np.array(part, dtype=np.int64)
-        durations[np.ix_(rows, rows)] = m.durations[:dc, :dc]
-        distances[np.ix_(rows, rows)] = m.distances[:dc, :dc]
-        durations[np.ix_(rows, cols)] = m.durations[:dc, dc:]
-        distances[np.ix_(rows, cols)] = m.distances[:dc, dc:]
-        durations[np.ix_(cols, rows)] = m.durations[dc:, :dc]
-        distances[np.ix_(cols, rows)] = m.distances[dc:, :dc]
-        off.update(int(cols[k - dc]) for k in m.off_network if k >= dc)
+        out, back = both_ways(provider, depots, places, profile)
+        durations[np.ix_(rows, cols)] = out.durations
+        distances[np.ix_(rows, cols)] = out.distances
+        durations[np.ix_(cols, rows)] = back.durations
+        distances[np.ix_(cols, rows)] = back.distances
+        off.update(int(cols[k]) for k in out.off_targets)
     return off
 
 

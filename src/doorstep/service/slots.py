@@ -30,7 +30,7 @@ from doorstep.domain.location import Location
 from doorstep.domain.order import Order
 from doorstep.errors import DomainError
 from doorstep.learn.risk import FailureRisk
-from doorstep.network.provider import UNREACHABLE
+from doorstep.network.provider import UNREACHABLE, both_ways
 from doorstep.network.subset import DayMatrices
 from doorstep.plan.problem import IntMatrix, Problem
 from doorstep.plan.slots import (
@@ -214,33 +214,35 @@ def _day(db: Session, day: date, settings: Settings) -> _Day:
 def _legs(days: Sequence[_Day], point: Location) -> list[PointLegs]:
     """The new point's row and column for each day, asked of the router once per profile.
 
-    One request covers every day: the point, then each location of any of the days.
+    One pair of tables covers every day: from the point to each location of any
+    of the days, and back (:func:`~doorstep.network.provider.both_ways`: on the
+    bundled roads a search from one source, not a square matrix over those days).
     """
     everywhere = list(dict.fromkeys(loc for day in days for loc in day.locations))
-    index = {loc: k + 1 for k, loc in enumerate(everywhere)}
+    index = {loc: k for k, loc in enumerate(everywhere)}
     profiles = dict.fromkeys(p for day in days for p in day.routes.problem.profiles)
     provider = days[0].matrices.provider
     asked = {}
     for profile in profiles:
-        m = provider.matrices([point, *everywhere], profile)
-        if 0 in m.off_network or (everywhere and int(m.durations[0, 1:].min()) >= UNREACHABLE):
+        out_of, into = both_ways(provider, [point], everywhere, profile)
+        if out_of.off_sources or (everywhere and int(out_of.durations.min()) >= UNREACHABLE):
             raise _refuse(
                 "address_off_network",
                 "lat",
                 f"{point.lat:.6f}, {point.lon:.6f} is not near a road the vans can use; "
                 "check the coordinates.",
             )
-        asked[profile] = m
+        asked[profile] = (out_of, into)
     out = []
     for day in days:
-        rows = np.array([0, *(index[loc] for loc in day.locations)], dtype=np.intp)
-        durations: dict[Any, IntMatrix] = {}
-        distances: dict[Any, IntMatrix] = {}
+        cols = np.array([index[loc] for loc in day.locations], dtype=np.intp)
+        to_point = {}
+        from_point = {}
         for profile in day.routes.problem.profiles:
-            m = asked[profile]
-            durations[profile] = m.durations[np.ix_(rows, rows)]
-            distances[profile] = m.distances[np.ix_(rows, rows)]
-        out.append(PointLegs.from_matrices(durations, distances, 0))
+            out_of, into = asked[profile]
+            to_point[profile] = (into.durations[cols, 0], into.distances[cols, 0])
+            from_point[profile] = (out_of.durations[0, cols], out_of.distances[0, cols])
+        out.append(PointLegs(to_point, from_point))
     return out
 
 
