@@ -126,6 +126,31 @@ def test_big_table_is_assembled_from_blocks_within_the_limit() -> None:
         assert batched.distances[i, j] == pytest.approx(cell[1], abs=1)
 
 
+def test_a_point_against_many_asks_only_its_row_in_blocks() -> None:
+    """1 x 230 at --max-table-size 100: five requests of at most 51 coordinates, not the square."""
+    locations = helsinki(231)
+    with ReplayServer(osrm_max_table_size=100) as server:
+        provider = fast(server.url, max_table_size=100)
+        row = provider.table(locations[:1], locations[1:], Profile.CAR)
+        sizes = [r.osrm_coordinates for r in server.requests]
+        whole = provider.matrices(locations, Profile.CAR)
+    assert len(sizes) == 5 and max(sizes) <= 51
+    assert row.durations.shape == (1, 230)
+    np.testing.assert_array_equal(row.durations, whole.durations[:1, 1:])
+    np.testing.assert_array_equal(row.distances, whole.distances[:1, 1:])
+
+
+def test_a_table_cuts_off_a_far_source_and_a_far_target() -> None:
+    """Off-network sources and targets are listed apart and their cells are UNREACHABLE."""
+    world = World(land=(60.0, 24.0, 60.2, 26.0))
+    near, far = [Location(60.15, 24.90), Location(60.12, 25.0)], Location(60.218, 24.95)
+    with ReplayServer(world) as server:
+        t = fast(server.url).table([near[0], far], [far, near[1]], Profile.CAR)
+    assert (t.off_sources, t.off_targets) == ((1,), (0,))
+    assert (t.durations[1] == U).all() and (t.durations[:, 0] == U).all()
+    assert t.durations[0, 1] < U and t.distances[0, 1] < U
+
+
 def test_table_within_the_limit_is_one_request(replay: ReplayServer) -> None:
     """Up to max_table_size locations go in a single request with every source and target."""
     m = fast(replay.url).matrices(helsinki(100), Profile.CAR)

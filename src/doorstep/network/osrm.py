@@ -53,7 +53,13 @@ from doorstep.network.http_router import (
     table_blocks,
     whole_units,
 )
-from doorstep.network.provider import UNREACHABLE, IntMatrix, Matrices, check_locations
+from doorstep.network.provider import (
+    UNREACHABLE,
+    IntMatrix,
+    Matrices,
+    Table,
+    check_locations,
+)
 
 DEFAULT_PROFILE_NAMES: Mapping[Profile, str] = MappingProxyType(
     {
@@ -130,6 +136,44 @@ class OsrmProvider(HttpRouter):
         source = f"OSRM {self.base_url} (profile {name})"
         return assemble(durations, distances, snap, self.max_snap_m, source)
 
+    def table(
+        self, sources: Sequence[Location], targets: Sequence[Location], profile: Profile
+    ) -> Table:
+        """Road durations (s) and distances (m) from every source to every target.
+
+        Only sources x targets cells are asked (OSRM's ``sources`` and
+        ``destinations``), in blocks of at most half the table size each way:
+        one new point against 6,000 stops is 120 requests, where the square
+        would be 14,400. The figures are those :meth:`matrices` gives.
+        """
+        check_locations(sources)
+        check_locations(targets)
+        name = self.names[profile]
+        s, t = len(sources), len(targets)
+        locations = [*sources, *targets]
+        durations = np.full((s, t), UNREACHABLE, dtype=np.int64)
+        distances = np.full((s, t), UNREACHABLE, dtype=np.int64)
+        snap = [0.0] * (s + t)
+        half = max(1, self.batch // 2)
+        with self._client() as client:
+            for rows in [range(i, min(i + half, s)) for i in range(0, s, half)]:
+                for cols in [range(s + j, min(s + j + half, s + t)) for j in range(0, t, half)]:
+                    block = Block(rows, cols)
+                    self._fill(client, name, locations, block, durations, distances, snap, s)
+        off = [k for k, metres in enumerate(snap) if metres > self.max_snap_m]
+        for k in off:
+            if k < s:
+                durations[k, :] = distances[k, :] = UNREACHABLE
+            else:
+                durations[:, k - s] = distances[:, k - s] = UNREACHABLE
+        return Table(
+            durations=durations,
+            distances=distances,
+            source=f"OSRM {self.base_url} (profile {name})",
+            off_sources=tuple(k for k in off if k < s),
+            off_targets=tuple(k - s for k in off if k >= s),
+        )
+
     def _fill(
         self,
         client: RouterClient,
@@ -139,8 +183,13 @@ class OsrmProvider(HttpRouter):
         durations: IntMatrix,
         distances: IntMatrix,
         snap: list[float],
+        first_target: int = 0,
     ) -> None:
-        """Ask one block of the table and write it into the matrices."""
+        """Ask one block of the table and write it into the matrices.
+
+        ``durations`` and ``distances`` have a row per location and a column per
+        location from ``first_target`` on (0: the square).
+        """
         carried = block.locations
         position = {index: k for k, index in enumerate(carried)}
         sources = ";".join(str(position[i]) for i in block.sources)
@@ -162,7 +211,7 @@ class OsrmProvider(HttpRouter):
                     snap[index] = _snap_distance(waypoints[k], locations[index], f"{key}[{k}]")
         except ResponseShapeError as exc:
             raise client.shape_error("table", exc) from None
-        sub = np.ix_(block.sources, block.targets)
+        sub = np.ix_(np.asarray(block.sources), np.asarray(block.targets) - first_target)
         durations[sub] = whole_units(seconds)
         distances[sub] = whole_units(metres)
 

@@ -62,6 +62,7 @@ from doorstep.network.provider import (
     DEFAULT_MAX_SNAP_M,
     UNREACHABLE,
     Matrices,
+    Table,
     TravelTimeProvider,
     check_locations,
 )
@@ -476,12 +477,69 @@ class OsrmEmbeddedProvider(TravelTimeProvider):
             list(pool.map(fill, blocks))
         return assemble(durations, distances, snap, self.max_snap_m, self.source(profile))
 
-    def _table(self, engine: Any, coordinates: list[tuple[float, float]], block: range) -> Any:
-        """One OSRM table call: from the locations of ``block`` to every location."""
+    def table(
+        self, sources: Sequence[Location], targets: Sequence[Location], profile: Profile
+    ) -> Table:
+        """Road durations (s) and distances (m) from every source to every target.
+
+        OSRM is asked for those cells only (its ``sources`` and
+        ``destinations``), in blocks of rows; the figures are those
+        :meth:`matrices` gives.
+        """
+        check_locations(sources)
+        check_locations(targets)
+        s, t = len(sources), len(targets)
+        name = self.source(profile)
+        if s == 0 or t == 0:
+            empty = np.zeros((s, t), np.int64)
+            return Table(empty, empty.copy(), name)
+        engine = self.engine(profile)
+        coordinates = [(p.lon, p.lat) for p in [*sources, *targets]]
+        durations = np.full((s, t), UNREACHABLE, np.int64)
+        distances = np.full((s, t), UNREACHABLE, np.int64)
+        snap = [0.0] * (s + t)
+        rows = max(1, _TABLE_CELLS // t)
+        targets_at = list(range(s, s + t))
+
+        def fill(block: range) -> None:
+            answer = self._table(engine, coordinates, block, targets_at)
+            durations[block.start : block.stop] = whole_units(_floats(answer["durations"]))
+            distances[block.start : block.stop] = whole_units(_floats(answer["distances"]))
+            for k, waypoint in enumerate(answer["sources"]):
+                snap[block.start + k] = float(waypoint["distance"])
+            for k, waypoint in enumerate(answer["destinations"]):
+                snap[s + k] = float(waypoint["distance"])
+
+        blocks = [range(start, min(s, start + rows)) for start in range(0, s, rows)]
+        with ThreadPoolExecutor(max_workers=min(self.threads, len(blocks))) as pool:
+            list(pool.map(fill, blocks))
+        off = [k for k, metres in enumerate(snap) if metres > self.max_snap_m]
+        for k in off:
+            if k < s:
+                durations[k, :] = distances[k, :] = UNREACHABLE
+            else:
+                durations[:, k - s] = distances[:, k - s] = UNREACHABLE
+        return Table(
+            durations=durations,
+            distances=distances,
+            source=name,
+            off_sources=tuple(k for k in off if k < s),
+            off_targets=tuple(k - s for k in off if k >= s),
+        )
+
+    def _table(
+        self,
+        engine: Any,
+        coordinates: list[tuple[float, float]],
+        block: range,
+        destinations: list[int] | None = None,
+    ) -> Any:
+        """One OSRM table call: from the locations of ``block`` to ``destinations`` (all)."""
         osrm = require_osrm()
         parameters = osrm.TableParameters(
             coordinates=coordinates,
             sources=[] if len(block) == len(coordinates) else list(block),
+            destinations=destinations or [],
             annotations=["duration", "distance"],
             generate_hints=False,
         )
