@@ -180,6 +180,25 @@ def test_unconnected_regions_are_asked_region_by_region(block: int) -> None:
         assert asked == 1 + 5 + 2, "the failed block, a probe per location, one per region"
 
 
+def test_a_table_asks_only_its_cells_in_blocks_and_splits_regions() -> None:
+    """1 x 120 at 50 a side: three requests of one source; unconnected regions as in matrices."""
+    locations = helsinki(121)
+    with ReplayServer(valhalla_max_pairs=2500) as small:
+        row = fast(small.url).table(locations[:1], locations[1:], Profile.CAR)
+        shapes = [r.valhalla_shape for r in small.requests]
+        whole = fast(small.url).matrices(locations, Profile.CAR)
+    assert shapes == [(1, 50), (1, 50), (1, 20)]
+    np.testing.assert_array_equal(row.durations, whole.durations[:1, 1:])
+    np.testing.assert_array_equal(row.distances, whole.distances[:1, 1:])
+    world = World(island_north_of=60.25)
+    with ReplayServer(world, valhalla_connectivity=True) as strict:
+        cut = fast(strict.url).table(ISLAND[:2], ISLAND[2:], Profile.CAR)
+    for i in range(2):
+        for j in range(3):
+            across = (ISLAND[i].lat > 60.25) != (ISLAND[2 + j].lat > 60.25)
+            assert (cut.durations[i, j] == U) == across, (i, j)
+
+
 def test_far_location_is_off_network() -> None:
     """A stop 2 km from its road is listed in off_network and cut from the matrix."""
     world = World(land=(60.0, 24.0, 60.2, 26.0))

@@ -60,7 +60,13 @@ from doorstep.network.http_router import (
     table_blocks,
     whole_units,
 )
-from doorstep.network.provider import UNREACHABLE, IntMatrix, Matrices, check_locations
+from doorstep.network.provider import (
+    UNREACHABLE,
+    IntMatrix,
+    Matrices,
+    Table,
+    check_locations,
+)
 
 DEFAULT_COSTING: Mapping[Profile, str] = MappingProxyType(
     {
@@ -117,13 +123,23 @@ class _RefusalError(Exception):
 class _MatrixJob:
     """The matrices being filled in, block by block, over one client."""
 
-    def __init__(self, client: RouterClient, costing: str, locations: Sequence[Location]) -> None:
+    def __init__(
+        self,
+        client: RouterClient,
+        costing: str,
+        locations: Sequence[Location],
+        first_target: int = 0,
+    ) -> None:
         n = len(locations)
         self.client = client
         self.costing = costing
         self.locations = locations
-        self.durations: IntMatrix = np.full((n, n), UNREACHABLE, dtype=np.int64)
-        self.distances: IntMatrix = np.full((n, n), UNREACHABLE, dtype=np.int64)
+        self.first_target = first_target
+        """0: the matrices are square over ``locations``; else their rows are the
+        locations before this index and their columns those from it on."""
+        shape = (n, n) if first_target == 0 else (first_target, n - first_target)
+        self.durations: IntMatrix = np.full(shape, UNREACHABLE, dtype=np.int64)
+        self.distances: IntMatrix = np.full(shape, UNREACHABLE, dtype=np.int64)
         self.snap = [math.nan] * n
         self.region_of: dict[int, int] = {}
         self.representatives: list[int] = []
@@ -173,7 +189,7 @@ class _MatrixJob:
                         self.snap[index] = self.locations[index].distance_m(where)
         except ResponseShapeError as exc:
             raise self.client.shape_error("matrix", exc) from None
-        sub = np.ix_(sources, targets)
+        sub = np.ix_(np.asarray(sources), np.asarray(targets) - self.first_target)
         self.durations[sub] = whole_units(seconds)
         self.distances[sub] = whole_units(metres)
 
@@ -251,6 +267,42 @@ class ValhallaProvider(HttpRouter):
         known = [0.0 if math.isnan(metres) else metres for metres in job.snap]
         source = f"Valhalla {self.base_url} (costing {costing})"
         return assemble(job.durations, job.distances, known, self.max_snap_m, source)
+
+    def table(
+        self, sources: Sequence[Location], targets: Sequence[Location], profile: Profile
+    ) -> Table:
+        """Road durations (s) and distances (m) from every source to every target.
+
+        Only sources x targets are asked (``sources_to_targets``, blocks of at
+        most ``max_matrix_locations`` each way; unconnected regions as for
+        :meth:`matrices`, whose figures these are).
+        """
+        check_locations(sources)
+        check_locations(targets)
+        costing = self.names[profile]
+        name = f"Valhalla {self.base_url} (costing {costing})"
+        s, t = len(sources), len(targets)
+        if s == 0 or t == 0:
+            empty = np.zeros((s, t), np.int64)
+            return Table(empty, empty.copy(), name)
+        with self._client() as client:
+            job = _MatrixJob(client, costing, [*sources, *targets], first_target=s)
+            for i in range(0, s, self.batch):
+                for j in range(s, s + t, self.batch):
+                    job.fill(range(i, min(i + self.batch, s)), range(j, min(j + self.batch, s + t)))
+        off = [k for k, metres in enumerate(job.snap) if metres > self.max_snap_m]
+        for k in off:
+            if k < s:
+                job.durations[k, :] = job.distances[k, :] = UNREACHABLE
+            else:
+                job.durations[:, k - s] = job.distances[:, k - s] = UNREACHABLE
+        return Table(
+            durations=job.durations,
+            distances=job.distances,
+            source=name,
+            off_sources=tuple(k for k in off if k < s),
+            off_targets=tuple(k - s for k in off if k >= s),
+        )
 
     def geometry(self, start: Location, end: Location, profile: Profile) -> list[Location]:
         """The road path from ``start`` to ``end`` (the decoded shape of the route).
