@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from doorstep.domain import Location, Profile
 from doorstep.network.choose import open_provider
+from doorstep.network.provider import Matrices, Table, TravelTimeProvider
 from doorstep.network.subset import DayMatrices
 
 DAY = [
@@ -40,3 +43,49 @@ def test_an_unknown_location_goes_to_the_router() -> None:
         day.matrices(other, Profile.VAN).durations, base.matrices(other, Profile.VAN).durations
     )
     assert day.sliced == 0
+
+
+class Recording(TravelTimeProvider):
+    """The bundled roads, recording the size of every square and table asked."""
+
+    def __init__(self) -> None:
+        self.inner = open_provider("bundled")
+        self.squares: list[int] = []
+        self.tables: list[tuple[int, int]] = []
+
+    def matrices(self, locations: Sequence[Location], profile: Profile) -> Matrices:
+        self.squares.append(len(locations))
+        return self.inner.matrices(locations, profile)
+
+    def table(
+        self, sources: Sequence[Location], targets: Sequence[Location], profile: Profile
+    ) -> Table:
+        self.tables.append((len(sources), len(targets)))
+        return self.inner.table(sources, targets, profile)
+
+    def geometry(self, start: Location, end: Location, profile: Profile) -> list[Location]:
+        return self.inner.geometry(start, end, profile)
+
+
+def test_a_grown_day_asks_only_the_new_locations_and_matches_a_fresh_one() -> None:
+    """Two new points (one off the roads) join a day: their rows and columns, nothing more."""
+    provider = Recording()
+    day = DayMatrices(provider, DAY[:4])
+    day.full(Profile.VAN)
+    new = [Location(60.1710, 24.9420), DAY[4], DAY[1]]  # DAY[1] is known already
+    grown = day.grown(new)
+    assert provider.squares == [4, 2] and provider.tables == [(2, 4), (4, 2)]
+    assert grown.locations == [*DAY[:4], new[0], DAY[4]]
+    fresh = provider.inner.matrices(grown.locations, Profile.VAN)
+    kept = grown.full(Profile.VAN)
+    assert np.array_equal(kept.durations, fresh.durations)
+    assert np.array_equal(kept.distances, fresh.distances)
+    assert kept.off_network == fresh.off_network == (5,)
+    assert kept.snap_m == fresh.snap_m
+    # A profile never asked before is asked whole, once, when first needed.
+    assert np.array_equal(
+        grown.full(Profile.CAR).durations,
+        provider.inner.matrices(grown.locations, Profile.CAR).durations,
+    )
+    assert provider.squares[-1] == 6
+    assert day.grown(DAY[:2]) is day

@@ -4,7 +4,9 @@ Dispatch re-plans pieces of a published day many times (a breakdown, a late
 route): the same stops, with vehicles starting at stops they have reached.
 :class:`DayMatrices` asks its provider once for all the day's locations and
 answers any request for a subset of them by slicing; a request with a
-location it does not know goes to the provider.
+location it does not know goes to the provider. When the day gains locations
+(an address corrected, an order added), :meth:`DayMatrices.grown` keeps what it
+has and asks only the new locations' rows and columns.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import numpy as np
 
 from doorstep.domain.fleet import Profile
 from doorstep.domain.location import Location
-from doorstep.network.provider import Matrices, TravelTimeProvider
+from doorstep.network.provider import Matrices, TravelTimeProvider, both_ways
 from doorstep.plan.problem import Problem
 
 
@@ -65,6 +67,57 @@ class DayMatrices(TravelTimeProvider):
                     problem.estimated,
                     off_network=off,
                 )
+        return day
+
+    def grown(self, more: Sequence[Location]) -> DayMatrices:
+        """The day with ``more`` locations added: its matrices kept, only new travel asked.
+
+        For every profile already in memory, the provider is asked for the new
+        locations to the known ones and back (:func:`~doorstep.network.provider.both_ways`)
+        and among themselves, never again for the known ones to each other.
+        The figures are those a fresh day over all the locations would ask.
+
+        Parameters
+        ----------
+        more
+            Locations, known or not (known ones change nothing).
+
+        Returns
+        -------
+        DayMatrices
+            This day when nothing is new, else a new one over the known
+            locations followed by the new ones.
+        """
+        new = [loc for loc in dict.fromkeys(more) if loc not in self._index]
+        if not new:
+            return self
+        day = DayMatrices(self.provider, [*self.locations, *new])
+        with self._lock:
+            kept = dict(self._full)
+        n, k = len(self.locations), len(new)
+        for profile, full in kept.items():
+            ahead, back = both_ways(self.provider, new, self.locations, profile)
+            among = self.provider.matrices(new, profile)
+            grown = []
+            for old, out, into, inner in (
+                (full.durations, ahead.durations, back.durations, among.durations),
+                (full.distances, ahead.distances, back.distances, among.distances),
+            ):
+                m = np.empty((n + k, n + k), dtype=np.int64)
+                m[:n, :n] = old
+                m[n:, :n] = out
+                m[:n, n:] = into
+                m[n:, n:] = inner
+                grown.append(m)
+            snap = (*full.snap_m, *among.snap_m) if full.snap_m and among.snap_m else ()
+            day._full[profile] = Matrices(
+                durations=grown[0],
+                distances=grown[1],
+                source=full.source,
+                estimated=full.estimated,
+                snap_m=snap,
+                off_network=(*full.off_network, *(n + i for i in among.off_network)),
+            )
         return day
 
     def knows(self, locations: Sequence[Location]) -> bool:

@@ -61,16 +61,18 @@ MAX_DAYS = 8
 
 
 def day_matrices(settings: Settings, day: str, locations: Sequence[Location]) -> DayMatrices:
-    """The day's travel times in memory, built once for ``locations`` (again if new ones come).
+    """The day's travel times in memory, built once for ``locations``, grown when new ones come.
 
-    Every re-plan of the day then slices them instead of asking the router.
+    Every re-plan of the day then slices them instead of asking the router; a
+    new location costs its own rows and columns only (:meth:`DayMatrices.grown`).
     """
     key = (day, settings.router, settings.router_source, settings.router_max_snap_m)
     with _DAYS_LOCK:
         known = _DAYS.pop(key, None)
-        if known is None or not known.knows(locations):
-            everything = [*(known.locations if known else ()), *locations]
-            known = DayMatrices(provider_of(settings), everything)
+        if known is None:
+            known = DayMatrices(provider_of(settings), locations)
+        elif not known.knows(locations):
+            known = known.grown(locations)  # only the new locations' travel is asked
         _DAYS[key] = known
         while len(_DAYS) > MAX_DAYS:
             _DAYS.pop(next(iter(_DAYS)))
