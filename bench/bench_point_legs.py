@@ -11,6 +11,10 @@ point are timed both ways, alternately, ``--repeat`` times (the bundled CCH
 warmed up first); the figures are medians, with the peak of the arrays each way
 (durations and distances, int64).
 
+The same for a day in memory (:class:`doorstep.network.subset.DayMatrices`, what
+dispatch re-plans slice) that gains the new point: a fresh day over all N + 1
+locations, against :meth:`~doorstep.network.subset.DayMatrices.grown`.
+
 Usage::
 
     python bench/bench_point_legs.py [--sizes 300 2000 6000] [--repeat 5]
@@ -32,6 +36,7 @@ def main() -> None:
     from doorstep.domain import Location, Profile
     from doorstep.network.osm_provider import OsmProvider
     from doorstep.network.provider import both_ways
+    from doorstep.network.subset import DayMatrices
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[300, 2000, 6000])
@@ -64,6 +69,21 @@ def main() -> None:
             f"N = {n:,}: square {1000 * a:.1f} ms ({2 * 8 * (n + 1) ** 2 / 2**20:.0f} MB of "
             f"arrays), two tables {1000 * b:.1f} ms ({2 * 2 * 8 * n / 2**20:.2f} MB): "
             f"{a / b:.0f}x"
+        )
+        day = DayMatrices(provider, stops)
+        day.full(Profile.VAN)
+        fresh, grown = [], []
+        for _ in range(args.repeat):
+            began = time.perf_counter()
+            DayMatrices(provider, [*stops, point]).full(Profile.VAN)
+            fresh.append(time.perf_counter() - began)
+            began = time.perf_counter()
+            day.grown([point]).full(Profile.VAN)
+            grown.append(time.perf_counter() - began)
+        c, d = statistics.median(fresh), statistics.median(grown)
+        print(
+            f"      a day of {n:,} gains the point: fresh day {1000 * c:.1f} ms, "
+            f"grown {1000 * d:.1f} ms: {c / d:.0f}x"
         )
     loops.append(reference_seconds())
     print("reference loop before/after: " + ", ".join(f"{r:.2f}" for r in loops) + " s")
