@@ -49,10 +49,12 @@ def main() -> None:
     rng = np.random.default_rng(7)
     provider.matrices([Location(60.1699, 24.9384), Location(60.1668, 24.9441)], Profile.VAN)
     for n in args.sizes:
+        # Road nodes (the bundled extract has fewer than 6,000), each moved a few metres
+        # at random: N + 1 distinct locations.
         nodes = rng.choice(net.graph.node_count, n + 1, replace=True)
-        places = [
-            Location(float(net.graph.lat[k]) + 5e-5, float(net.graph.lon[k]) + 5e-5) for k in nodes
-        ]
+        lat = net.graph.lat[nodes] + rng.normal(0, 1e-4, n + 1)
+        lon = net.graph.lon[nodes] + rng.normal(0, 2e-4, n + 1)
+        places = [Location(float(a), float(b)) for a, b in zip(lat, lon, strict=True)]
         point, stops = places[0], places[1:]
         square, tables = [], []
         for _ in range(args.repeat):
