@@ -143,8 +143,9 @@ class OsrmProvider(HttpRouter):
 
         Only sources x targets cells are asked (OSRM's ``sources`` and
         ``destinations``), in blocks of at most half the table size each way:
-        one new point against 6,000 stops is 120 requests, where the square
-        would be 14,400. The figures are those :meth:`matrices` gives.
+        one new point to 6,000 stops is 120 requests at ``--max-table-size
+        100``, where the square over them would be 14,641. The figures are those
+        :meth:`matrices` gives.
         """
         check_locations(sources)
         check_locations(targets)
