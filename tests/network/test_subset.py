@@ -89,3 +89,16 @@ def test_a_grown_day_asks_only_the_new_locations_and_matches_a_fresh_one() -> No
     )
     assert provider.squares[-1] == 6
     assert day.grown(DAY[:2]) is day
+
+
+def test_a_lone_new_location_is_asked_beside_a_known_one() -> None:
+    """One new point: its own square is asked with a known point (OSRM refuses one point)."""
+    provider = Recording()
+    day = DayMatrices(provider, DAY[:3])
+    day.full(Profile.VAN)
+    point = Location(60.1710, 24.9420)
+    grown = day.grown([point])
+    assert provider.squares == [3, 2] and provider.tables == [(1, 3), (3, 1)]
+    fresh = provider.inner.matrices([*DAY[:3], point], Profile.VAN)
+    assert np.array_equal(grown.full(Profile.VAN).durations, fresh.durations)
+    assert grown.full(Profile.VAN).snap_m == fresh.snap_m

@@ -95,13 +95,16 @@ class DayMatrices(TravelTimeProvider):
         with self._lock:
             kept = dict(self._full)
         n, k = len(self.locations), len(new)
+        # A lone new location is asked with a known one beside it: some routers (OSRM)
+        # refuse a table of one point.
+        anchor = self.locations[:1] if k == 1 else []
         for profile, full in kept.items():
             ahead, back = both_ways(self.provider, new, self.locations, profile)
-            among = self.provider.matrices(new, profile)
+            among = self.provider.matrices([*new, *anchor], profile)
             grown = []
             for old, out, into, inner in (
-                (full.durations, ahead.durations, back.durations, among.durations),
-                (full.distances, ahead.distances, back.distances, among.distances),
+                (full.durations, ahead.durations, back.durations, among.durations[:k, :k]),
+                (full.distances, ahead.distances, back.distances, among.distances[:k, :k]),
             ):
                 m = np.empty((n + k, n + k), dtype=np.int64)
                 m[:n, :n] = old
@@ -109,14 +112,14 @@ class DayMatrices(TravelTimeProvider):
                 m[:n, n:] = into
                 m[n:, n:] = inner
                 grown.append(m)
-            snap = (*full.snap_m, *among.snap_m) if full.snap_m and among.snap_m else ()
+            snap = (*full.snap_m, *among.snap_m[:k]) if full.snap_m and among.snap_m else ()
             day._full[profile] = Matrices(
                 durations=grown[0],
                 distances=grown[1],
                 source=full.source,
                 estimated=full.estimated,
                 snap_m=snap,
-                off_network=(*full.off_network, *(n + i for i in among.off_network)),
+                off_network=(*full.off_network, *(n + i for i in among.off_network if i < k)),
             )
         return day
 
