@@ -151,6 +151,16 @@ def test_a_table_cuts_off_a_far_source_and_a_far_target() -> None:
     assert t.durations[0, 1] < U and t.distances[0, 1] < U
 
 
+def test_one_location_is_asked_as_the_point_to_itself(replay: ReplayServer) -> None:
+    """OSRM refuses a table of one coordinate: one point is asked twice, its snap kept."""
+    point = helsinki(1)[0]
+    m = fast(replay.url).matrices([point], Profile.CAR)
+    assert m.durations.tolist() == m.distances.tolist() == [[0]]
+    (request,) = replay.requests
+    assert request.osrm_coordinates == 2
+    assert m.snap_m[0] == pytest.approx(World().snap(point.lat, point.lon)[1], abs=0.5)
+
+
 def test_table_within_the_limit_is_one_request(replay: ReplayServer) -> None:
     """Up to max_table_size locations go in a single request with every source and target."""
     m = fast(replay.url).matrices(helsinki(100), Profile.CAR)

@@ -131,7 +131,13 @@ class OsrmProvider(HttpRouter):
         snap = [0.0] * n
         chunk = n if n <= self.batch else self.batch // 2
         with self._client() as client:
-            for block in table_blocks(n, max(chunk, 1)):
+            if n == 1:  # OSRM refuses a table of one coordinate: ask the point to itself
+                twice, snapped = [locations[0], locations[0]], [0.0, 0.0]
+                cell = np.full((1, 1), UNREACHABLE, dtype=np.int64)
+                block = Block(range(1), range(1, 2))
+                self._fill(client, name, twice, block, cell, cell.copy(), snapped, 1)
+                snap[0] = snapped[0]
+            for block in table_blocks(n, max(chunk, 1)) if n > 1 else []:
                 self._fill(client, name, locations, block, durations, distances, snap)
         source = f"OSRM {self.base_url} (profile {name})"
         return assemble(durations, distances, snap, self.max_snap_m, source)
