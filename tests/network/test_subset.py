@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 
 from doorstep.domain import Location, Profile
 from doorstep.network.choose import open_provider
-from doorstep.network.provider import Matrices, Table, TravelTimeProvider
 from doorstep.network.subset import DayMatrices
+from recording_provider import RecordingProvider
 
 DAY = [
     Location(60.1699, 24.9384),
@@ -45,31 +43,9 @@ def test_an_unknown_location_goes_to_the_router() -> None:
     assert day.sliced == 0
 
 
-class Recording(TravelTimeProvider):
-    """The bundled roads, recording the size of every square and table asked."""
-
-    def __init__(self) -> None:
-        self.inner = open_provider("bundled")
-        self.squares: list[int] = []
-        self.tables: list[tuple[int, int]] = []
-
-    def matrices(self, locations: Sequence[Location], profile: Profile) -> Matrices:
-        self.squares.append(len(locations))
-        return self.inner.matrices(locations, profile)
-
-    def table(
-        self, sources: Sequence[Location], targets: Sequence[Location], profile: Profile
-    ) -> Table:
-        self.tables.append((len(sources), len(targets)))
-        return self.inner.table(sources, targets, profile)
-
-    def geometry(self, start: Location, end: Location, profile: Profile) -> list[Location]:
-        return self.inner.geometry(start, end, profile)
-
-
 def test_a_grown_day_asks_only_the_new_locations_and_matches_a_fresh_one() -> None:
     """Two new points (one off the roads) join a day: their rows and columns, nothing more."""
-    provider = Recording()
+    provider = RecordingProvider()
     day = DayMatrices(provider, DAY[:4])
     day.full(Profile.VAN)
     new = [Location(60.1710, 24.9420), DAY[4], DAY[1]]  # DAY[1] is known already
@@ -93,7 +69,7 @@ def test_a_grown_day_asks_only_the_new_locations_and_matches_a_fresh_one() -> No
 
 def test_a_lone_new_location_is_asked_beside_a_known_one() -> None:
     """One new point: its own square is asked with a known point (OSRM refuses one point)."""
-    provider = Recording()
+    provider = RecordingProvider()
     day = DayMatrices(provider, DAY[:3])
     day.full(Profile.VAN)
     point = Location(60.1710, 24.9420)

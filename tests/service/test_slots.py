@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
 from types import SimpleNamespace
 from typing import Any
 
@@ -11,34 +10,12 @@ import numpy as np
 import pytest
 
 from doorstep.domain import Location, Profile
-from doorstep.network.osm_provider import OsmProvider
-from doorstep.network.provider import Matrices, Table, TravelTimeProvider
+from doorstep.network.provider import TravelTimeProvider
 from doorstep.plan.slots import PointLegs
 from doorstep.service.refusal import RefusedError
 from doorstep.service.slots import _legs
 from manifests import REPO
-
-
-class Recording(TravelTimeProvider):
-    """The bundled roads, recording how many locations each request covered."""
-
-    def __init__(self) -> None:
-        self.inner = OsmProvider(cache_matrices=False)
-        self.squares: list[int] = []
-        self.tables: list[tuple[int, int]] = []
-
-    def matrices(self, locations: Sequence[Location], profile: Profile) -> Matrices:
-        self.squares.append(len(locations))
-        return self.inner.matrices(locations, profile)
-
-    def table(
-        self, sources: Sequence[Location], targets: Sequence[Location], profile: Profile
-    ) -> Table:
-        self.tables.append((len(sources), len(targets)))
-        return self.inner.table(sources, targets, profile)
-
-    def geometry(self, start: Location, end: Location, profile: Profile) -> list[Location]:
-        return self.inner.geometry(start, end, profile)
+from recording_provider import RecordingProvider
 
 
 def helsinki_addresses(count: int) -> list[Location]:
@@ -59,7 +36,7 @@ def _day(locations: list[Location], provider: TravelTimeProvider) -> Any:
 
 def test_the_points_legs_are_the_matrices_row_and_column_without_a_square() -> None:
     """Two days sharing addresses: the same legs as a square matrix gives, from two tables."""
-    provider = Recording()
+    provider = RecordingProvider()
     places = helsinki_addresses(60)
     days = [_day(places[:40], provider), _day(places[25:], provider)]
     point = Location(places[59].lat + 0.0003, places[59].lon)
@@ -78,7 +55,7 @@ def test_the_points_legs_are_the_matrices_row_and_column_without_a_square() -> N
 
 def test_a_point_off_the_roads_is_refused_with_its_code() -> None:
     """A point kilometres from any road of the extract: address_off_network, on the lat field."""
-    days = [_day(helsinki_addresses(10), Recording())]
+    days = [_day(helsinki_addresses(10), RecordingProvider())]
     with pytest.raises(RefusedError) as refused:
         _legs(days, Location(60.2500, 24.9500))
     assert refused.value.code == "address_off_network"

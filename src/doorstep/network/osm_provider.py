@@ -361,14 +361,9 @@ class OsmProvider(TravelTimeProvider):
         else:
             packed = self._packed(net, snaps, sources=s)
         durations, distances = cch.decode(packed, UNREACHABLE)
-        off = np.flatnonzero(snaps.distance_m > self.max_snap_m).tolist()
-        return Table(
-            durations=durations,
-            distances=distances,
-            source=name,
-            off_sources=tuple(k for k in off if k < s),
-            off_targets=tuple(k - s for k in off if k >= s),
-        )
+        # Far points have no road slots, so their cells are unreachable already.
+        snap_m = snaps.distance_m.tolist()
+        return Table.cut_off(durations, distances, snap_m, self.max_snap_m, name)
 
     def geometry(self, start: Location, end: Location, profile: Profile) -> list[Location]:
         """The road path from ``start`` to ``end``, for maps.

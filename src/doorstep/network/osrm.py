@@ -167,19 +167,8 @@ class OsrmProvider(HttpRouter):
                 for cols in [range(s + j, min(s + j + half, s + t)) for j in range(0, t, half)]:
                     block = Block(rows, cols)
                     self._fill(client, name, locations, block, durations, distances, snap, s)
-        off = [k for k, metres in enumerate(snap) if metres > self.max_snap_m]
-        for k in off:
-            if k < s:
-                durations[k, :] = distances[k, :] = UNREACHABLE
-            else:
-                durations[:, k - s] = distances[:, k - s] = UNREACHABLE
-        return Table(
-            durations=durations,
-            distances=distances,
-            source=f"OSRM {self.base_url} (profile {name})",
-            off_sources=tuple(k for k in off if k < s),
-            off_targets=tuple(k - s for k in off if k >= s),
-        )
+        source = f"OSRM {self.base_url} (profile {name})"
+        return Table.cut_off(durations, distances, snap, self.max_snap_m, source)
 
     def _fill(
         self,

@@ -513,19 +513,7 @@ class OsrmEmbeddedProvider(TravelTimeProvider):
         blocks = [range(start, min(s, start + rows)) for start in range(0, s, rows)]
         with ThreadPoolExecutor(max_workers=min(self.threads, len(blocks))) as pool:
             list(pool.map(fill, blocks))
-        off = [k for k, metres in enumerate(snap) if metres > self.max_snap_m]
-        for k in off:
-            if k < s:
-                durations[k, :] = distances[k, :] = UNREACHABLE
-            else:
-                durations[:, k - s] = distances[:, k - s] = UNREACHABLE
-        return Table(
-            durations=durations,
-            distances=distances,
-            source=name,
-            off_sources=tuple(k for k in off if k < s),
-            off_targets=tuple(k - s for k in off if k >= s),
-        )
+        return Table.cut_off(durations, distances, snap, self.max_snap_m, name)
 
     def _table(
         self,

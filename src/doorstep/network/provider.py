@@ -89,6 +89,49 @@ class Table:
             raise ValueError("durations and distances must be two matrices of the same shape")
 
     @classmethod
+    def cut_off(
+        cls,
+        durations: IntMatrix,
+        distances: IntMatrix,
+        snap_m: Sequence[float],
+        max_snap_m: float,
+        source: str,
+    ) -> Table:
+        """A table whose points beyond ``max_snap_m`` from their road are cut off.
+
+        Parameters
+        ----------
+        durations, distances
+            Sources x targets, changed in place: the rows of far sources and the
+            columns of far targets become :data:`UNREACHABLE`.
+        snap_m
+            Metres from each point to its road: the sources', then the targets'.
+        max_snap_m
+            The provider's snap limit.
+        source
+            What computed the figures.
+
+        Returns
+        -------
+        Table
+            The figures, with ``off_sources`` and ``off_targets`` listed.
+        """
+        s = durations.shape[0]
+        off = [k for k, metres in enumerate(snap_m) if metres > max_snap_m]
+        for k in off:
+            if k < s:
+                durations[k, :] = distances[k, :] = UNREACHABLE
+            else:
+                durations[:, k - s] = distances[:, k - s] = UNREACHABLE
+        return cls(
+            durations=durations,
+            distances=distances,
+            source=source,
+            off_sources=tuple(k for k in off if k < s),
+            off_targets=tuple(k - s for k in off if k >= s),
+        )
+
+    @classmethod
     def of_matrices(cls, m: Matrices, sources: int) -> Table:
         """The rectangle of ``m`` from its first ``sources`` locations to the others."""
         return cls(

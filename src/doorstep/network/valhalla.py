@@ -290,19 +290,7 @@ class ValhallaProvider(HttpRouter):
             for i in range(0, s, self.batch):
                 for j in range(s, s + t, self.batch):
                     job.fill(range(i, min(i + self.batch, s)), range(j, min(j + self.batch, s + t)))
-        off = [k for k, metres in enumerate(job.snap) if metres > self.max_snap_m]
-        for k in off:
-            if k < s:
-                job.durations[k, :] = job.distances[k, :] = UNREACHABLE
-            else:
-                job.durations[:, k - s] = job.distances[:, k - s] = UNREACHABLE
-        return Table(
-            durations=job.durations,
-            distances=job.distances,
-            source=name,
-            off_sources=tuple(k for k in off if k < s),
-            off_targets=tuple(k - s for k in off if k >= s),
-        )
+        return Table.cut_off(job.durations, job.distances, job.snap, self.max_snap_m, name)
 
     def geometry(self, start: Location, end: Location, profile: Profile) -> list[Location]:
         """The road path from ``start`` to ``end`` (the decoded shape of the route).
