@@ -309,7 +309,7 @@ class DecomposeSolver(Solver):
             # A whole-day round leaves workers idle: each runs a copy with its own seed;
             # copies after the first search from scratch (see STALL_ROUNDS).
             copies = max(1, runner.workers // len(parts)) if whole else 1
-            restarts = [_part(problem, routes, g, cold=True) for g in groups]
+            restarts = [_part(problem, routes, g, cold=True) for g in groups] if copies > 1 else []
             waves = math.ceil(len(parts) * copies / max(1, runner.workers))
             left = deadline.left()
             if left < MIN_PART_S * waves:
