@@ -36,6 +36,20 @@ def test_blocks_cover_every_cell_once_within_the_limits(n: int, rows: int, cols:
     assert (seen == 1).all()
 
 
+@given(st.integers(0, 60), st.integers(0, 150), st.integers(1, 40), st.integers(1, 40))
+def test_blocks_cover_a_rectangle_once_within_the_limits(
+    n: int, t: int, rows: int, cols: int
+) -> None:
+    """With targets apart (after the sources), the n x t rectangle is tiled exactly."""
+    seen = np.zeros((n, t), dtype=int)
+    for block in table_blocks(n, rows, cols, targets=range(n, n + t)):
+        assert 0 < len(block.sources) <= rows and 0 < len(block.targets) <= cols
+        s, c = block.sources, block.targets
+        assert s.step == 1 and c.step == 1 and c.start >= n
+        seen[s.start : s.stop, c.start - n : c.stop - n] += 1
+    assert (seen == 1).all()
+
+
 def test_single_block_when_the_table_fits() -> None:
     """Up to the limit there is one block holding everything."""
     assert table_blocks(100, 100) == [Block(range(100), range(100))]

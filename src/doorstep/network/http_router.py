@@ -455,20 +455,29 @@ class Block:
         return [*self.sources, *(t for t in self.targets if t not in seen)]
 
 
-def table_blocks(n: int, max_sources: int, max_targets: int | None = None) -> list[Block]:
-    """Cover an ``n`` x ``n`` table with blocks of at most ``max_sources`` x ``max_targets``.
+def table_blocks(
+    n: int,
+    max_sources: int,
+    max_targets: int | None = None,
+    *,
+    targets: range | None = None,
+) -> list[Block]:
+    """Cover a table with blocks of at most ``max_sources`` x ``max_targets``.
 
-    The locations are cut into consecutive chunks; every pair of chunks (the chunk
-    of sources, the chunk of targets) is one block, row-major. With ``n`` at most
-    the limits there is a single block.
+    The sources (and the targets) are cut into consecutive chunks; every pair of
+    chunks (the chunk of sources, the chunk of targets) is one block, row-major.
+    With both sides within the limits there is a single block.
 
     Parameters
     ----------
     n
-        Number of locations.
+        Number of locations: the sources are ``range(n)``.
     max_sources, max_targets
         Largest number of rows and columns in a block (``max_targets`` defaults to
         ``max_sources``).
+    targets
+        The targets' location indices; None: the sources themselves (an ``n`` x
+        ``n`` table).
 
     Returns
     -------
@@ -478,8 +487,9 @@ def table_blocks(n: int, max_sources: int, max_targets: int | None = None) -> li
     max_targets = max_sources if max_targets is None else max_targets
     if max_sources < 1 or max_targets < 1:
         raise ValueError("a block must hold at least one source and one target")
+    targets = range(n) if targets is None else targets
     source_chunks = [range(i, min(i + max_sources, n)) for i in range(0, n, max_sources)]
-    target_chunks = [range(j, min(j + max_targets, n)) for j in range(0, n, max_targets)]
+    target_chunks = [targets[j : j + max_targets] for j in range(0, len(targets), max_targets)]
     return [Block(s, t) for s in source_chunks for t in target_chunks]
 
 

@@ -132,13 +132,14 @@ class OsrmProvider(HttpRouter):
         chunk = n if n <= self.batch else self.batch // 2
         with self._client() as client:
             if n == 1:  # OSRM refuses a table of one coordinate: ask the point to itself
-                twice, snapped = [locations[0], locations[0]], [0.0, 0.0]
-                cell = np.full((1, 1), UNREACHABLE, dtype=np.int64)
-                block = Block(range(1), range(1, 2))
-                self._fill(client, name, twice, block, cell, cell.copy(), snapped, 1)
-                snap[0] = snapped[0]
-            for block in table_blocks(n, max(chunk, 1)) if n > 1 else []:
-                self._fill(client, name, locations, block, durations, distances, snap)
+                pair = [0.0, 0.0]
+                itself = Block(range(1), range(1, 2))
+                twice = [*locations, *locations]
+                self._fill(client, name, twice, itself, durations, distances, pair, 1)
+                snap[0] = pair[0]
+            else:
+                for block in table_blocks(n, max(chunk, 1)):
+                    self._fill(client, name, locations, block, durations, distances, snap)
         source = f"OSRM {self.base_url} (profile {name})"
         return assemble(durations, distances, snap, self.max_snap_m, source)
 
@@ -163,10 +164,8 @@ class OsrmProvider(HttpRouter):
         snap = [0.0] * (s + t)
         half = max(1, self.batch // 2)
         with self._client() as client:
-            for rows in [range(i, min(i + half, s)) for i in range(0, s, half)]:
-                for cols in [range(s + j, min(s + j + half, s + t)) for j in range(0, t, half)]:
-                    block = Block(rows, cols)
-                    self._fill(client, name, locations, block, durations, distances, snap, s)
+            for block in table_blocks(s, half, targets=range(s, s + t)):
+                self._fill(client, name, locations, block, durations, distances, snap, s)
         source = f"OSRM {self.base_url} (profile {name})"
         return Table.cut_off(durations, distances, snap, self.max_snap_m, source)
 

@@ -287,9 +287,8 @@ class ValhallaProvider(HttpRouter):
             return Table(empty, empty.copy(), name)
         with self._client() as client:
             job = _MatrixJob(client, costing, [*sources, *targets], first_target=s)
-            for i in range(0, s, self.batch):
-                for j in range(s, s + t, self.batch):
-                    job.fill(range(i, min(i + self.batch, s)), range(j, min(j + self.batch, s + t)))
+            for block in table_blocks(s, self.batch, targets=range(s, s + t)):
+                job.fill(block.sources, block.targets)
         return Table.cut_off(job.durations, job.distances, job.snap, self.max_snap_m, name)
 
     def geometry(self, start: Location, end: Location, profile: Profile) -> list[Location]:
