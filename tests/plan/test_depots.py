@@ -12,6 +12,7 @@ from doorstep.domain.fleet import Depot, Profile
 from doorstep.domain.location import Location
 from doorstep.network.provider import UNREACHABLE, Matrices
 from doorstep.network.straight_line import StraightLineProvider
+from doorstep.plan.block_matrix import BlockMatrix
 from doorstep.plan.depots import (
     DepotAssignment,
     DepotSplitSolver,
@@ -26,7 +27,7 @@ from doorstep.plan.evaluator import evaluate
 from doorstep.plan.parallel import SerialRunner
 from doorstep.plan.problem import Problem
 from doorstep.plan.reasons import explain
-from doorstep.plan.solver import RouteAssignment, SolveSettings
+from doorstep.plan.solver import Assignment, RouteAssignment, SolveSettings
 from doorstep.plan.subproblem import score
 from plan_problems import order, problem, van
 
@@ -320,7 +321,10 @@ class CountingProvider(StraightLineProvider):
 
 
 def test_big_day_matrices_are_asked_per_depot_and_match_the_provider() -> None:
-    """No call asks for the whole day; depot rows and in-block pairs equal the full matrix."""
+    """No call asks for the whole day; depot rows and in-block pairs equal the full matrix.
+
+    The matrices hold only the blocks asked (far less than the day's square).
+    """
     p = three_depot_day(per_depot=20)
     provider = CountingProvider()
     built = build_split_problem(p.orders, p.fleet, provider, chunk=25)
@@ -328,7 +332,9 @@ def test_big_day_matrices_are_asked_per_depot_and_match_the_provider() -> None:
     assert max(provider.sizes) < n
     locations = [d.location for d in p.fleet.depots] + [o.location for o in p.orders]
     full = StraightLineProvider().matrices(locations, Profile.VAN).durations
-    got = built.durations[Profile.VAN]
+    held = built.durations[Profile.VAN]
+    assert isinstance(held, BlockMatrix) and held.nbytes < full.nbytes * 0.75
+    got = np.asarray(held)
     assert np.array_equal(got[:3], full[:3]) and np.array_equal(got[:, :3], full[:, :3])
     known = got < UNREACHABLE
     assert np.array_equal(got[known], full[known])
@@ -337,6 +343,20 @@ def test_big_day_matrices_are_asked_per_depot_and_match_the_provider() -> None:
     for d in range(3):
         mine = 3 + np.array(first.orders_of(d))
         assert (got[np.ix_(mine, mine)] < UNREACHABLE).all()
+
+
+def test_a_route_over_a_pair_never_asked_is_reported_unreachable() -> None:
+    """Two orders in no common block: a route joining them breaks, it is never priced at 0."""
+    p = three_depot_day(per_depot=20)
+    built = build_split_problem(p.orders, p.fleet, StraightLineProvider(), chunk=25)
+    held = built.durations[Profile.VAN]
+    dense = np.asarray(held)
+    unknown = np.argwhere(dense[3:, 3:] >= UNREACHABLE)
+    assert unknown.size, "the day must have pairs no block holds"
+    i, j = (int(x) for x in unknown[0])
+    assert held[3 + i, 3 + j] == UNREACHABLE == held.item(3 + i, 3 + j)
+    e = evaluate(built, Assignment((RouteAssignment(0, (i, j)),), "hand"))
+    assert "unreachable" in {v.code for v in e.violations}
 
 
 def test_big_day_problem_plans_feasibly_with_the_split_solver() -> None:

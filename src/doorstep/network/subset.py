@@ -60,9 +60,12 @@ class DayMatrices(TravelTimeProvider):
         if len(day.locations) == len(locations):  # no repeated location: rows line up
             off = tuple(sorted(problem.off_network))
             for profile, durations in problem.durations.items():
+                distances = problem.distances[profile]
+                if not isinstance(durations, np.ndarray) or not isinstance(distances, np.ndarray):
+                    continue  # held as blocks: the pairs never asked are asked when needed
                 day._full[profile] = Matrices(
                     durations,
-                    problem.distances[profile],
+                    distances,
                     problem.source,
                     problem.estimated,
                     off_network=off,

@@ -30,7 +30,8 @@ For very big days (10 depots of 1,000 orders) :func:`build_split_problem`
 replaces the pipeline's :func:`~doorstep.plan.pipeline.build_problem`: it asks
 the travel-time provider for the depots-to-orders travel, assigns, then for
 each depot's own block of orders (plus its border orders), never for the whole
-day's order-to-order matrix.
+day's order-to-order matrix, and holds only those blocks
+(:class:`~doorstep.plan.block_matrix.BlockMatrix`).
 """
 
 from __future__ import annotations
@@ -44,13 +45,23 @@ from dataclasses import dataclass, replace
 from typing import ClassVar
 
 import numpy as np
+import numpy.typing as npt
 
 from doorstep.domain.fleet import Fleet, Profile, Vehicle
 from doorstep.domain.order import Order, OrderKind
 from doorstep.network.provider import UNREACHABLE, TravelTimeProvider, both_ways
+from doorstep.plan.block_matrix import BlockLayout, BlockMatrix
 from doorstep.plan.evaluator import check_schedule, route_cost, schedule_route
 from doorstep.plan.parallel import Runner, default_runner
-from doorstep.plan.problem import VEHICLE_WEIGHT_M, Feature, IntMatrix, Lock, Objective, Problem
+from doorstep.plan.problem import (
+    VEHICLE_WEIGHT_M,
+    Feature,
+    IntMatrix,
+    Lock,
+    Objective,
+    Problem,
+    TravelMatrix,
+)
 from doorstep.plan.registry import choose_engine
 from doorstep.plan.solver import (
     Assignment,
@@ -151,7 +162,7 @@ class DepotAssignment:
 
 
 def depot_round_trips(
-    fleet: Fleet, durations: Mapping[Profile, IntMatrix], order_count: int
+    fleet: Fleet, durations: Mapping[Profile, TravelMatrix], order_count: int
 ) -> IntMatrix:
     """Depots x orders: the quickest round trip from each depot to each order.
 
@@ -661,13 +672,10 @@ class _Plan:
         stops = [problem.start_location(vehicle)]
         stops += [problem.order_location(i) for i in route.orders]
         stops.append(problem.end_location(vehicle))
-        a, b = np.array(stops[:-1]), np.array(stops[1:])
-        m = problem.distances[vehicle.profile]
-        added = m[a, here] + m[here, b] - m[a, b]
+        added = _detours(problem.distances[vehicle.profile], stops, here)
         allowed = np.ones(added.shape, dtype=bool)
         if below < math.inf:
-            t = _pruning_matrix(problem, vehicle)
-            allowed = t[a, here] + t[here, b] - t[a, b] < below
+            allowed = _detours(_pruning_matrix(problem, vehicle), stops, here) < below
         first = self.fixed.get(route.vehicle, 0)
         ranked = np.argsort(added, kind="stable")
         positions = [p for p in ranked if p >= first and allowed[p]][:POSITIONS_TRIED]
@@ -682,6 +690,19 @@ class _Plan:
         """Keep ``route`` (and its value) as its vehicle's route."""
         self.routes[route.vehicle] = route
         self.values[route.vehicle] = value
+
+
+def _detours(m: TravelMatrix, stops: Sequence[int], here: int) -> IntMatrix:
+    """Per leg of ``stops`` (locations), what going through ``here`` on it adds.
+
+    One read of ``m`` for all three kinds of leg (a block matrix pays per read).
+    """
+    k = len(stops) - 1
+    a, b = np.asarray(stops[:-1]), np.asarray(stops[1:])
+    there = np.full(k, here)
+    legs = m[np.concatenate([a, there, a]), np.concatenate([there, b, b])]
+    out: IntMatrix = legs[:k] + legs[k : 2 * k] - legs[2 * k :]
+    return out
 
 
 def _kind(vehicle: Vehicle) -> object:
@@ -791,7 +812,7 @@ def _move_if_cheaper(plan: _Plan, order: int, on_vehicle: dict[int, int], near: 
     on_vehicle[order] = longer.vehicle
 
 
-def _pruning_matrix(problem: Problem, vehicle: Vehicle) -> IntMatrix:
+def _pruning_matrix(problem: Problem, vehicle: Vehicle) -> TravelMatrix:
     """What a move must save to be tried: travel seconds under the cost objective.
 
     Vehicles cost mostly by the hour; under the other objectives, metres.
@@ -832,34 +853,39 @@ def _depot_travel(
     fleet: Fleet,
     provider: TravelTimeProvider,
     profile: Profile,
-    durations: IntMatrix,
-    distances: IntMatrix,
     chunk: int,
-) -> set[int]:
-    """Fill the depot rows and columns of the day's matrices, a chunk of orders at a time.
+) -> tuple[tuple[IntMatrix, IntMatrix], tuple[IntMatrix, IntMatrix], set[int]]:
+    """The depots' rows and columns of the day's matrices, a chunk of orders at a time.
 
     Asks the provider for tables (depots to orders and back), never for the
-    orders to each other. Returns the off-network location indices the
-    provider reported.
+    orders to each other.
+
+    Returns
+    -------
+    tuple
+        Durations and distances from the depots to every location (depots x
+        all), the same to the depots (all x depots), and the off-network
+        location indices the provider reported.
     """
     depots = [d.location for d in fleet.depots]
-    dc = len(depots)
-    rows = np.arange(dc)
+    dc, n = len(depots), len(depots) + len(orders)
+    out_of = [np.full((dc, n), UNREACHABLE, dtype=np.int64) for _ in range(2)]
+    into = [np.full((n, dc), UNREACHABLE, dtype=np.int64) for _ in range(2)]
     between = provider.table(depots, depots, profile)
-    durations[np.ix_(rows, rows)] = between.durations
-    distances[np.ix_(rows, rows)] = between.distances
+    for k, m in enumerate((between.durations, between.distances)):
+        out_of[k][:, :dc] = m
+        into[k][:dc] = m
     off: set[int] = set()
     for start in range(0, len(orders), chunk):
-        part = list(range(start, min(start + chunk, len(orders))))
-        places = [orders[i].location for i in part]
-        cols = dc + np.array(part, dtype=np.int64)
+        stop = min(start + chunk, len(orders))
+        places = [orders[i].location for i in range(start, stop)]
         out, back = both_ways(provider, depots, places, profile)
-        durations[np.ix_(rows, cols)] = out.durations
-        distances[np.ix_(rows, cols)] = out.distances
-        durations[np.ix_(cols, rows)] = back.durations
-        distances[np.ix_(cols, rows)] = back.distances
-        off.update(int(cols[k]) for k in out.off_targets)
-    return off
+        out_of[0][:, dc + start : dc + stop] = out.durations
+        out_of[1][:, dc + start : dc + stop] = out.distances
+        into[0][dc + start : dc + stop] = back.durations
+        into[1][dc + start : dc + stop] = back.distances
+        off.update(dc + start + k for k in out.off_targets)
+    return (out_of[0], into[0]), (out_of[1], into[1]), off
 
 
 def _blocks(
@@ -884,6 +910,21 @@ def _blocks(
     return blocks
 
 
+def _homes(
+    assignment: DepotAssignment, square_of: Mapping[int, int], depot_count: int, depots_to_all: int
+) -> list[int]:
+    """Per location, the block it reads first: its own depot's (a route is then one block).
+
+    A depot without a block reads its row to everywhere (block ``depots_to_all``);
+    an order no depot could take reads none first.
+    """
+    home = [square_of.get(d, depots_to_all) for d in range(depot_count)]
+    for i, d in enumerate(assignment.depot_of):
+        own = d if d >= 0 else (assignment.choices[i] or (-1,))[0]
+        home.append(square_of.get(own, -1))
+    return home
+
+
 def build_split_problem(
     orders: Sequence[Order],
     fleet: Fleet,
@@ -901,12 +942,14 @@ def build_split_problem(
     same layout). It asks ``provider`` for the depots-to-orders travel (in
     chunks of ``chunk`` orders), assigns the orders to depots
     (:func:`assign_to_depots`), then asks for each depot's block: its orders
-    and its border orders (up to :data:`BORDER_CAP_SHARE` of its own). Order
-    pairs in no block hold :data:`UNREACHABLE`, so a route that would use one
-    is reported unreachable by the evaluator, never silently wrong;
-    :class:`DepotSplitSolver` only uses pairs inside a block. The arrays are
-    still the day's full size in memory (a Problem's matrices are dense); what
-    is saved is the provider's time.
+    and its border orders (up to :data:`BORDER_CAP_SHARE` of its own). The
+    matrices hold those blocks only
+    (:class:`~doorstep.plan.block_matrix.BlockMatrix`): order pairs in no
+    block read :data:`UNREACHABLE`, so a route that would use one is reported
+    unreachable by the evaluator, never silently wrong;
+    :class:`DepotSplitSolver` only uses pairs inside a block.
+    Memory grows with the blocks (about the day's orders times a depot's),
+    not with the square of the day.
 
     Parameters
     ----------
@@ -921,49 +964,59 @@ def build_split_problem(
         Depots first, then orders, in the order given.
     """
     dc, n = len(fleet.depots), len(fleet.depots) + len(orders)
-    durations: dict[Profile, IntMatrix] = {}
-    distances: dict[Profile, IntMatrix] = {}
+    strips: dict[Profile, tuple[tuple[IntMatrix, IntMatrix], tuple[IntMatrix, IntMatrix]]] = {}
     off: set[int] = set()
     profiles = list(dict.fromkeys(v.profile for v in fleet.vehicles))
     for profile in profiles:
         if on_step:
             on_step(f"travel times, depots to orders ({profile.value})")
-        durations[profile] = np.full((n, n), UNREACHABLE, dtype=np.int64)
-        distances[profile] = np.full((n, n), UNREACHABLE, dtype=np.int64)
-        np.fill_diagonal(durations[profile], 0)
-        np.fill_diagonal(distances[profile], 0)
-        off |= _depot_travel(
-            orders, fleet, provider, profile, durations[profile], distances[profile], chunk
-        )
-    trips = depot_round_trips(fleet, durations, len(orders))
+        durations, distances, cut_off = _depot_travel(orders, fleet, provider, profile, chunk)
+        strips[profile] = (durations, distances)
+        off |= cut_off
+    everything, depot_rows = np.arange(n), np.arange(dc)
+    spans: list[tuple[npt.ArrayLike, npt.ArrayLike]] = [
+        (depot_rows, everything),
+        (everything, depot_rows),
+    ]
+    layout = BlockLayout.of(n, spans)
     draft = Problem(
         orders=tuple(orders),
         fleet=fleet,
-        durations=durations,
-        distances=distances,
+        durations={p: BlockMatrix(layout, strips[p][0]) for p in profiles},
+        distances={p: BlockMatrix(layout, strips[p][1]) for p in profiles},
         objective=objective,
         locks=tuple(locks),
         warm_start=dict(warm_start or {}),
     )
+    trips = round_trips(draft)
     assignment = assign_to_depots(orders, fleet, trips, forced=forced_depots(draft))
+    squares: list[IntMatrix] = []
+    values: dict[Profile, tuple[list[IntMatrix], list[IntMatrix]]] = {p: ([], []) for p in profiles}
     sources: list[str] = []
     estimated = False
+    square_of: dict[int, int] = {}  # depot -> its block's index
     for d, block in enumerate(_blocks(assignment, trips, dc)):
         if not block:
             continue
-        cols = np.concatenate([np.arange(dc), dc + np.array(block, dtype=np.int64)])
+        cols = np.concatenate([depot_rows, dc + np.array(block, dtype=np.int64)])
+        square_of[d] = len(squares)
+        squares.append(cols)
         locations = [depot.location for depot in fleet.depots] + [orders[i].location for i in block]
         for profile in profiles:
             if on_step:
                 on_step(f"travel times, depot {fleet.depots[d].id} ({profile.value})")
             m = provider.matrices(locations, profile)
-            durations[profile][np.ix_(cols, cols)] = m.durations
-            distances[profile][np.ix_(cols, cols)] = m.distances
+            values[profile][0].append(m.durations)
+            values[profile][1].append(m.distances)
             off.update(int(cols[k]) for k in m.off_network if k >= dc)
             sources.append(m.source)
             estimated = estimated or m.estimated
+    home = _homes(assignment, square_of, dc, len(squares))
+    layout = BlockLayout.of(n, [*((c, c) for c in squares), *spans], home=home)
     return replace(
         draft,
+        durations={p: BlockMatrix(layout, [*values[p][0], *strips[p][0]]) for p in profiles},
+        distances={p: BlockMatrix(layout, [*values[p][1], *strips[p][1]]) for p in profiles},
         off_network=frozenset(off),
         source="; ".join(dict.fromkeys(sources)),
         estimated=estimated,

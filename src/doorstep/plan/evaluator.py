@@ -31,7 +31,8 @@ from doorstep.domain.load import Load
 from doorstep.domain.order import Order, OrderKind
 from doorstep.domain.plan import Plan, Route, Unassigned, Visit
 from doorstep.network.provider import UNREACHABLE
-from doorstep.plan.problem import IntMatrix, Problem
+from doorstep.plan.block_matrix import BlockMatrix
+from doorstep.plan.problem import Problem, TravelMatrix
 from doorstep.plan.solver import Assignment, RouteAssignment
 from doorstep.units import format_clock
 
@@ -109,8 +110,8 @@ class _VehicleTable:
     """One vehicle's figures the schedule rule reads, as plain values."""
 
     vehicle: Vehicle
-    durations: IntMatrix
-    distances: IntMatrix
+    durations: TravelMatrix
+    distances: TravelMatrix
     start: int
     end: int
     capacity: tuple[int, int, int]
@@ -221,6 +222,13 @@ class _Schedule(_Walk):
     violations: list[Violation] = field(default_factory=list)
 
 
+def _reader(matrix: TravelMatrix) -> Callable[[int, int], int]:
+    """The quickest way to read one pair of ``matrix`` at a time."""
+    if isinstance(matrix, BlockMatrix):
+        return matrix.reader()
+    return matrix.item
+
+
 def _walk(
     t: _Tables, v: _VehicleTable, orders: Sequence[int], break_after: int | None, detail: bool
 ) -> _Walk:
@@ -229,8 +237,8 @@ def _walk(
     Without ``detail`` it skips distances and per-stop records (for checks).
     """
     events: list[tuple[str, int, int, Any]] = []
-    item = v.durations.item
-    metres_at = v.distances.item
+    item = _reader(v.durations)
+    metres_at = _reader(v.distances)
     dc = t.depot_count
     windows, service, demand, pickup = t.windows, t.service, t.demand, t.pickup
     loaded = t.loaded

@@ -27,9 +27,10 @@ from doorstep.gate.settings import GateSettings
 from doorstep.gate.validate import validate
 from doorstep.io.fleet import parse_fleet
 from doorstep.io.tables import read_table
+from doorstep.plan.block_matrix import BlockMatrix
 from doorstep.plan.evaluator import Evaluation
 from doorstep.plan.evaluator import evaluate as evaluate_assignment
-from doorstep.plan.problem import IntMatrix, Problem
+from doorstep.plan.problem import Problem, TravelMatrix
 from doorstep.plan.reasons import explain
 from doorstep.plan.repair import place_break
 from doorstep.plan.solver import Assignment, RouteAssignment
@@ -203,7 +204,9 @@ class FrozenMapping(Mapping[K, V]):
         return f"FrozenMapping({self._items!r})"
 
 
-def _read_only(matrix: IntMatrix) -> IntMatrix:
+def _read_only(matrix: TravelMatrix) -> TravelMatrix:
+    if isinstance(matrix, BlockMatrix):  # its blocks cannot be written already
+        return matrix
     out = np.array(matrix, dtype=np.int64, copy=True)
     out.setflags(write=False)
     return out

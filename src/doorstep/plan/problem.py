@@ -18,8 +18,13 @@ import numpy.typing as npt
 from doorstep.domain.fleet import Fleet, Profile, Vehicle
 from doorstep.domain.order import Order, OrderKind, PairingProblem, pairing_problem
 from doorstep.errors import InputError
+from doorstep.plan.block_matrix import BlockMatrix
 
 IntMatrix = npt.NDArray[np.int64]
+
+TravelMatrix = IntMatrix | BlockMatrix
+"""A problem's travel matrix: dense, or held as blocks for a day too big to hold whole
+(:class:`~doorstep.plan.block_matrix.BlockMatrix`, read the same way)."""
 
 DEFAULT_DROP_PENALTY = 50_000
 """Cents (500 EUR) for leaving a normal order out: more than serving any stop costs,
@@ -135,8 +140,8 @@ class Problem:
 
     orders: tuple[Order, ...]
     fleet: Fleet
-    durations: Mapping[Profile, IntMatrix]
-    distances: Mapping[Profile, IntMatrix]
+    durations: Mapping[Profile, TravelMatrix]
+    distances: Mapping[Profile, TravelMatrix]
     objective: Objective = Objective.COST
     locks: tuple[Lock, ...] = ()
     warm_start: Mapping[str, tuple[str, ...]] = field(default_factory=dict)

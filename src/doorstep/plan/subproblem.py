@@ -25,7 +25,14 @@ import numpy as np
 
 from doorstep.domain.fleet import Fleet, Profile
 from doorstep.plan.evaluator import evaluate
-from doorstep.plan.problem import VEHICLE_WEIGHT_M, IntMatrix, Lock, Objective, Problem
+from doorstep.plan.problem import (
+    VEHICLE_WEIGHT_M,
+    IntMatrix,
+    Lock,
+    Objective,
+    Problem,
+    TravelMatrix,
+)
 from doorstep.plan.solver import Assignment, RouteAssignment
 
 
@@ -172,11 +179,11 @@ def restrict(
 
 
 def _sliced(
-    matrices: Mapping[Profile, IntMatrix], profiles: Sequence[Profile], locations: np.ndarray
+    matrices: Mapping[Profile, TravelMatrix], profiles: Sequence[Profile], locations: np.ndarray
 ) -> dict[Profile, IntMatrix]:
-    """Each profile's matrix over ``locations`` only (a copy: the part travels alone)."""
+    """Each profile's matrix over ``locations`` only (a dense copy: the part travels alone)."""
     index = np.ix_(locations, locations)
-    return {p: np.ascontiguousarray(np.asarray(matrices[p])[index]) for p in profiles}
+    return {p: np.ascontiguousarray(matrices[p][index], dtype=np.int64) for p in profiles}
 
 
 def _locks(

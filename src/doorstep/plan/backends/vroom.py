@@ -290,8 +290,9 @@ def build_model(problem: Problem, warm: bool = True) -> _Model:
     vehicles = problem.fleet.vehicles
     model = _Model(vroom.Input())
     for profile in problem.profiles:
-        model.input.set_durations_matrix(profile.value, _matrix(problem.durations[profile]))
-        distances = _matrix(problem.distances[profile])
+        durations = _matrix(np.asarray(problem.durations[profile]))  # dense: VROOM reads all
+        model.input.set_durations_matrix(profile.value, durations)
+        distances = _matrix(np.asarray(problem.distances[profile]))
         model.input.set_distances_matrix(profile.value, distances)
         if problem.objective is not Objective.COST:
             model.input.set_costs_matrix(profile.value, distances)

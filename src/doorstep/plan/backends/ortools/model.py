@@ -16,7 +16,13 @@ from doorstep.domain.fleet import Profile
 from doorstep.domain.order import OrderKind
 from doorstep.network.provider import UNREACHABLE
 from doorstep.plan.backends.ortools.scope import Scope, break_window
-from doorstep.plan.problem import NOMINAL_CENTS_PER_KM, VEHICLE_WEIGHT_M, Objective, Problem
+from doorstep.plan.problem import (
+    NOMINAL_CENTS_PER_KM,
+    VEHICLE_WEIGHT_M,
+    Objective,
+    Problem,
+    TravelMatrix,
+)
 from doorstep.plan.repair import LOCK_PENALTY_FACTOR
 
 SCALE = 18_000
@@ -140,7 +146,7 @@ def build_model(scope: Scope, *, chains: bool) -> Model:
 
 
 def _node_matrix(
-    matrix: np.ndarray,
+    matrix: TravelMatrix,
     locations: np.ndarray,
     depot_count: int,
     scale: int,
