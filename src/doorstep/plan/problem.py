@@ -118,7 +118,9 @@ class Problem:
     orders, fleet
         What to serve and with what.
     durations, distances
-        Per profile used by the fleet, square matrices over all locations.
+        Per profile used by the fleet, square matrices over all locations:
+        numpy arrays, or for a many-depot day only the blocks that were asked
+        (:class:`~doorstep.plan.block_matrix.BlockMatrix`, read the same way).
     objective
         What to minimise.
     locks
