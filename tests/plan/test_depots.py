@@ -384,3 +384,27 @@ def test_the_pipeline_plans_a_multi_depot_day_on_per_depot_matrices(monkeypatch:
     assert len(provider.sizes) == 5 and max(provider.sizes[2:]) < p.location_count
     assert day.backend == "depots" and day.evaluation.feasible
     assert day.evaluation.kpis.served == len(p.orders)
+
+
+def test_the_automatic_choice_builds_per_depot_matrices_for_a_day_it_splits(
+    monkeypatch: Any,
+) -> None:
+    """Without a backend named, a day the choice splits by depot is built as blocks.
+
+    One order fewer than the threshold and the same day is built dense and planned whole.
+    """
+    import doorstep.plan.depots as depots
+    import doorstep.plan.registry as registry
+    from doorstep.plan.pipeline import PlanOptions, plan_orders
+
+    monkeypatch.setattr(depots, "default_runner", SerialRunner)
+    p = three_depot_day(per_depot=10)
+    options = PlanOptions(time_limit_s=2.0, with_geometry=False)
+    monkeypatch.setattr(registry, "DEPOTS_MIN_ORDERS", len(p.orders))
+    day = plan_orders(p.orders, p.fleet, CountingProvider(), options)
+    assert day.backend == "depots" and isinstance(day.problem.durations[Profile.VAN], BlockMatrix)
+    assert day.evaluation.feasible and day.evaluation.kpis.served == len(p.orders)
+    monkeypatch.setattr(registry, "DEPOTS_MIN_ORDERS", len(p.orders) + 1)
+    whole = plan_orders(p.orders, p.fleet, CountingProvider(), options)
+    assert whole.backend != "depots"
+    assert isinstance(whole.problem.durations[Profile.VAN], np.ndarray)

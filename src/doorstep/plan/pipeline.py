@@ -30,7 +30,7 @@ from doorstep.plan.evaluator import Evaluation, evaluate
 from doorstep.plan.geometry import route_geometry
 from doorstep.plan.problem import Lock, Objective, Problem
 from doorstep.plan.reasons import explain
-from doorstep.plan.registry import choose_backend
+from doorstep.plan.registry import choose_backend, splits_by_depot
 from doorstep.plan.result import DayPlan
 from doorstep.plan.solver import Assignment, Progress, ProgressCallback, Solver, SolveSettings
 
@@ -276,8 +276,9 @@ def plan_orders(
     """Plan orders with a fleet on ``provider``'s roads: the pipeline every door uses.
 
     Orders and fleet are put in id order (:func:`canonical`), the matrices are
-    built (:func:`build_problem`; with the ``depots`` backend and several depots,
-    each depot's own by :func:`~doorstep.plan.depots.build_split_problem`), and
+    built (:func:`build_problem`; for a day split by depot, named or chosen
+    automatically (:func:`~doorstep.plan.registry.splits_by_depot`), each depot's
+    own by :func:`~doorstep.plan.depots.build_split_problem`), and
     the problem is planned (:func:`plan_problem`).
 
     Parameters
@@ -309,7 +310,10 @@ def plan_orders(
     started = time.perf_counter() if started is None else started
     orders, fleet = canonical(orders, fleet)
     build = build_problem
-    if options.backend == "depots" and len(fleet.depots) > 1:  # each depot's own matrices
+    split = options.backend == "depots" or (
+        options.backend is None and splits_by_depot(len(fleet.depots), len(orders))
+    )
+    if split and len(fleet.depots) > 1:  # each depot's own matrices
         from doorstep.plan import depots
 
         build = depots.build_split_problem

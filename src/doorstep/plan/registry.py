@@ -154,6 +154,22 @@ def choose_engine(problem: Problem, name: str | None = None, *, big_day: bool = 
     return backend_named("ortools")
 
 
+def splits_by_depot(depot_count: int, order_count: int) -> bool:
+    """Whether the automatic choice plans a day split by depot (the ``depots`` backend).
+
+    Parameters
+    ----------
+    depot_count, order_count
+        The day's depots and orders.
+
+    Returns
+    -------
+    bool
+        Several depots and at least :data:`DEPOTS_MIN_ORDERS` orders.
+    """
+    return depot_count > 1 and order_count >= DEPOTS_MIN_ORDERS
+
+
 def choose_backend(problem: Problem, name: str | None = None) -> Solver:
     """The named backend, or the best one for the problem's size and features.
 
@@ -192,7 +208,7 @@ def choose_backend(problem: Problem, name: str | None = None) -> Solver:
     if name is not None:
         return backend_named(name)
     size = len(problem.orders)
-    if problem.depot_count > 1 and size >= DEPOTS_MIN_ORDERS:
+    if splits_by_depot(problem.depot_count, size):
         return backend_named("depots")
     if size >= DECOMPOSE_MIN_ORDERS and not problem.locks:
         features = problem.features()
