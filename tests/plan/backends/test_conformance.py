@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+import numpy as np
 import pytest
 
 from doorstep.domain import OrderKind, Profile, TimeWindow
 from doorstep.domain.fleet import Break, Costs
+from doorstep.plan.block_matrix import BlockLayout, BlockMatrix
 from doorstep.plan.evaluator import Evaluation, evaluate
-from doorstep.plan.problem import Feature, Lock, Objective, Problem
+from doorstep.plan.problem import Feature, Lock, Objective, Problem, TravelMatrix
 from doorstep.plan.reasons import explain
 from doorstep.plan.registry import backends
 from doorstep.plan.solver import Solver, SolveSettings
@@ -322,3 +324,40 @@ def test_default_backend_claims_all_but_locks_and_soft_windows() -> None:
     solver = backends()["pyvrp"]()
     assert set(Feature) - solver.features == {Feature.LOCKS, Feature.SOFT_WINDOWS}
     assert backends()["ortools"]().features == set(Feature)
+
+
+def as_blocks(p: Problem) -> Problem:
+    """``p`` with each matrix held as two overlapping row blocks (every pair still held)."""
+    n = p.location_count
+    half = n // 2
+    spans = [(np.arange(0, half + 1), np.arange(n)), (np.arange(half, n), np.arange(n))]
+    layout = BlockLayout.of(n, spans)
+
+    def held(m: TravelMatrix) -> BlockMatrix:
+        dense = np.asarray(m)
+        return BlockMatrix(layout, [dense[np.ix_(r, c)] for r, c in spans])
+
+    return replace(
+        p,
+        durations={k: held(m) for k, m in p.durations.items()},
+        distances={k: held(m) for k, m in p.distances.items()},
+    )
+
+
+@pytest.mark.parametrize("backend", sorted(_solvers()))
+def test_backends_plan_a_problem_held_as_blocks(backend: str) -> None:
+    """Matrices held as blocks (as a many-depot day's are) plan like dense ones.
+
+    The multi-depot case where the backend claims it (depot rows and columns
+    read across blocks), else the capacity case: feasible, and the case's
+    behaviour shows.
+    """
+    solver = _solvers()[backend]()
+    feature = Feature.MULTI_DEPOT if Feature.MULTI_DEPOT in solver.features else Feature.CAPACITY
+    case = next(c for c in CASES if c.feature is feature)
+    p = as_blocks(case.build())
+    assert all(isinstance(m, BlockMatrix) for m in p.durations.values())
+    assignment = solver.solve(p, SolveSettings(time_limit_s=1.0, seed=1))
+    evaluation = evaluate(p, assignment, explain(p, assignment))
+    assert evaluation.feasible, [v.message for v in evaluation.violations]
+    case.check(p, evaluation)
