@@ -72,7 +72,7 @@ class BlockLayout:
     row_mask: npt.NDArray[np.uint64]
     col_mask: npt.NDArray[np.uint64]
     scalar: _Scalar
-    """The same, as plain Python values (for :meth:`BlockMatrix.item`)."""
+    """The same, as plain Python values (for :attr:`BlockMatrix.item`)."""
 
     @classmethod
     def of(
@@ -214,9 +214,18 @@ class BlockMatrix:
         Per block of ``layout``, its ``len(rows) x len(cols)`` values.
     fill
         The value of a pair in no block (a location to itself is 0).
+
+    Attributes
+    ----------
+    item
+        ``item(i, j)``: the value of pair (``i``, ``j``) as a Python int, like
+        ``numpy.ndarray.item``. A plain function, so loops reading many single
+        pairs (the evaluator's) pay no method dispatch.
     """
 
-    __slots__ = ("_fill", "_flat", "_item", "_values", "layout")
+    __slots__ = ("_fill", "_flat", "_values", "item", "layout")
+
+    item: Callable[[int, int], int]
 
     ndim = 2
     dtype = np.dtype(np.int64)
@@ -243,7 +252,7 @@ class BlockMatrix:
         self._flat = flat
         self._values = tuple(blocks)
         self._fill = int(fill)
-        self._item = self._reader()
+        self.item = self._reader()
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -263,14 +272,6 @@ class BlockMatrix:
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (BlockMatrix, (self.layout, list(self._values), self._fill))
-
-    def item(self, i: int, j: int) -> int:
-        """The value of pair (``i``, ``j``) as a Python int."""
-        return self._item(i, j)
-
-    def reader(self) -> Callable[[int, int], int]:
-        """:meth:`item` as a plain function, for loops reading many single pairs."""
-        return self._item
 
     def _reader(self) -> Callable[[int, int], int]:
         # Plain lists index like the matrix: negatives from the end, IndexError past it.
@@ -302,10 +303,12 @@ class BlockMatrix:
             rows = rows.reshape((-1,) + (1,) * cols.ndim)
         elif isinstance(j, slice):
             rows = rows[..., None]
-        if rows.ndim == 2 and rows.shape[1] == 1 and cols.ndim in (1, 2) and cols.shape[0] == 1:
+        if (
+            rows.ndim == 2
+            and rows.shape[1] == 1
+            and (cols.ndim == 1 or cols.shape == (1, cols.size))
+        ):
             return self._outer(rows[:, 0], cols.reshape(-1))  # np.ix_ and the like
-        if rows.ndim == 2 and rows.shape[1] == 1 and cols.ndim == 1:
-            return self._outer(rows[:, 0], cols)
         if rows.shape != cols.shape:
             rows, cols = np.broadcast_arrays(rows, cols)
         return self._pairs(rows, cols)

@@ -31,7 +31,6 @@ from doorstep.domain.load import Load
 from doorstep.domain.order import Order, OrderKind
 from doorstep.domain.plan import Plan, Route, Unassigned, Visit
 from doorstep.network.provider import UNREACHABLE
-from doorstep.plan.block_matrix import BlockMatrix
 from doorstep.plan.problem import Problem, TravelMatrix
 from doorstep.plan.solver import Assignment, RouteAssignment
 from doorstep.units import format_clock
@@ -222,13 +221,6 @@ class _Schedule(_Walk):
     violations: list[Violation] = field(default_factory=list)
 
 
-def _reader(matrix: TravelMatrix) -> Callable[[int, int], int]:
-    """The quickest way to read one pair of ``matrix`` at a time."""
-    if isinstance(matrix, BlockMatrix):
-        return matrix.reader()
-    return matrix.item
-
-
 def _walk(
     t: _Tables, v: _VehicleTable, orders: Sequence[int], break_after: int | None, detail: bool
 ) -> _Walk:
@@ -237,8 +229,8 @@ def _walk(
     Without ``detail`` it skips distances and per-stop records (for checks).
     """
     events: list[tuple[str, int, int, Any]] = []
-    item = _reader(v.durations)
-    metres_at = _reader(v.distances)
+    item = v.durations.item
+    metres_at = v.distances.item
     dc = t.depot_count
     windows, service, demand, pickup = t.windows, t.service, t.demand, t.pickup
     loaded = t.loaded
