@@ -194,6 +194,30 @@ def test_a_passed_deadline_keeps_the_first_start() -> None:
     assert not construct(data, 0, passed).is_feasible()  # one overloaded van: cheaper at 1e5
 
 
+def test_a_late_start_skips_the_second_local_search(monkeypatch: MonkeyPatch) -> None:
+    """A start with time warp is returned for the search to mend: no local search at the raised cap.
+
+    On a 1,029-order part of a 10,000-order day that second search had not ended
+    after 10 minutes; an overloaded van alone (no lateness) still gets it (above).
+    """
+    caps: list[float] = []
+    original = PenaltyManager.max_cost_evaluator
+
+    def recording(self: PenaltyManager) -> object:
+        caps.append(self._params.max_penalty)
+        return original(self)
+
+    monkeypatch.setattr(PenaltyManager, "max_cost_evaluator", recording)
+    window = [(8 * H, 8 * H + 20 * M)]
+    orders = [order(f"o{i}", 3 * (i % 4) + 2, 3 * (i // 4), windows=window) for i in range(12)]
+    day = problem(orders, [van(v, shift=(8 * H, 10 * H), costs=Costs(fixed=5000)) for v in "AB"])
+    data = build_model(day).data
+    assert solve_params(data).penalty.max_penalty > PenaltyParams().max_penalty
+    start = construct(data, 0)
+    assert start.time_warp() > 0 and not start.is_feasible()
+    assert caps == [PenaltyParams().max_penalty]
+
+
 def test_an_interrupt_from_the_progress_callback_keeps_the_best_plan() -> None:
     """A KeyboardInterrupt raised by the progress callback stops the search with its plan."""
     orders = [order(f"o{i}", i % 5 + 1, i // 5) for i in range(20)]

@@ -551,6 +551,10 @@ def construct(
     that start is infeasible, and ``deadline`` has not passed, a second local
     search at the raised cap starts from it, which has only the excess to
     remove (an overloaded van that the fixed cost made cheaper than two).
+    A start that is late (time warp) is returned as it is, for the search to
+    mend under the clock: on a 1,029-order part of a 10,000-order day with 13
+    vans (34,895 s of time warp in the start), that second local search had
+    not ended after 10 minutes; without it the part's 7 s solve took 7.0 s.
 
     Parameters
     ----------
@@ -588,6 +592,8 @@ def construct(
     )
     raised = params.penalty
     if start.is_feasible() or raised.max_penalty <= usual.max_penalty:
+        return start
+    if start.time_warp() > 0:  # late everywhere: the raised step could run for minutes
         return start
     if deadline is not None and deadline.passed():
         return start
