@@ -113,3 +113,58 @@ def test_more_than_64_blocks_are_found_in_their_second_mask_word() -> None:
         assert [m.item(int(i), int(j)) for i, j in zip(rows, cols, strict=True)] == list(
             dense[rows, cols]
         )
+
+
+class WholeSource:
+    """A pair source over a whole matrix, counting the pairs it is asked."""
+
+    def __init__(self, whole: np.ndarray) -> None:
+        self.whole = whole
+        self.asked = 0
+
+    def pair(self, row: int, col: int) -> int:
+        self.asked += 1
+        return int(self.whole[row, col])
+
+    def pairs(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        assert (rows >= 0).all() and (cols >= 0).all() and (rows != cols).all()
+        self.asked += rows.size
+        return self.whole[rows, cols]
+
+    def outer(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        assert (rows >= 0).all() and (cols >= 0).all()
+        self.asked += rows.size * cols.size
+        return self.whole[np.ix_(rows, cols)]
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.data())
+def test_with_a_source_every_pair_reads_as_the_whole_matrix(data: st.DataObject) -> None:
+    """Pairs no block holds come from the source: every way of reading gives the whole matrix.
+
+    The diagonal is 0 and is never asked; a pair a block holds is never asked.
+    """
+    size = data.draw(st.integers(1, 10))
+    whole = np.random.default_rng(data.draw(st.integers(0, 2**16))).integers(1, 5_000, (size,) * 2)
+    np.fill_diagonal(whole, 0)  # a travel matrix: each location to itself is 0
+    locations = st.lists(st.integers(0, size - 1), unique=True, max_size=size)
+    blocks = [
+        (data.draw(locations), data.draw(locations)) for _ in range(data.draw(st.integers(0, 3)))
+    ]
+    source = WholeSource(whole)
+    m = BlockMatrix(
+        BlockLayout.of(size, blocks), [whole[np.ix_(r, c)] for r, c in blocks], source=source
+    )
+    want = whole
+    index = st.integers(-size, size - 1)
+    i, j = data.draw(index), data.draw(index)
+    a = np.array(data.draw(st.lists(index, max_size=8)), dtype=np.int64)
+    b = np.array(data.draw(st.lists(index, min_size=a.size, max_size=a.size)), dtype=np.int64)
+    assert int(m[i, j]) == int(want[i, j]) == m.item(i, j)
+    for key in [(a, b), np.ix_(a, b), i, (slice(None), j), (a, slice(None))]:
+        assert np.array_equal(m[key], want[key]), key
+    assert np.array_equal(np.asarray(m), want)
+    held = BlockMatrix(BlockLayout.of(size, [(range(size), range(size))]), [whole], source=source)
+    before = source.asked
+    assert np.array_equal(np.asarray(held), whole) and held.item(i, j) == whole[i, j]
+    assert source.asked == before

@@ -10,6 +10,12 @@ block with its value, a location to itself with 0, and every other pair
 with :data:`~doorstep.network.provider.UNREACHABLE` (a route using such a
 pair is reported unreachable by the evaluator, never silently wrong).
 
+A one-depot day too big for its square (:mod:`doorstep.plan.sparse`) holds
+even less: the depot's row and column only, and a :class:`PairSource` that
+asks the roads for any other pair when it is read (a part's square when the
+decomposition cuts it, a route's legs when the evaluator walks it). Such a
+matrix has a value for every pair; its blocks are what is already at hand.
+
 It is read like a numpy array (``m[i, j]``, ``m[a, b]`` with index arrays,
 ``m[np.ix_(rows, cols)]``, ``m[i]``, ``m[:, j]``, ``m.item(i, j)``) and it
 turns into a dense array where a caller needs one (``np.asarray(m)``, which
@@ -21,7 +27,7 @@ from __future__ import annotations
 import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -33,6 +39,26 @@ IntArray = npt.NDArray[np.int64]
 _Key = Any
 
 Indices = npt.NDArray[np.integer[Any]]
+
+
+class PairSource(Protocol):
+    """Where a :class:`BlockMatrix` gets the pairs its blocks do not hold.
+
+    Indices are the matrix's own (non-negative, within its size); a location to
+    itself is never asked.
+    """
+
+    def pair(self, row: int, col: int) -> int:
+        """The value of one pair."""
+        ...
+
+    def pairs(self, rows: Indices, cols: Indices) -> IntArray:
+        """The values of pairs ``(rows[k], cols[k])`` (two 1-d arrays of one length)."""
+        ...
+
+    def outer(self, rows: Indices, cols: Indices) -> IntArray:
+        """The ``len(rows) x len(cols)`` values of every row to every column."""
+        ...
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -204,7 +230,7 @@ def _locations(values: npt.ArrayLike, size: int) -> IntArray:
 
 
 class BlockMatrix:
-    """A read-only square int64 matrix held as blocks; pairs in no block are unreachable.
+    """A read-only square int64 matrix held as blocks; other pairs asked or unreachable.
 
     Parameters
     ----------
@@ -213,7 +239,14 @@ class BlockMatrix:
     values
         Per block of ``layout``, its ``len(rows) x len(cols)`` values.
     fill
-        The value of a pair in no block (a location to itself is 0).
+        The value of a pair in no block when there is no ``source`` (a location
+        to itself is 0).
+    source
+        Asked for the value of a pair in no block (None: such a pair reads
+        ``fill``). It stays in the process that made the matrix: a copy
+        (pickled to a worker) reads ``fill`` there instead, so a sub-problem
+        should be cut (:func:`~doorstep.plan.subproblem.restrict`, which asks
+        for its pairs) before it travels.
 
     Attributes
     ----------
@@ -223,7 +256,7 @@ class BlockMatrix:
         pairs (the evaluator's) pay no method dispatch.
     """
 
-    __slots__ = ("_fill", "_flat", "_values", "item", "layout")
+    __slots__ = ("_fill", "_flat", "_values", "item", "layout", "source")
 
     item: Callable[[int, int], int]
 
@@ -231,7 +264,11 @@ class BlockMatrix:
     dtype = np.dtype(np.int64)
 
     def __init__(
-        self, layout: BlockLayout, values: Sequence[npt.ArrayLike], fill: int = UNREACHABLE
+        self,
+        layout: BlockLayout,
+        values: Sequence[npt.ArrayLike],
+        fill: int = UNREACHABLE,
+        source: PairSource | None = None,
     ) -> None:
         if len(values) != len(layout.rows):
             raise ValueError(f"{len(layout.rows)} blocks, {len(values)} value arrays")
@@ -252,6 +289,7 @@ class BlockMatrix:
         self._flat = flat
         self._values = tuple(blocks)
         self._fill = int(fill)
+        self.source = source
         self.item = self._reader()
 
     @property
@@ -276,7 +314,7 @@ class BlockMatrix:
     def _reader(self) -> Callable[[int, int], int]:
         # Plain lists index like the matrix: negatives from the end, IndexError past it.
         home, row_lists, col_lists, row_bits, col_bits = self.layout.scalar
-        values, fill, n = self._values, self._fill, self.layout.size
+        values, fill, n, source = self._values, self._fill, self.layout.size, self.source
 
         def read(i: int, j: int) -> int:
             b = home[i]
@@ -284,7 +322,9 @@ class BlockMatrix:
             if c < 0:
                 common = row_bits[i] & col_bits[j]
                 if not common:
-                    return 0 if i % n == j % n else fill
+                    if i % n == j % n:
+                        return 0
+                    return fill if source is None else source.pair(i % n, j % n)
                 b = (common & -common).bit_length() - 1
                 c = col_lists[b][j]
             out: int = values[b].item(row_lists[b][i], c)
@@ -341,14 +381,23 @@ class BlockMatrix:
         """
         rows, cols = self._within(rows), self._within(cols)
         out = np.full((rows.size, cols.size), self._fill, dtype=np.int64)
-        same = rows[:, None] == cols[None, :]
-        out[same] = 0
+        held = rows[:, None] == cols[None, :]
+        out[held] = 0
         lay = self.layout
         for b, values in enumerate(self._values):
             r, c = lay.row_pos[b][rows], lay.col_pos[b][cols]
             r_hit, c_hit = np.flatnonzero(r >= 0), np.flatnonzero(c >= 0)
             if r_hit.size and c_hit.size:
                 out[np.ix_(r_hit, c_hit)] = values[np.ix_(r[r_hit], c[c_hit])]
+                held[np.ix_(r_hit, c_hit)] = True
+        if self.source is not None and not held.all():
+            # One question for the rows and columns that miss something (a part's
+            # square, the depot's row and column aside); held pairs agree.
+            r_miss = np.flatnonzero(~held.all(axis=1))
+            c_miss = np.flatnonzero(~held.all(axis=0))
+            asked = self.source.outer(rows[r_miss], cols[c_miss])
+            mine = ~held[np.ix_(r_miss, c_miss)]
+            out[np.ix_(r_miss, c_miss)] = np.where(mine, asked, out[np.ix_(r_miss, c_miss)])
         return out
 
     def _pairs(self, rows: Indices, cols: Indices) -> IntArray:
@@ -364,11 +413,16 @@ class BlockMatrix:
         b, at = self.layout.locate(r_all, c_all)
         if at.min() >= 0:
             return self._gather(b, r_all, at).reshape(rows.shape)
-        same = self._within(r_all) == self._within(c_all)
+        r_in, c_in = self._within(r_all), self._within(c_all)
+        same = r_in == c_in
         out = np.where(same, 0, self._fill).astype(np.int64)
         held = at >= 0
         if held.any():
             out[held] = self._gather(b[held], r_all[held], at[held])
+        if self.source is not None:
+            miss = np.flatnonzero(~held & ~same)
+            if miss.size:
+                out[miss] = self.source.pairs(r_in[miss], c_in[miss])
         return out.reshape(rows.shape)
 
     def _gather(self, blocks: Indices, rows: Indices, at: Indices) -> IntArray:

@@ -45,11 +45,10 @@ from dataclasses import dataclass, replace
 from typing import ClassVar
 
 import numpy as np
-import numpy.typing as npt
 
 from doorstep.domain.fleet import Fleet, Profile, Vehicle
 from doorstep.domain.order import Order, OrderKind
-from doorstep.network.provider import UNREACHABLE, TravelTimeProvider, both_ways
+from doorstep.network.provider import UNREACHABLE, TravelTimeProvider
 from doorstep.plan.block_matrix import BlockLayout, BlockMatrix
 from doorstep.plan.evaluator import check_schedule, route_cost, schedule_route
 from doorstep.plan.parallel import Runner, default_runner
@@ -73,6 +72,7 @@ from doorstep.plan.solver import (
     SolveSettings,
     stop_on_interrupt,
 )
+from doorstep.plan.sparse import MATRIX_CHUNK, DepotTravel, depot_travel, strip_layout
 from doorstep.plan.subproblem import SubProblem, restrict, score
 
 log = logging.getLogger(__name__)
@@ -92,9 +92,6 @@ MOVE_SLACK_S = 900
 many seconds of travel more than its removal saves: a move can pay by shortening
 waits or duty, not only travel, but hardly beyond this (on a generated 10-depot
 Helsinki day, 15 minutes kept all the gain of trying every move, in 60% of the time)."""
-
-MATRIX_CHUNK = 1000
-"""Orders per provider call when asking for the depots-to-orders travel."""
 
 BORDER_CAP_SHARE = 0.25
 """At most this share of a depot's own orders (and at least :data:`BORDER_CAP_MIN`)
@@ -848,46 +845,6 @@ def no_worse(
 # ---------------------------------------------------------------- big days: per-depot matrices
 
 
-def _depot_travel(
-    orders: Sequence[Order],
-    fleet: Fleet,
-    provider: TravelTimeProvider,
-    profile: Profile,
-    chunk: int,
-) -> tuple[tuple[IntMatrix, IntMatrix], tuple[IntMatrix, IntMatrix], set[int]]:
-    """The depots' rows and columns of the day's matrices, a chunk of orders at a time.
-
-    Asks the provider for tables (depots to orders and back), never for the
-    orders to each other.
-
-    Returns
-    -------
-    tuple
-        Durations and distances from the depots to every location (depots x
-        all), the same to the depots (all x depots), and the off-network
-        location indices the provider reported.
-    """
-    depots = [d.location for d in fleet.depots]
-    dc, n = len(depots), len(depots) + len(orders)
-    out_of = [np.full((dc, n), UNREACHABLE, dtype=np.int64) for _ in range(2)]
-    into = [np.full((n, dc), UNREACHABLE, dtype=np.int64) for _ in range(2)]
-    between = provider.table(depots, depots, profile)
-    for k, m in enumerate((between.durations, between.distances)):
-        out_of[k][:, :dc] = m
-        into[k][:dc] = m
-    off: set[int] = set()
-    for start in range(0, len(orders), chunk):
-        stop = min(start + chunk, len(orders))
-        places = [orders[i].location for i in range(start, stop)]
-        out, back = both_ways(provider, depots, places, profile)
-        out_of[0][:, dc + start : dc + stop] = out.durations
-        out_of[1][:, dc + start : dc + stop] = out.distances
-        into[0][dc + start : dc + stop] = back.durations
-        into[1][dc + start : dc + stop] = back.distances
-        off.update(dc + start + k for k in out.off_targets)
-    return (out_of[0], into[0]), (out_of[1], into[1]), off
-
-
 def _blocks(
     assignment: DepotAssignment, round_trip: IntMatrix, depot_count: int
 ) -> list[list[int]]:
@@ -964,26 +921,22 @@ def build_split_problem(
         Depots first, then orders, in the order given.
     """
     dc, n = len(fleet.depots), len(fleet.depots) + len(orders)
-    strips: dict[Profile, tuple[tuple[IntMatrix, IntMatrix], tuple[IntMatrix, IntMatrix]]] = {}
+    strips: dict[Profile, DepotTravel] = {}
     off: set[int] = set()
     profiles = list(dict.fromkeys(v.profile for v in fleet.vehicles))
     for profile in profiles:
         if on_step:
             on_step(f"travel times, depots to orders ({profile.value})")
-        durations, distances, cut_off = _depot_travel(orders, fleet, provider, profile, chunk)
-        strips[profile] = (durations, distances)
-        off |= cut_off
-    everything, depot_rows = np.arange(n), np.arange(dc)
-    spans: list[tuple[npt.ArrayLike, npt.ArrayLike]] = [
-        (depot_rows, everything),
-        (everything, depot_rows),
-    ]
-    layout = BlockLayout.of(n, spans)
+        strips[profile] = depot_travel(orders, fleet, provider, profile, chunk)
+        off |= strips[profile].off_network
+    depot_rows = np.arange(dc)
+    layout = strip_layout(n, dc)
+    spans = list(zip(layout.rows, layout.cols, strict=True))
     draft = Problem(
         orders=tuple(orders),
         fleet=fleet,
-        durations={p: BlockMatrix(layout, strips[p][0]) for p in profiles},
-        distances={p: BlockMatrix(layout, strips[p][1]) for p in profiles},
+        durations={p: BlockMatrix(layout, strips[p].durations) for p in profiles},
+        distances={p: BlockMatrix(layout, strips[p].distances) for p in profiles},
         objective=objective,
         locks=tuple(locks),
         warm_start=dict(warm_start or {}),
@@ -1015,8 +968,8 @@ def build_split_problem(
     layout = BlockLayout.of(n, [*((c, c) for c in squares), *spans], home=home)
     return replace(
         draft,
-        durations={p: BlockMatrix(layout, [*values[p][0], *strips[p][0]]) for p in profiles},
-        distances={p: BlockMatrix(layout, [*values[p][1], *strips[p][1]]) for p in profiles},
+        durations={p: BlockMatrix(layout, [*values[p][0], *strips[p].durations]) for p in profiles},
+        distances={p: BlockMatrix(layout, [*values[p][1], *strips[p].distances]) for p in profiles},
         off_network=frozenset(off),
         source="; ".join(dict.fromkeys(sources)),
         estimated=estimated,

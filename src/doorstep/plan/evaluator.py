@@ -26,11 +26,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from doorstep.domain.fleet import Break, Vehicle
+import numpy as np
+
+from doorstep.domain.fleet import Break, Profile, Vehicle
 from doorstep.domain.load import Load
 from doorstep.domain.order import Order, OrderKind
 from doorstep.domain.plan import Plan, Route, Unassigned, Visit
 from doorstep.network.provider import UNREACHABLE
+from doorstep.plan.block_matrix import BlockMatrix
 from doorstep.plan.problem import Problem, TravelMatrix
 from doorstep.plan.solver import Assignment, RouteAssignment
 from doorstep.units import format_clock
@@ -541,6 +544,8 @@ def evaluate(
         the code ``not_planned``.
     """
     reasons = reasons or {}
+    if not problem.dense:
+        _read_ahead(problem, assignment.routes)
     violations: list[Violation] = []
     routes: list[Route] = []
     costs: list[int] = []
@@ -628,6 +633,34 @@ def evaluate(
         penalty=penalty / 100,
     )
     return Evaluation(Plan(tuple(routes), unassigned), tuple(violations), kpis, tuple(costs))
+
+
+def _read_ahead(problem: Problem, routes: Iterable[RouteAssignment]) -> None:
+    """Read every route's legs in one call per matrix, before the walk reads them one by one.
+
+    A matrix held as blocks that asks the roads for the pairs it does not hold
+    (:mod:`doorstep.plan.sparse`) then asks for a plan's legs in a few tables,
+    not leg by leg. Routes the walk will refuse (unknown vehicle or order) are
+    skipped here.
+    """
+    vehicles, orders = problem.fleet.vehicles, len(problem.orders)
+    legs: dict[Profile, tuple[list[int], list[int]]] = {}
+    for route in routes:
+        if not route.orders or not 0 <= route.vehicle < len(vehicles):
+            continue
+        if any(not 0 <= i < orders for i in route.orders):
+            continue
+        vehicle = vehicles[route.vehicle]
+        path = [problem.start_location(vehicle)]
+        path += [problem.order_location(i) for i in route.orders]
+        path.append(problem.end_location(vehicle))
+        froms, tos = legs.setdefault(vehicle.profile, ([], []))
+        froms += path[:-1]
+        tos += path[1:]
+    for profile, (froms, tos) in legs.items():
+        for m in (problem.durations[profile], problem.distances[profile]):
+            if isinstance(m, BlockMatrix) and m.source is not None:
+                m[np.array(froms), np.array(tos)]
 
 
 def _check_pairs_and_locks(problem: Problem, assignment: Assignment) -> list[Violation]:

@@ -30,7 +30,7 @@ from doorstep.plan.evaluator import Evaluation, evaluate
 from doorstep.plan.geometry import route_geometry
 from doorstep.plan.problem import Lock, Objective, Problem
 from doorstep.plan.reasons import explain
-from doorstep.plan.registry import choose_backend, splits_by_depot
+from doorstep.plan.registry import choose_backend, holds_sparse, splits_by_depot
 from doorstep.plan.result import DayPlan
 from doorstep.plan.solver import Assignment, Progress, ProgressCallback, Solver, SolveSettings
 
@@ -278,7 +278,10 @@ def plan_orders(
     Orders and fleet are put in id order (:func:`canonical`), the matrices are
     built (:func:`build_problem`; for a day split by depot, named or chosen
     automatically (:func:`~doorstep.plan.registry.splits_by_depot`), each depot's
-    own by :func:`~doorstep.plan.depots.build_split_problem`), and
+    own by :func:`~doorstep.plan.depots.build_split_problem`; for a one-depot day
+    too big for its square (:func:`~doorstep.plan.registry.holds_sparse`), the
+    depot's travel only, the rest asked when read, by
+    :func:`~doorstep.plan.sparse.build_sparse_problem`), and
     the problem is planned (:func:`plan_problem`).
 
     Parameters
@@ -317,6 +320,14 @@ def plan_orders(
         from doorstep.plan import depots
 
         build = depots.build_split_problem
+    elif (
+        options.backend in (None, "decompose")
+        and not options.locks  # a day with locks is planned whole: it needs its square
+        and holds_sparse(len(fleet.depots), len(orders))
+    ):
+        from doorstep.plan.sparse import build_sparse_problem  # the depot's travel, the rest asked
+
+        build = build_sparse_problem
     problem = build(
         orders,
         fleet,

@@ -180,6 +180,16 @@ class Problem:
         _check_pairs(self.orders)
 
     @property
+    def dense(self) -> bool:
+        """Every travel matrix is held whole (a numpy array), none as blocks.
+
+        A day split by depot, or too big for its square
+        (:mod:`doorstep.plan.sparse`), holds :class:`~doorstep.plan.block_matrix.BlockMatrix` es.
+        """
+        matrices = (*self.durations.values(), *self.distances.values())
+        return all(isinstance(m, np.ndarray) for m in matrices)
+
+    @property
     def depot_count(self) -> int:
         """Number of depots (the first locations)."""
         return len(self.fleet.depots)

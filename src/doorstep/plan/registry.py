@@ -107,6 +107,34 @@ Below it the whole-day search serves more: on a 3 x 200 day the split served 590
 orders against 600 (``bench/bench_depots.py --compare``, BENCHMARKS.md)."""
 
 
+SPARSE_MIN_ORDERS = 8000
+"""From this many orders a one-depot day is held sparse and planned by the decomposition.
+
+Its matrices hold the depot's row and column and ask the roads for any other
+pair when read (:mod:`doorstep.plan.sparse`): the whole square of 8,000 orders
+is 0.5 GB per matrix, two per profile, and the engines copy theirs; at 20,000
+it is 3.2 GB per matrix. Whole-day engines (VROOM, a whole-day PyVRP search)
+need the square, so such a day goes to the decomposition, whose first plan is
+made territory by territory (``bench/bench_sparse.py``, BENCHMARKS.md)."""
+
+
+def holds_sparse(depot_count: int, order_count: int) -> bool:
+    """Whether the automatic choice holds a day's matrices sparse (see :data:`SPARSE_MIN_ORDERS`).
+
+    Parameters
+    ----------
+    depot_count, order_count
+        The day's depots and orders.
+
+    Returns
+    -------
+    bool
+        One depot and at least :data:`SPARSE_MIN_ORDERS` orders (a day with
+        several depots and that many orders is split by depot).
+    """
+    return depot_count == 1 and order_count >= SPARSE_MIN_ORDERS
+
+
 def choose_engine(problem: Problem, name: str | None = None, *, big_day: bool = False) -> Solver:
     """The named search engine, or the best one for the problem's features and size.
 
@@ -174,9 +202,11 @@ def choose_backend(problem: Problem, name: str | None = None) -> Solver:
     """The named backend, or the best one for the problem's size and features.
 
     A day with several depots and at least :data:`DEPOTS_MIN_ORDERS` orders is
-    split by depot; a day of at least :data:`DECOMPOSE_MIN_ORDERS` orders
-    without locks goes to the decomposition (its first plan and parts by PyVRP,
-    breaks planned inside its search), except a day of
+    split by depot; a one-depot day held sparse (:data:`SPARSE_MIN_ORDERS`) goes
+    to the decomposition, the one backend that never needs its whole square; a
+    day of at least :data:`DECOMPOSE_MIN_ORDERS` orders without locks goes to the
+    decomposition (its first plan and parts by PyVRP, breaks planned inside its
+    search), except a day of
     :data:`VROOM_BREAKS_MIN_ORDERS` orders or more with breaks, which goes to
     VROOM whole; any other day to :func:`choose_engine`. Measured on generated
     Helsinki days (``bench/bench_big_day.py`` and ``doorstep plan``, BENCHMARKS.md):
@@ -210,6 +240,8 @@ def choose_backend(problem: Problem, name: str | None = None) -> Solver:
     size = len(problem.orders)
     if splits_by_depot(problem.depot_count, size):
         return backend_named("depots")
+    if not problem.dense and problem.depot_count == 1 and not problem.locks:
+        return backend_named("decompose")
     if size >= DECOMPOSE_MIN_ORDERS and not problem.locks:
         features = problem.features()
         vroom = backend_named("vroom")
