@@ -63,6 +63,7 @@ from doorstep.plan.parallel import Runner, default_runner
 from doorstep.plan.problem import Feature, Objective, Problem
 from doorstep.plan.registry import choose_engine
 from doorstep.plan.solver import (
+    Deadline,
     Planned,
     RouteAssignment,
     Solver,
@@ -353,15 +354,7 @@ class DecomposeSolver(Solver):
             )
             for k, part in enumerate(parts)
         ]
-        with stop_on_interrupt(deadline):
-            results = runner.map(
-                solve_part,
-                tasks,
-                timeout_s=deadline.left() + PART_GRACE_S,
-                stop=lambda: deadline.interrupted,
-            )
-        if any(r is not None and r.interrupted for r in results):
-            deadline.stop()
+        results = _solve_parts(runner, tasks, deadline)
         log.debug(
             "first plan by territory: %d territories of %s orders, %d failed",
             len(parts),
@@ -418,15 +411,7 @@ class DecomposeSolver(Solver):
             ]
             # Parts stop themselves at not_after; a late start (a worker starting up)
             # costs later rounds time, not this round's results.
-            with stop_on_interrupt(deadline):  # Ctrl-C ends the wait, not only the parts
-                results = runner.map(
-                    solve_part,
-                    tasks,
-                    timeout_s=deadline.left() + PART_GRACE_S,
-                    stop=lambda: deadline.interrupted,
-                )
-            if any(r is not None and r.interrupted for r in results):
-                deadline.stop()
+            results = _solve_parts(runner, tasks, deadline)
             routes, taken = _merge(routes, groups, parts, results)
             before, best = best, score(problem, routes)
             stalled = 0 if best < before else stalled + 1
@@ -445,6 +430,26 @@ class DecomposeSolver(Solver):
             request.report(best.objective, best.violations == 0)
             done += 1
         return routes, best
+
+
+def _solve_parts(
+    runner: Runner, tasks: Sequence[PartTask], deadline: Deadline
+) -> list[PartResult | None]:
+    """Each task's result through ``runner`` (None: failed or not started).
+
+    The wait ends at the deadline (with :data:`PART_GRACE_S`) or on Ctrl-C,
+    which stops the parts too; a part that Ctrl-C stopped stops the deadline.
+    """
+    with stop_on_interrupt(deadline):  # Ctrl-C ends the wait, not only the parts
+        results = runner.map(
+            solve_part,
+            tasks,
+            timeout_s=deadline.left() + PART_GRACE_S,
+            stop=lambda: deadline.interrupted,
+        )
+    if any(r is not None and r.interrupted for r in results):
+        deadline.stop()
+    return list(results)
 
 
 def splittable(problem: Problem) -> bool:
