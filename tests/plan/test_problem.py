@@ -53,3 +53,17 @@ def test_a_pairing_planning_cannot_build_is_an_input_error(orders: list, message
     """A delivery paired with a pickup missing, not a pickup or shared: InputError, not KeyError."""
     with pytest.raises(InputError, match=message):
         problem(orders, [van("A")])
+
+
+def test_a_path_runs_from_the_start_depot_through_the_orders_to_the_end_depot() -> None:
+    """Orders become their locations (after the depots); a vehicle may end elsewhere."""
+    from dataclasses import replace
+
+    p = problem(
+        [order("a", 1, 0), order("b", 2, 0), order("c", 3, 0)],
+        [replace(van("V", "A"), end_depot_id="B")],
+        depots=[("A", 0, 0), ("B", 5, 0)],
+    )
+    vehicle = p.fleet.vehicles[0]
+    assert p.path(vehicle, [2, 0]) == [0, 4, 2, 1]
+    assert p.path(vehicle, []) == [0, 1]

@@ -558,9 +558,7 @@ def _value(problem: Problem, route: RouteAssignment, soft: bool) -> int | None:
         return None
     vehicle = problem.fleet.vehicles[route.vehicle]
     m = problem.distances[vehicle.profile]
-    legs = [problem.start_location(vehicle)]
-    legs += [problem.order_location(i) for i in route.orders]
-    legs.append(problem.end_location(vehicle))
+    legs = problem.path(vehicle, route.orders)
     metres = int(m[legs[:-1], legs[1:]].sum())
     if problem.objective is Objective.COST:
         late = round(schedule_route(problem, route).lateness_cost) if soft else 0
@@ -666,9 +664,7 @@ class _Plan:
         """Routes with ``order`` where it adds the least distance (and under ``below`` travel)."""
         problem = self.problem
         here = problem.order_location(order)
-        stops = [problem.start_location(vehicle)]
-        stops += [problem.order_location(i) for i in route.orders]
-        stops.append(problem.end_location(vehicle))
+        stops = problem.path(vehicle, route.orders)
         added = _detours(problem.distances[vehicle.profile], stops, here)
         allowed = np.ones(added.shape, dtype=bool)
         if below < math.inf:
@@ -823,9 +819,7 @@ def _saved(problem: Problem, route: RouteAssignment, order: int) -> int:
     """Seconds (cost objective) or metres ``route`` travels less without ``order``."""
     vehicle = problem.fleet.vehicles[route.vehicle]
     m = _pruning_matrix(problem, vehicle)
-    stops = [problem.start_location(vehicle)]
-    stops += [problem.order_location(i) for i in route.orders]
-    stops.append(problem.end_location(vehicle))
+    stops = problem.path(vehicle, route.orders)
     k = route.orders.index(order) + 1
     a, here, b = stops[k - 1], stops[k], stops[k + 1]
     return int(m[a, here] + m[here, b] - m[a, b])

@@ -651,9 +651,7 @@ def _read_ahead(problem: Problem, routes: Iterable[RouteAssignment]) -> None:
         if any(not 0 <= i < orders for i in route.orders):
             continue
         vehicle = vehicles[route.vehicle]
-        path = [problem.start_location(vehicle)]
-        path += [problem.order_location(i) for i in route.orders]
-        path.append(problem.end_location(vehicle))
+        path = problem.path(vehicle, route.orders)
         froms, tos = legs.setdefault(vehicle.profile, ([], []))
         froms += path[:-1]
         tos += path[1:]

@@ -8,7 +8,7 @@ Every backend reads this model, and the evaluator checks plans against it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -222,6 +222,24 @@ class Problem:
     def end_location(self, vehicle: Vehicle) -> int:
         """Where ``vehicle`` ends (its start depot unless told otherwise)."""
         return self.depot_location(vehicle.end_depot_id or vehicle.depot_id)
+
+    def path(self, vehicle: Vehicle, orders: Iterable[int]) -> list[int]:
+        """Location indices ``vehicle`` passes serving ``orders`` in turn.
+
+        Parameters
+        ----------
+        vehicle
+            The vehicle.
+        orders
+            Order indices, in visiting order.
+
+        Returns
+        -------
+        list[int]
+            Its start depot, each order's location, its end depot.
+        """
+        middle = [self.order_location(i) for i in orders]
+        return [self.start_location(vehicle), *middle, self.end_location(vehicle)]
 
     def order_index(self) -> dict[str, int]:
         """Order id -> index."""

@@ -203,8 +203,7 @@ def _best_move(
     for r, route in enumerate(routes):
         vehicle = vehicles[route.vehicle]
         metres_of = problem.distances[vehicle.profile]
-        locs = [problem.order_location(i) for i in route.stops]
-        path = [problem.start_location(vehicle), *locs, problem.end_location(vehicle)]
+        path = problem.path(vehicle, route.stops)
         for k, i in enumerate(route.stops):
             a, b, c = path[k], path[k + 1], path[k + 2]
             orders.append(i)
@@ -224,10 +223,7 @@ def _best_move(
     for t, route in enumerate(routes):
         vehicle = vehicles[route.vehicle]
         d: Any = np.asarray(problem.distances[vehicle.profile])
-        locs = [problem.order_location(i) for i in route.stops]
-        nodes: Any = np.array(
-            [problem.start_location(vehicle), *locs, problem.end_location(vehicle)]
-        )
+        nodes: Any = np.array(problem.path(vehicle, route.stops))
         heads, tails = nodes[:-1], nodes[1:]
         last = route.stops[-1]
         times = np.array([*route.starts, route.starts[-1] + problem.orders[last].service_s])

@@ -186,8 +186,7 @@ def _detours_m(plan: DayPlan) -> dict[str, int]:
     for route in plan.evaluation.plan.routes:
         vehicle = vehicles[route.vehicle_id]
         d = problem.distances[vehicle.profile]
-        stops = [problem.order_location(index[v.order_id]) for v in route.visits]
-        path = [problem.start_location(vehicle), *stops, problem.end_location(vehicle)]
+        path = problem.path(vehicle, (index[v.order_id] for v in route.visits))
         for k, visit in enumerate(route.visits, start=1):
             a, b, c = path[k - 1], path[k], path[k + 1]
             detours[visit.order_id] = int(d[a, b] + d[b, c] - d[a, c])

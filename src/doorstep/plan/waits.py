@@ -140,8 +140,7 @@ def best_starts(
     vehicle = problem.fleet.vehicles[route.vehicle]
     durations = problem.durations[vehicle.profile]
     orders = [problem.orders[i] for i in route.orders]
-    places = [problem.order_location(i) for i in route.orders]
-    path = [problem.start_location(vehicle), *places, problem.end_location(vehicle)]
+    path = problem.path(vehicle, route.orders)
     legs = [int(durations[a, b]) for a, b in pairwise(path)]
     service = [o.service_s for o in orders]
     windows = [tuple((w.start, w.end) for w in o.windows) for o in orders]
