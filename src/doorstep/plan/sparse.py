@@ -57,7 +57,7 @@ class DepotTravel:
         Each a pair: depots x all locations, then all locations x depots
         (depots first, then orders, as in a :class:`Problem`).
     off_network
-        Location indices the provider could not attach to a road.
+        Location indices of the orders the provider could not attach to a road.
     source
         What computed the figures.
     estimated
@@ -107,7 +107,7 @@ def depot_travel(
     for k, m in enumerate((between.durations, between.distances)):
         out_of[k][:, :dc] = m
         into[k][:dc] = m
-    off: set[int] = set(between.off_sources)
+    off: set[int] = set()  # orders only: a depot off the roads is not a stop to report
     estimated = between.estimated
     for start in range(0, len(orders), chunk):
         stop = min(start + chunk, len(orders))
@@ -285,7 +285,7 @@ def build_sparse_problem(
         objective=objective,
         locks=tuple(locks),
         warm_start=dict(warm_start or {}),
-        off_network=frozenset(i for i in off if i >= dc),
+        off_network=frozenset(off),
         source="; ".join(dict.fromkeys(sources)),
         estimated=estimated,
     )
