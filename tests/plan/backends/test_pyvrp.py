@@ -162,12 +162,8 @@ def test_an_order_bigger_than_every_vehicle_is_left_out() -> None:
     assert [(u.order_id, u.code) for u in evaluation.plan.unassigned] == [("big", "too_big")]
 
 
-def test_the_start_is_built_at_pyvrps_default_penalty_cap(monkeypatch: MonkeyPatch) -> None:
-    """The first local search runs at PyVRP's default cap, not at the raised one.
-
-    At the raised cap (4e8 on a Helsinki day) that search ran 683 s on 1,000
-    orders before the clock was first looked at.
-    """
+def recorded_caps(monkeypatch: MonkeyPatch) -> list[float]:
+    """The penalty cap of every cost evaluator PenaltyManager hands out, in order."""
     caps: list[float] = []
     original = PenaltyManager.max_cost_evaluator
 
@@ -176,6 +172,16 @@ def test_the_start_is_built_at_pyvrps_default_penalty_cap(monkeypatch: MonkeyPat
         return original(self)
 
     monkeypatch.setattr(PenaltyManager, "max_cost_evaluator", recording)
+    return caps
+
+
+def test_the_start_is_built_at_pyvrps_default_penalty_cap(monkeypatch: MonkeyPatch) -> None:
+    """The first local search runs at PyVRP's default cap, not at the raised one.
+
+    At the raised cap (4e8 on a Helsinki day) that search ran 683 s on 1,000
+    orders before the clock was first looked at.
+    """
+    caps = recorded_caps(monkeypatch)
     orders = [order(f"o{i}", i % 5 + 1, i // 5) for i in range(12)]
     day = problem(orders, [van(v, costs=Costs(fixed=5000)) for v in "AB"])
     assert solve_params(build_model(day).data).penalty.max_penalty > PenaltyParams().max_penalty
@@ -200,14 +206,7 @@ def test_a_late_start_skips_the_second_local_search(monkeypatch: MonkeyPatch) ->
     On a 1,029-order part of a 10,000-order day that second search had not ended
     after 10 minutes; an overloaded van alone (no lateness) still gets it (above).
     """
-    caps: list[float] = []
-    original = PenaltyManager.max_cost_evaluator
-
-    def recording(self: PenaltyManager) -> object:
-        caps.append(self._params.max_penalty)
-        return original(self)
-
-    monkeypatch.setattr(PenaltyManager, "max_cost_evaluator", recording)
+    caps = recorded_caps(monkeypatch)
     window = [(8 * H, 8 * H + 20 * M)]
     orders = [order(f"o{i}", 3 * (i % 4) + 2, 3 * (i // 4), windows=window) for i in range(12)]
     day = problem(orders, [van(v, shift=(8 * H, 10 * H), costs=Costs(fixed=5000)) for v in "AB"])
